@@ -1,0 +1,70 @@
+package io.tansa.cli;
+
+import io.tansa.Failure;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import picocli.CommandLine.Option;
+
+/** Options every command shares (BRIEF.md "Common"): -p, -f, -o, -q. */
+public class Common {
+    @Option(names = {"-p", "--pid"}, paramLabel = "PID", description = "Target process id (repeatable).")
+    public List<Integer> pids = new ArrayList<>();
+
+    @Option(names = {"-f", "--format"}, paramLabel = "FORMAT", description = "Output format (text, json, ...).")
+    public String format = "text";
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write the result to FILE instead of stdout.")
+    public String output;
+
+    @Option(names = {"-q", "--quiet"}, description = "No progress or diagnostics on stderr.")
+    public boolean quiet;
+
+    /** Where results go: -o FILE or stdout. */
+    public OutputStream openOutput() {
+        if (output == null || output.equals("-")) return new PrintStream(System.out, false) {
+            @Override public void close() { flush(); }
+        };
+        try {
+            return new FileOutputStream(output);
+        } catch (IOException e) {
+            throw new Failure(Failure.Kind.USAGE, "cannot write " + output + ": " + e.getMessage());
+        }
+    }
+
+    public void info(String fmt, Object... args) {
+        if (!quiet) {
+            System.err.printf(Locale.ROOT, fmt + "%n", args);
+            System.err.flush();
+        }
+    }
+
+    /** Parses "10s", "500ms", "2m", "1h" or plain seconds. */
+    public static Duration parseDuration(String s) {
+        if (s == null) return null;
+        String t = s.trim().toLowerCase(Locale.ROOT);
+        try {
+            if (t.endsWith("ms")) return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
+            if (t.endsWith("s")) return Duration.ofMillis((long) (Double.parseDouble(t.substring(0, t.length() - 1)) * 1000));
+            if (t.endsWith("m")) return Duration.ofMillis((long) (Double.parseDouble(t.substring(0, t.length() - 1)) * 60_000));
+            if (t.endsWith("h")) return Duration.ofMillis((long) (Double.parseDouble(t.substring(0, t.length() - 1)) * 3_600_000));
+            return Duration.ofMillis((long) (Double.parseDouble(t) * 1000));
+        } catch (NumberFormatException e) {
+            throw new Failure(Failure.Kind.USAGE, "bad duration '" + s + "' (use e.g. 10s, 500ms, 2m)");
+        }
+    }
+
+    static void uncheckedClose(OutputStream os) {
+        try {
+            os.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

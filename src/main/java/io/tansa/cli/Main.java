@@ -1,0 +1,85 @@
+package io.tansa.cli;
+
+import io.tansa.Failure;
+import io.tansa.sys.SysException;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Entry point. Parses options, calls one library entry point per command, and turns failures
+ * into one message on stderr and the exit code of their kind ({@link Failure.Kind}).
+ */
+@Command(name = "tansa", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Look inside a live Linux process without restarting it.",
+        subcommands = {
+            CallersCommand.class,
+            DemoCommand.class,
+            CommandLine.HelpCommand.class,
+        },
+        footer = {"", "Exit codes: 0 ok, 1 internal error, 2 usage, 3 no such process,",
+            "  4 permission, 5 symbol not found, 6 ambiguous, 7 target exited,",
+            "  8 unsupported by this kernel, 9 binary deleted or replaced, 10 namespace."})
+public final class Main implements Runnable {
+    @Option(names = "--verbose", description = "Show stack traces of internal errors.", scope = CommandLine.ScopeType.INHERIT)
+    boolean verbose;
+
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the CLI in-process (tests use this with captured writers). */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cl = commandLine();
+        cl.setOut(out);
+        cl.setErr(err);
+        return cl.execute(args);
+    }
+
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            PrintWriter err = cmd.getErr();
+            boolean verbose = parsed.originalArgs().contains("--verbose");
+            Failure.Kind kind = classify(ex);
+            String msg = ex.getMessage() == null ? ex.toString() : ex.getMessage();
+            err.println("tansa: " + msg);
+            if (verbose || kind == Failure.Kind.INTERNAL) {
+                if (verbose) ex.printStackTrace(err);
+                else err.println("tansa: (internal error; run with --verbose for the stack trace)");
+            }
+            err.flush();
+            return kind.exitCode;
+        });
+        cl.setParameterExceptionHandler((ex, args) -> {
+            PrintWriter err = ex.getCommandLine().getErr();
+            err.println("tansa: " + ex.getMessage());
+            err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
+            return Failure.Kind.USAGE.exitCode;
+        });
+        return cl;
+    }
+
+    static Failure.Kind classify(Throwable ex) {
+        if (ex instanceof Failure f) return f.kind();
+        if (ex instanceof SysException.ProcessGoneException) return Failure.Kind.NO_SUCH_PROCESS;
+        if (ex instanceof SysException.PermissionException) return Failure.Kind.PERMISSION;
+        return Failure.Kind.INTERNAL;
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"tansa " + (v == null ? "dev" : v) + " (Java " + Runtime.version() + ")"};
+        }
+    }
+}

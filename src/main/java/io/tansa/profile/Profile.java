@@ -1,0 +1,80 @@
+package io.tansa.profile;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Aggregation of stacks into distinct paths with counts. Independent of where the stacks came
+ * from and of how they will be shown (rbspy's Outputter shape: record, then read).
+ */
+public final class Profile {
+    /** A distinct path and how many stacks had it; frames innermost first. */
+    public record Path(List<Frame> frames, long count) {}
+
+    /** A probed location (one definition of the symbol) and its hits. */
+    public record Location(String symbol, String module, long address, long hits) {}
+
+    private final Map<String, PathAcc> paths = new LinkedHashMap<>();
+    private final List<Stack> stacks = new ArrayList<>();
+    private final List<String> locationNames = new ArrayList<>();
+    private final List<String> locationModules = new ArrayList<>();
+    private final List<Long> locationAddrs = new ArrayList<>();
+    private final List<Long> locationHits = new ArrayList<>();
+    private final Map<String, String> meta = new LinkedHashMap<>();
+    private boolean keepStacks = true;
+    private long total;
+
+    private static final class PathAcc {
+        final List<Frame> frames;
+        long count;
+        PathAcc(List<Frame> f) { frames = f; }
+    }
+
+    public synchronized int addLocation(String symbol, String module, long address) {
+        locationNames.add(symbol);
+        locationModules.add(module);
+        locationAddrs.add(address);
+        locationHits.add(0L);
+        return locationNames.size() - 1;
+    }
+
+    public synchronized void keepStacks(boolean keep) { keepStacks = keep; }
+
+    public synchronized void record(Stack s) {
+        StringBuilder k = new StringBuilder();
+        for (Frame f : s.frames()) k.append(f.key()).append('\u0001');
+        paths.computeIfAbsent(k.toString(), x -> new PathAcc(s.frames())).count++;
+        if (s.location() >= 0 && s.location() < locationHits.size()) {
+            locationHits.set(s.location(), locationHits.get(s.location()) + 1);
+        }
+        if (keepStacks) stacks.add(s);
+        total++;
+    }
+
+    public synchronized long total() { return total; }
+
+    /** Distinct paths, most frequent first (ties: first seen first). */
+    public synchronized List<Path> paths() {
+        List<Path> out = new ArrayList<>();
+        for (PathAcc a : paths.values()) out.add(new Path(a.frames, a.count));
+        out.sort(Comparator.comparingLong(Path::count).reversed());
+        return out;
+    }
+
+    public synchronized List<Stack> stacks() { return List.copyOf(stacks); }
+
+    public synchronized List<Location> locations() {
+        List<Location> out = new ArrayList<>();
+        for (int i = 0; i < locationNames.size(); i++) {
+            out.add(new Location(locationNames.get(i), locationModules.get(i), locationAddrs.get(i), locationHits.get(i)));
+        }
+        return out;
+    }
+
+    /** Free-form facts about the capture (target, symbol, stop reason), shown by renderers. */
+    public synchronized void meta(String key, String value) { meta.put(key, value); }
+    public synchronized Map<String, String> meta() { return new LinkedHashMap<>(meta); }
+}

@@ -1,0 +1,30 @@
+package io.tansa.report;
+
+/** Minimal JSON string building: enough for tansa's flat output shapes. */
+public final class Json {
+    private Json() {}
+
+    public static String quote(String s) {
+        if (s == null) return "null";
+        StringBuilder b = new StringBuilder(s.length() + 2).append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    if (c < 0x20) b.append(String.format("\\u%04x", (int) c));
+                    else b.append(c);
+                }
+            }
+        }
+        return b.append('"').toString();
+    }
+
+    public static String hex(long v) {
+        return quote("0x" + Long.toHexString(v));
+    }
+}

@@ -1,0 +1,71 @@
+package io.tansa.sys;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The one place where libc symbols are bound. Every downcall in tansa is built here with
+ * {@link #downcall} (errno captured by the linker, read only when the return value says failure)
+ * and every failure becomes a typed {@link SysException} through {@link #fail}.
+ */
+public final class Libc {
+    private Libc() {}
+
+    static final Linker LINKER = Linker.nativeLinker();
+    static final SymbolLookup LOOKUP = LINKER.defaultLookup();
+    private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO =
+            CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+
+    /** Per-thread errno capture buffer: the first argument of every errno-capturing downcall. */
+    private static final ThreadLocal<MemorySegment> CAPTURE_SEG =
+            ThreadLocal.withInitial(() -> Arena.global().allocate(CAPTURE));
+
+    /** A downcall whose first Java argument is the errno capture segment (see {@link #errnoSeg()}). */
+    static MethodHandle downcall(String name, FunctionDescriptor fd, Linker.Option... extra) {
+        Linker.Option[] opts = new Linker.Option[extra.length + 1];
+        opts[0] = Linker.Option.captureCallState("errno");
+        System.arraycopy(extra, 0, opts, 1, extra.length);
+        MemorySegment sym = LOOKUP.find(name)
+                .orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
+        return LINKER.downcallHandle(sym, fd, opts);
+    }
+
+    /** A downcall that never sets errno (no capture argument). */
+    static MethodHandle plain(String name, FunctionDescriptor fd, Linker.Option... opts) {
+        MemorySegment sym = LOOKUP.find(name)
+                .orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
+        return LINKER.downcallHandle(sym, fd, opts);
+    }
+
+    static MemorySegment errnoSeg() {
+        return CAPTURE_SEG.get();
+    }
+
+    static int errno() {
+        return (int) ERRNO.get(CAPTURE_SEG.get(), 0L);
+    }
+
+    /** Builds the typed exception for the errno of the last failed call on this thread. */
+    static SysException fail(String call) {
+        return SysException.of(call, errno());
+    }
+
+    static SysException fail(String call, String detail) {
+        return SysException.of(call + " " + detail, errno());
+    }
+
+    /** Wraps a Throwable from invokeExact: errors pass, checked ones cannot happen for downcalls. */
+    static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) return r;
+        if (t instanceof Error e) throw e;
+        return new IllegalStateException(t);
+    }
+}
