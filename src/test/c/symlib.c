@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdio.h>
+#include <string.h>
 
 __attribute__((noinline)) void lib_fn(int x) {
     __asm__ volatile("" ::"r"(x));
@@ -20,4 +21,7 @@ void lib_report(void) {
     printf("addr lib_fn %p\n", dlsym(self, "lib_fn"));
     printf("addr lib_dup_fn %p\n", dlsym(self, "dup_fn"));
     printf("addr malloc %p\n", dlsym(libc, "malloc"));
+    /* memcpy is an IFUNC: the GOT holds the implementation the resolver picked. */
+    void *(*volatile mc)(void *, const void *, size_t) = memcpy;
+    printf("addr memcpy %p\n", (void *)mc);
 }

@@ -41,6 +41,7 @@ public final class ElfFile implements AutoCloseable {
     private final List<long[]> dynamicSeg; // {offset, size} of PT_DYNAMIC
     private final List<Section> sections;
     private volatile SymbolTable table;
+    private volatile List<Relocation> relocations;
     private final List<ElfFile> extraSymbolSources = new ArrayList<>();
 
     private ElfFile(String origin, ByteBuffer buf) {
@@ -244,6 +245,30 @@ public final class ElfFile implements AutoCloseable {
             if (s.isPresent()) return s;
         }
         return Optional.empty();
+    }
+
+    /** The dynamic relocations (every allocated SHT_RELA section), in file order. */
+    public List<Relocation> dynamicRelocations() {
+        List<Relocation> r = relocations;
+        if (r != null) return r;
+        List<Relocation> out = new ArrayList<>();
+        for (Section s : sections) {
+            if (s.type() != Section.SHT_RELA || (s.flags() & Section.SHF_ALLOC) == 0) continue;
+            Section dynsym = s.link() > 0 && s.link() < sections.size() ? sections.get(s.link()) : null;
+            long strOff = dynsym != null && dynsym.link() < sections.size() ? sections.get(dynsym.link()).offset() : -1;
+            ByteBuffer b = s.buffer();
+            for (int p = 0; p + 24 <= b.capacity(); p += 24) {
+                long info = b.getLong(p + 8);
+                int sym = (int) (info >>> 32);
+                String name = null;
+                if (sym != 0 && dynsym != null && strOff >= 0 && (sym + 1L) * 24 <= dynsym.data().capacity()) {
+                    name = cstring(strOff + Integer.toUnsignedLong(dynsym.buffer().getInt(sym * 24)));
+                }
+                out.add(new Relocation(b.getLong(p), (int) info, name, b.getLong(p + 16)));
+            }
+        }
+        relocations = r = List.copyOf(out);
+        return r;
     }
 
     /** Adds the symbols of {@code other} (a separate debug file for this one) to {@link #symbols()}. */

@@ -2,6 +2,7 @@ package io.tansa.symbols;
 
 import io.tansa.Failure;
 import io.tansa.elf.ElfFile;
+import io.tansa.elf.Relocation;
 import io.tansa.elf.Segment;
 import io.tansa.elf.Symbol;
 import io.tansa.proc.Mapping;
@@ -32,6 +33,7 @@ public final class ProcessSymbols {
     private final int pid;
     private volatile Snapshot snap;
     private volatile long lastMissRefreshNanos;
+    private Path root; // where the process's files are seen from here: "/" or /proc/PID/root
 
     /** Reads the process's maps; throws {@code Failure(NO_SUCH_PROCESS)} when it is gone. */
     public ProcessSymbols(int pid) {
@@ -95,6 +97,7 @@ public final class ProcessSymbols {
         try {
             return resolve(sp, snap);
         } catch (Failure f) {
+            if (f.kind() != Failure.Kind.SYMBOL_NOT_FOUND) throw f;
             // An object dlopen'ed since the maps were read: look once more.
             Snapshot fresh = load();
             snap = fresh;
@@ -172,21 +175,67 @@ public final class ProcessSymbols {
                 byValue.merge(s.value(), s, (a, b) -> a.isFunction() ? a : b);
             }
             for (Symbol s : byValue.values()) {
-                if (sp.offset != 0 && s.size() != 0 && sp.offset >= s.size()) {
+                long base = s.value();
+                if (s.isIfunc()) {
+                    // Callers run what the resolver chose (e.g. __memmove_avx_unaligned_erms), not the resolver.
+                    OptionalLong impl = ifuncImplementation(m, s, st);
+                    if (impl.isPresent()) base = impl.getAsLong() - m.bias();
+                } else if (sp.offset != 0 && s.size() != 0 && sp.offset >= s.size()) {
                     throw new Failure(Failure.Kind.USAGE, sp.text + ": offset 0x" + Long.toHexString(sp.offset)
                             + " is past the end of " + sp.name + " in " + m.name() + " (size 0x" + Long.toHexString(s.size()) + ")");
                 }
-                long vaddr = s.value() + sp.offset;
+                long vaddr = base + sp.offset;
                 long fileOff = m.elf().vaddrToFileOffset(vaddr);
                 if (fileOff < 0) continue; // not backed by the file (e.g. .bss data)
                 String label = sp.offset == 0 ? sp.name : sp.name + "+0x" + Long.toHexString(sp.offset);
                 ProbeTarget t = new ProbeTarget(label, m.name(), m.file(), fileOff, m.bias() + vaddr);
-                (s.isFunction() ? funcs : data).add(t);
+                List<ProbeTarget> into = s.isFunction() ? funcs : data;
+                if (into.stream().noneMatch(o -> o.address() == t.address())) into.add(t);
             }
         }
         if (!funcs.isEmpty()) return funcs;
         if (!data.isEmpty()) return data;
         throw notFound(sp, scope);
+    }
+
+    /**
+     * Where IFUNC {@code s} of {@code m} was resolved to in this process: the GOT slot of an
+     * R_X86_64_IRELATIVE relocation in {@code m} whose addend is the resolver, else a
+     * JUMP_SLOT/GLOB_DAT slot naming it in any object, when it points into {@code m}'s code.
+     * Empty when no slot is bound yet (lazy binding) or memory cannot be read.
+     */
+    private OptionalLong ifuncImplementation(Module m, Symbol s, Snapshot st) {
+        for (Relocation r : m.elf().dynamicRelocations()) {
+            if (r.type() == Relocation.R_X86_64_IRELATIVE && r.addend() == s.value()) {
+                OptionalLong v = slotInto(m.bias() + r.offset(), m);
+                if (v.isPresent()) return v;
+            }
+        }
+        for (Module other : st.modules) {
+            if (other.elf() == null) continue;
+            for (Relocation r : other.elf().dynamicRelocations()) {
+                if ((r.type() == Relocation.R_X86_64_JUMP_SLOT || r.type() == Relocation.R_X86_64_GLOB_DAT)
+                        && s.name().equals(r.symbol())) {
+                    OptionalLong v = slotInto(other.bias() + r.offset(), m);
+                    if (v.isPresent()) return v;
+                }
+            }
+        }
+        return OptionalLong.empty();
+    }
+
+    /** The pointer stored at {@code slot}, when it points into an executable mapping of {@code m}. */
+    private OptionalLong slotInto(long slot, Module m) {
+        byte[] b;
+        try {
+            b = ProcFs.readMemory(pid, slot, 8);
+        } catch (Failure f) {
+            return OptionalLong.empty();
+        }
+        if (b.length < 8) return OptionalLong.empty();
+        long v = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        for (Mapping map : m.mappings()) if (map.executable() && map.contains(v)) return OptionalLong.of(v);
+        return OptionalLong.empty();
     }
 
     private Failure notFound(Spec sp, List<Module> scope) {
@@ -256,6 +305,7 @@ public final class ProcessSymbols {
 
     private Snapshot load() {
         List<Mapping> maps = ProcFs.maps(pid);
+        root = ProcFs.sameMountNamespace(pid) ? Path.of("/") : Path.of("/proc/" + pid + "/root");
         // Group file mappings per object instance; an offset-0 mapping of a file seen before starts a new instance.
         Map<String, List<List<Mapping>>> groups = new LinkedHashMap<>();
         for (Mapping m : maps) {
@@ -298,7 +348,7 @@ public final class ProcessSymbols {
         ElfFile elf;
         try {
             file = ProcFs.objectPath(pid, first);
-            elf = ElfCache.get(file);
+            elf = ElfCache.get(file, root, path);
         } catch (Failure | UncheckedIOException | IOException e) {
             if (e instanceof Failure f && f.kind() == Failure.Kind.NO_SUCH_PROCESS) throw f;
             // Unreadable or not ELF: still a module (frames name it), but without symbols.

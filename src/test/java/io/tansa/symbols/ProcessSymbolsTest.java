@@ -136,6 +136,12 @@ class ProcessSymbolsTest {
             // The bytes the uprobe would patch are the function's first bytes in memory.
             assertArrayEquals(io.tansa.proc.ProcFs.readMemory(t.pid(), malloc.address(), 16), readFile(malloc.file(), malloc.fileOffset(), 16));
 
+            // IFUNC: the implementation the process uses, not the resolver.
+            ProbeTarget memcpy = one(ps.resolve("memcpy@@GLIBC_2.14"));
+            assertEquals(addr.get("memcpy"), memcpy.address());
+            assertEquals("libc.so.6", memcpy.module());
+            assertEquals(memcpy.address(), ps.resolve("memcpy").stream().filter(x -> x.address() == memcpy.address()).findFirst().orElseThrow().address());
+
             // Unknown names: suggestions; unknown objects: the loaded ones.
             Failure f = assertThrows(Failure.class, () -> ps.resolve("wrok"));
             assertEquals(Failure.Kind.SYMBOL_NOT_FOUND, f.kind());
@@ -158,6 +164,56 @@ class ProcessSymbolsTest {
             assertTrue(ps.modules().stream().anyMatch(m -> m.name().equals("[vdso]") && m.elf() != null));
             Frame none = ps.frame(8);
             assertEquals("[unknown]", none.name());
+        }
+    }
+
+    @Test
+    void strippedLibcUsesItsDebugFile() {
+        Path libc = Path.of("/lib/x86_64-linux-gnu/libc.so.6");
+        io.tansa.elf.ElfFile plain = io.tansa.elf.ElfFile.open(libc);
+        String id = plain.buildId().orElseThrow();
+        Path debug = Path.of("/usr/lib/debug/.build-id/" + id.substring(0, 2) + "/" + id.substring(2) + ".debug");
+        io.tansa.testing.Privileged.assume(Files.exists(debug), "needs libc6-dbg (" + debug + ")");
+        assertTrue(plain.lookup("_int_malloc").isEmpty(), "libc itself has no _int_malloc");
+        Matcher m = Pattern.compile("(?m)^([0-9a-f]+) t _int_malloc$").matcher(Native.run("nm", debug.toString()).out());
+        assertTrue(m.find());
+        long value = Long.parseLong(m.group(1), 16);
+        try (Target t = Target.start(target("symtarget", "-fPIE", "-pie").toString())) {
+            addresses(t, "ready");
+            ProcessSymbols ps = new ProcessSymbols(t.pid());
+            Module lc = ps.module("libc.so").orElseThrow();
+            ProbeTarget im = one(ps.resolve("_int_malloc"));
+            assertEquals(lc.bias() + value, im.address());
+            assertEquals(value, im.fileOffset(), "libc's text has file offset == vaddr");
+            assertEquals("_int_malloc", ps.frame(im.address() + 9).name());
+        }
+    }
+
+    @Test
+    void miniDebugInfoGivesLocalSymbols() throws IOException {
+        Path full = late();
+        Path dir = Files.createTempDirectory("tansa-mini");
+        try {
+            Path syms = dir.resolve("mini.debug");
+            Path stripped = dir.resolve("libstripped.so");
+            // As Fedora builds MiniDebugInfo: the symtab alone, xz-compressed into .gnu_debugdata of the stripped object.
+            assertEquals(0, Native.run("strip", "--strip-debug", "-o", syms.toString(), full.toString()).code());
+            assertEquals(0, Native.run("xz", syms.toString()).code());
+            assertEquals(0, Native.run("strip", "--strip-all", "-o", stripped.toString(), full.toString()).code());
+            Native.Result add = Native.run("objcopy", "--add-section", ".gnu_debugdata=" + syms + ".xz", stripped.toString());
+            assertEquals(0, add.code(), add.err());
+            assertTrue(Native.run("nm", stripped.toString()).err().contains("no symbols"));
+            Matcher m = Pattern.compile("(?m)^([0-9a-f]+) t helper$").matcher(Native.run("nm", full.toString()).out());
+            assertTrue(m.find());
+            io.tansa.elf.ElfFile elf = io.tansa.elf.ElfFile.open(stripped);
+            io.tansa.elf.Symbol helper = elf.lookup("helper").getFirst();
+            assertEquals(Long.parseLong(m.group(1), 16), helper.value());
+            assertTrue(helper.isFunction() && !helper.dynamic());
+            assertEquals("helper", elf.symbolAt(helper.value() + 1).orElseThrow().name());
+        } finally {
+            try (var s = Files.walk(dir)) {
+                s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
         }
     }
 
