@@ -3,6 +3,7 @@
  * of late_fn in a library dlopen'ed then (path in argv[1]). dup_fn is defined here and in the library. */
 #include <dlfcn.h>
 #include <stdio.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 extern void lib_fn(int);
@@ -22,6 +23,7 @@ int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("addr work %p\n", (void *)work);
     printf("addr dup_fn %p\n", (void *)dup_fn);
+    printf("addr vdso %p\n", (void *)getauxval(AT_SYSINFO_EHDR));
     lib_report();
     lib_fn(work(3));
     printf("ready\n");

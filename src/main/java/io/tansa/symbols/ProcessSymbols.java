@@ -29,10 +29,13 @@ import java.util.TreeMap;
 public final class ProcessSymbols {
     private static final long PAGE = 4096;
     private static final String UNKNOWN = "[unknown]";
+    /** Module name of frames named by the JIT's /tmp/perf-PID.map. */
+    public static final String JIT = "[jit]";
 
     private final int pid;
     private volatile Snapshot snap;
     private volatile long lastMissRefreshNanos;
+    private volatile PerfMap perfMap;
     private Path root; // where the process's files are seen from here: "/" or /proc/PID/root
 
     /** Reads the process's maps; throws {@code Failure(NO_SUCH_PROCESS)} when it is gone. */
@@ -62,15 +65,18 @@ public final class ProcessSymbols {
      */
     public Frame frame(long addr) {
         Hit h = find(addr);
-        if (h.module == null) return Frame.nativeFrame(UNKNOWN, h.region, addr);
-        Optional<Symbol> s = symbolIn(h.module, addr);
-        return Frame.nativeFrame(s.map(Symbol::name).orElse(UNKNOWN), h.module.name(), addr);
+        if (h.module != null && h.module.elf() != null) {
+            return Frame.nativeFrame(symbolIn(h.module, addr).map(Symbol::name).orElse(UNKNOWN), h.module.name(), addr);
+        }
+        Optional<String> jit = jitSymbol(h, addr);
+        if (jit.isPresent()) return Frame.nativeFrame(jit.get(), JIT, addr);
+        return Frame.nativeFrame(UNKNOWN, h.module != null ? h.module.name() : h.region, addr);
     }
 
     /** "work+0x12" for display; "libx.so+0x1f30" when the object has no symbol there; "0x7f…" outside objects. */
     public String describe(long addr) {
         Hit h = find(addr);
-        if (h.module == null) return "0x" + Long.toHexString(addr);
+        if (h.module == null || h.module.elf() == null) return jitSymbol(h, addr).orElse("0x" + Long.toHexString(addr));
         Optional<Symbol> s = symbolIn(h.module, addr);
         if (s.isPresent()) {
             long off = addr - h.module.bias() - s.get().value();
@@ -261,6 +267,19 @@ public final class ProcessSymbols {
     }
 
     // ---- symbolize ----
+
+    /** The perf map name for an address in executable memory that belongs to no object (JIT code). */
+    private Optional<String> jitSymbol(Hit h, long addr) {
+        if (h.region == null || h.region.equals(UNKNOWN)) return Optional.empty();
+        PerfMap pm = perfMap;
+        if (pm == null) {
+            int nsPid = ProcFs.nsPid(pid);
+            Path p = root.toString().equals("/") ? Path.of("/tmp/perf-" + nsPid + ".map")
+                    : root.resolve("tmp/perf-" + nsPid + ".map");
+            perfMap = pm = new PerfMap(p);
+        }
+        return pm.lookup(addr);
+    }
 
     private record Hit(Module module, String region) {}
 

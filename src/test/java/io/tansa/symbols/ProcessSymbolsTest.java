@@ -161,7 +161,11 @@ class ProcessSymbolsTest {
             assertEquals(lateFn, one(ps.resolve("late_fn")).address());
             assertEquals(oracleFileOffset(late, "late_fn"), one(ps.resolve("late_fn")).fileOffset());
 
-            assertTrue(ps.modules().stream().anyMatch(m -> m.name().equals("[vdso]") && m.elf() != null));
+            Module vdso = ps.module("[vdso]").orElseThrow();
+            assertEquals(addr.get("vdso"), vdso.start(), "AT_SYSINFO_EHDR");
+            io.tansa.elf.Symbol cg = vdso.elf().lookup("__vdso_clock_gettime").getFirst();
+            assertEquals("[vdso]", ps.frame(vdso.bias() + cg.value() + 1).module());
+            assertTrue(ps.frame(vdso.bias() + cg.value() + 1).name().endsWith("clock_gettime"));
             Frame none = ps.frame(8);
             assertEquals("[unknown]", none.name());
         }
@@ -213,6 +217,26 @@ class ProcessSymbolsTest {
         } finally {
             try (var s = Files.walk(dir)) {
                 s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    @Test
+    void jitCodeNamedByPerfMap() throws IOException {
+        Path bin = Native.build("jitmap");
+        try (Target t = Target.start(bin.toString())) {
+            Path map = Path.of("/tmp/perf-" + t.pid() + ".map");
+            try {
+                long code = addresses(t, "ready").get("code");
+                ProcessSymbols ps = new ProcessSymbols(t.pid());
+                assertEquals(Frame.nativeFrame("jit_add(int, int)", ProcessSymbols.JIT, code + 3), ps.frame(code + 3));
+                assertEquals("[unknown]", ps.frame(code + 0x41).name());
+                send(t, "x\n");
+                t.awaitLine("more");
+                assertEquals("jit_second", ps.frame(code + 0x41).name(), "entries appended later are read");
+                assertEquals("[anon]", ps.frame(code + 0x100).module());
+            } finally {
+                Files.deleteIfExists(map);
             }
         }
     }
