@@ -18,6 +18,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import org.tukaani.xz.XZInputStream;
@@ -42,6 +43,7 @@ public final class ElfFile implements AutoCloseable {
     private final List<Section> sections;
     private volatile SymbolTable table;
     private volatile List<Relocation> relocations;
+    private volatile Optional<String> soname;
     private final List<ElfFile> extraSymbolSources = new ArrayList<>();
 
     private ElfFile(String origin, ByteBuffer buf) {
@@ -230,6 +232,12 @@ public final class ElfFile implements AutoCloseable {
 
     /** DT_SONAME from the dynamic section. */
     public Optional<String> soname() {
+        Optional<String> s = soname;
+        if (s == null) soname = s = readSoname();
+        return s;
+    }
+
+    private Optional<String> readSoname() {
         Optional<Section> dyn = sections.stream().filter(s -> s.type() == Section.SHT_DYNAMIC).findFirst();
         if (dyn.isPresent() && dyn.get().link() < sections.size()) {
             Section d = dyn.get();
@@ -302,7 +310,7 @@ public final class ElfFile implements AutoCloseable {
 
     private SymbolTable buildTable() {
         List<Symbol> all = new ArrayList<>();
-        Set<String> seen = new HashSet<>();
+        Set<Key> seen = new HashSet<>();
         for (Section s : sections) if (s.type() == Section.SHT_DYNSYM) readSymbols(s, true, all, seen);
         for (Section s : sections) if (s.type() == Section.SHT_SYMTAB) readSymbols(s, false, all, seen);
         ElfFile mini = miniDebugInfo();
@@ -347,34 +355,59 @@ public final class ElfFile implements AutoCloseable {
         return bind * 1_000_000 + (s.dynamic() ? 0 : 100_000) + Math.min(us, 9) * 10_000 + Math.min(s.name().length(), 9999);
     }
 
-    private void readSymbols(Section symtab, boolean dynamic, List<Symbol> out, Set<String> seen) {
+    /** Dedup key: name and value, and the version for .dynsym (one address may carry several versions). */
+    private static final class Key {
+        final String name;
+        final long value;
+        final String version;
+
+        Key(String name, long value, String version) {
+            this.name = name;
+            this.value = value;
+            this.version = version;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && k.value == value && k.name.equals(name) && Objects.equals(k.version, version);
+        }
+
+        @Override
+        public int hashCode() {
+            return name.hashCode() * 31 + Long.hashCode(value) + (version == null ? 0 : version.hashCode() * 7);
+        }
+    }
+
+    private void readSymbols(Section symtab, boolean dynamic, List<Symbol> out, Set<Key> seen) {
         if (symtab.link() >= sections.size() || symtab.data().capacity() == 0) return;
-        long strOff = sections.get(symtab.link()).offset();
-        long strSize = sections.get(symtab.link()).size();
-        ByteBuffer versym = null;
+        // Plain arrays: these loops run cold in a short-lived CLI, where ByteBuffer calls cost most.
+        byte[] str = sections.get(symtab.link()).bytes();
+        byte[] tab = symtab.bytes();
+        byte[] versym = null;
         String[] verNames = null;
         if (dynamic) {
-            for (Section s : sections) if (s.type() == Section.SHT_GNU_VERSYM) versym = s.buffer();
+            for (Section s : sections) if (s.type() == Section.SHT_GNU_VERSYM) versym = s.bytes();
             verNames = versionDefinitions();
         }
-        long base = symtab.offset();
-        int count = (int) (symtab.data().capacity() / 24);
+        int count = tab.length / 24;
         for (int i = 1; i < count; i++) {
-            int p = (int) (base + i * 24L);
-            int info = buf.get(p + 4) & 0xff;
+            int p = i * 24;
+            int info = tab[p + 4] & 0xff;
             int stype = info & 0xf, bind = info >>> 4;
-            int shndx = u16(p + 6);
+            int shndx = (tab[p + 6] & 0xff) | (tab[p + 7] & 0xff) << 8;
             if (shndx == 0) continue; // undefined: defined elsewhere
             if (stype == Symbol.STT_SECTION || stype == Symbol.STT_FILE) continue;
-            long value = buf.getLong(p + 8), size = buf.getLong(p + 16);
+            long value = le64(tab, p + 8), size = le64(tab, p + 16);
             if (shndx == 0xfff1 && value == 0) continue; // SHN_ABS markers such as version names
-            int nameOff = buf.getInt(p) ;
-            if (nameOff == 0 || Integer.toUnsignedLong(nameOff) >= strSize) continue;
-            String name = cstring(strOff + Integer.toUnsignedLong(nameOff));
+            int nameOff = le32(tab, p);
+            if (nameOff <= 0 || nameOff >= str.length) continue;
+            int nameEnd = nameOff;
+            while (nameEnd < str.length && str[nameEnd] != 0) nameEnd++;
+            String name = new String(str, nameOff, nameEnd - nameOff, StandardCharsets.UTF_8);
             String version = null;
             boolean dflt = true;
-            if (versym != null && verNames != null && i * 2 + 1 < versym.capacity()) {
-                int v = versym.getShort(i * 2) & 0xffff;
+            if (versym != null && verNames != null && i * 2 + 1 < versym.length) {
+                int v = (versym[i * 2] & 0xff) | (versym[i * 2 + 1] & 0xff) << 8;
                 int idx = v & 0x7fff;
                 if (idx > 1 && idx < verNames.length && verNames[idx] != null) {
                     version = verNames[idx];
@@ -390,12 +423,20 @@ public final class ElfFile implements AutoCloseable {
                 }
             }
             // .dynsym may hold one address under several versions; .symtab repeats .dynsym entries.
-            String nv = name + '\0' + value;
-            boolean fresh = dynamic ? seen.add(nv + '\0' + version) : !seen.contains(nv);
+            Key nv = new Key(name, value, null);
+            boolean fresh = dynamic ? seen.add(new Key(name, value, version)) : !seen.contains(nv);
             seen.add(nv);
             if (!fresh) continue;
             out.add(new Symbol(name, version, value, size, stype, bind, dynamic, dflt));
         }
+    }
+
+    private static int le32(byte[] b, int p) {
+        return (b[p] & 0xff) | (b[p + 1] & 0xff) << 8 | (b[p + 2] & 0xff) << 16 | (b[p + 3] & 0xff) << 24;
+    }
+
+    private static long le64(byte[] b, int p) {
+        return (le32(b, p) & 0xffffffffL) | (long) le32(b, p + 4) << 32;
     }
 
     /** Version names by index from .gnu.version_d (Elf64_Verdef / Elf64_Verdaux, elf(5)). */

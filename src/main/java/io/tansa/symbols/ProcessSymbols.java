@@ -117,7 +117,8 @@ public final class ProcessSymbols {
      */
     public OptionalLong symbolAddress(String objectPrefix, String name) {
         for (Module m : snap.modules) {
-            if (!m.name().startsWith(objectPrefix) || m.elf() == null) continue;
+            if (m.elf() == null || !(objectIs(m, objectPrefix) || objectPrefixAtBoundary(m, objectPrefix)
+                    || m.name().startsWith(objectPrefix))) continue;
             for (Symbol s : m.elf().lookup(name)) {
                 if (!s.isTls() && s.value() != 0) return OptionalLong.of(m.bias() + s.value());
             }
@@ -165,12 +166,17 @@ public final class ProcessSymbols {
         if (sp.object != null) {
             scope = scope.stream().filter(m -> objectMatches(m, sp.object)).toList();
             if (scope.isEmpty()) {
+                List<String> loaded = st.modules.stream().map(Module::name).distinct().toList();
+                String list = loaded.size() <= 40 ? String.join(", ", loaded)
+                        : String.join(", ", loaded.subList(0, 40)) + ", … (" + loaded.size() + " in all)";
                 throw new Failure(Failure.Kind.SYMBOL_NOT_FOUND, "no object '" + sp.object + "' is loaded in " + pid
-                        + "; loaded: " + String.join(", ", st.modules.stream().map(Module::name).distinct().toList()));
+                        + "; loaded: " + list);
             }
-            // An exact file name or path beats a prefix ("libc" must not also pick libcrypt.so.1 when libc.so.6 is named).
-            List<Module> exact = scope.stream().filter(m -> m.name().equals(sp.object) || m.path().equals(sp.object)).toList();
+            // An exact name beats a prefix at a name boundary ("libc" → libc.so.6, not libcrypt.so.1), which beats any prefix.
+            List<Module> exact = scope.stream().filter(m -> objectIs(m, sp.object)).toList();
+            List<Module> bounded = scope.stream().filter(m -> objectPrefixAtBoundary(m, sp.object)).toList();
             if (!exact.isEmpty()) scope = exact;
+            else if (!bounded.isEmpty()) scope = bounded;
         }
         List<ProbeTarget> funcs = new ArrayList<>();
         List<ProbeTarget> data = new ArrayList<>();
@@ -254,16 +260,35 @@ public final class ProcessSymbols {
         return new Failure(Failure.Kind.SYMBOL_NOT_FOUND, msg);
     }
 
-    private static boolean objectMatches(Module m, String object) {
+    private boolean objectMatches(Module m, String object) {
         if (object.contains("/")) {
             if (m.path().equals(object)) return true;
             try {
-                return Path.of(object).toRealPath().toString().equals(Path.of(m.path()).toRealPath().toString());
+                // A symlink (/lib/x86_64-linux-gnu/libcrypt.so.1) names the file mapped under its real name.
+                return root.resolve(object.substring(object.startsWith("/") ? 1 : 0)).toRealPath()
+                        .equals(root.resolve(m.path().substring(1)).toRealPath());
             } catch (IOException | RuntimeException e) {
                 return false;
             }
         }
-        return m.name().startsWith(object);
+        return m.name().startsWith(object) || soname(m).startsWith(object);
+    }
+
+    /** The object is named exactly: file name, path or DT_SONAME ("libcrypt.so.1" for libcrypt.so.1.1.0). */
+    private static boolean objectIs(Module m, String object) {
+        return m.name().equals(object) || m.path().equals(object) || soname(m).equals(object);
+    }
+
+    /** "libc" for libc.so.6 / libc-2.31.so, "libruby" for libruby-3.1.so.3.1: the prefix ends at '.', '-' or '_'. */
+    private static boolean objectPrefixAtBoundary(Module m, String object) {
+        for (String n : List.of(m.name(), soname(m))) {
+            if (n.length() > object.length() && n.startsWith(object) && ".-_".indexOf(n.charAt(object.length())) >= 0) return true;
+        }
+        return false;
+    }
+
+    private static String soname(Module m) {
+        return m.elf() == null ? "" : m.elf().soname().orElse("");
     }
 
     // ---- symbolize ----

@@ -60,9 +60,10 @@ class ProcessSymbolsTest {
 
     /** File offset of {@code name} by the oracles: nm for the link-time value, readelf -lW for PT_LOAD. */
     static long oracleFileOffset(Path file, String name) {
-        String nm = Native.run("nm", file.toString()).out();
-        Matcher m = Pattern.compile("(?m)^([0-9a-f]+) [Tt] " + Pattern.quote(name) + "$").matcher(nm);
-        assertTrue(m.find(), "nm has " + name);
+        Pattern sym = Pattern.compile("(?m)^([0-9a-f]+) [Tt] " + Pattern.quote(name) + "(@@\\S+)?$");
+        Matcher m = sym.matcher(Native.run("nm", file.toString()).out());
+        if (!m.find()) m = sym.matcher(Native.run("nm", "-D", file.toString()).out()); // stripped: exported only
+        assertTrue(m.find(0), "nm has " + name);
         long value = Long.parseLong(m.group(1), 16);
         Pattern load = Pattern.compile("^\\s*LOAD\\s+0x([0-9a-f]+) 0x([0-9a-f]+) 0x[0-9a-f]+ 0x([0-9a-f]+)");
         for (String l : Native.run("readelf", "-lW", file.toString()).out().lines().toList()) {
@@ -168,6 +169,30 @@ class ProcessSymbolsTest {
             assertTrue(ps.frame(vdso.bias() + cg.value() + 1).name().endsWith("clock_gettime"));
             Frame none = ps.frame(8);
             assertEquals("[unknown]", none.name());
+        }
+    }
+
+    /** The brief's case: ruby-bcrypt's bcrypt_ext.so and libcrypt.so.1 both define crypt_ra. */
+    @Test
+    void bcryptCryptRaHasTwoDefinitions() {
+        io.tansa.testing.Privileged.assume(Files.exists(Path.of("/usr/bin/ruby")), "needs ruby and ruby-bcrypt");
+        try (Target t = Target.start("ruby", "-e", "require 'bcrypt'; STDOUT.sync = true; puts 'ready'; sleep")) {
+            t.awaitLine("ready");
+            ProcessSymbols ps = new ProcessSymbols(t.pid());
+            List<ProbeTarget> both = ps.resolve("crypt_ra");
+            assertEquals(2, both.size(), both.toString());
+            assertEquals(java.util.Set.of("bcrypt_ext.so", "libcrypt.so.1.1.0"),
+                    both.stream().map(ProbeTarget::module).collect(java.util.stream.Collectors.toSet()));
+            for (String spec : List.of("libcrypt.so.1:crypt_ra", "libcrypt:crypt_ra", "/lib/x86_64-linux-gnu/libcrypt.so.1:crypt_ra")) {
+                ProbeTarget lc = one(ps.resolve(spec));
+                assertEquals("libcrypt.so.1.1.0", lc.module(), spec);
+                assertEquals(oracleFileOffset(lc.file(), "crypt_ra"), lc.fileOffset());
+                // Oracle for the address: the object's offset-0 mapping in /proc/PID/maps plus nm's value (first PT_LOAD at 0).
+                String base = Native.run("grep", "-m1", " 00000000 .*" + lc.file().getFileName() + "$", "/proc/" + t.pid() + "/maps").out();
+                assertEquals(Long.parseLong(base.substring(0, base.indexOf('-')), 16) + lc.fileOffset(), lc.address());
+                assertEquals("crypt_ra", ps.frame(lc.address() + 1).name());
+            }
+            assertEquals("bcrypt_ext.so", one(ps.resolve("bcrypt_ext:crypt_ra")).module());
         }
     }
 
