@@ -36,7 +36,7 @@ public final class ProcessSymbols {
     private volatile Snapshot snap;
     private volatile long lastMissRefreshNanos;
     private volatile PerfMap perfMap;
-    private Path root; // where the process's files are seen from here: "/" or /proc/PID/root
+    private volatile Path root; // where the process's files are seen from here: "/" or /proc/PID/root
 
     /** Reads the process's maps; throws {@code Failure(NO_SUCH_PROCESS)} when it is gone. */
     public ProcessSymbols(int pid) {
