@@ -266,6 +266,29 @@ class ProcessSymbolsTest {
         }
     }
 
+    /** A binary visible only in the target's mount namespace is opened through /proc/PID/root. */
+    @Test
+    void otherMountNamespace() throws IOException {
+        io.tansa.testing.Privileged.requireRoot();
+        Path bin = target("symtarget", "-fPIE", "-pie");
+        Path dir = Files.createTempDirectory("tansa-ns");
+        try (Target t = Target.start("unshare", "-m", "--propagation", "private", "sh", "-c",
+                "mount -t tmpfs none " + dir + " && cp " + bin + " " + dir + "/prog && exec " + dir + "/prog")) {
+            Map<String, Long> addr = addresses(t, "ready");
+            assertTrue(!Files.exists(dir.resolve("prog")), "not visible here");
+            ProcessSymbols ps = new ProcessSymbols(t.pid());
+            ProbeTarget work = one(ps.resolve("prog:work"));
+            assertEquals(addr.get("work"), work.address());
+            assertEquals(Path.of("/proc/" + t.pid() + "/root" + dir + "/prog"), work.file());
+            assertEquals(oracleFileOffset(bin, "work"), work.fileOffset());
+            assertArrayEquals(readFile(bin, work.fileOffset(), 32), readFile(work.file(), work.fileOffset(), 32));
+            assertEquals(Frame.nativeFrame("work", "prog", addr.get("work") + 1), ps.frame(addr.get("work") + 1));
+            assertEquals(addr.get("lib_fn"), one(ps.resolve("lib_fn")).address());
+        } finally {
+            Files.delete(dir);
+        }
+    }
+
     @Test
     void deletedBinaryResolvesThroughMapFiles() throws IOException {
         Path orig = target("symtarget", "-fPIE", "-pie");
