@@ -12,8 +12,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -41,7 +41,9 @@ public final class ElfFile implements AutoCloseable {
     private final List<long[]> notes; // {offset, size} of PT_NOTE segments
     private final List<long[]> dynamicSeg; // {offset, size} of PT_DYNAMIC
     private final List<Section> sections;
-    private volatile SymbolTable table;
+    private volatile List<RawSymbols> raw;
+    private volatile FullTable full;
+    private volatile AddressIndex byAddress;
     private volatile List<Relocation> relocations;
     private volatile Optional<String> soname;
     private final List<ElfFile> extraSymbolSources = new ArrayList<>();
@@ -157,14 +159,15 @@ public final class ElfFile implements AutoCloseable {
      * and value as an earlier one is dropped.
      */
     public List<Symbol> symbols() {
-        return table().all;
+        return full().all;
     }
 
     /** Symbols called {@code name}; "name@VERSION" / "name@@VERSION" also match the version. */
     public List<Symbol> lookup(String name) {
         int at = name.indexOf('@');
         String base = at < 0 ? name : name.substring(0, at);
-        List<Symbol> hits = table().byName.getOrDefault(base, List.of());
+        FullTable f = full;
+        List<Symbol> hits = f != null ? f.byName.getOrDefault(base, List.of()) : scan(base);
         if (at < 0) return hits;
         boolean wantDefault = name.startsWith("@@", at);
         String ver = name.substring(at + (wantDefault ? 2 : 1));
@@ -178,17 +181,17 @@ public final class ElfFile implements AutoCloseable {
     /**
      * The function containing link-time address {@code vaddr}: the best-named symbol with
      * value &lt;= vaddr &lt; value + size, or, for a size-0 symbol, the nearest preceding one.
+     * Among aliases the name is global before weak before local, exported, fewer leading
+     * underscores, shorter.
      */
     public Optional<Symbol> symbolAt(long vaddr) {
-        SymbolTable t = table();
-        int i = upperBound(t.starts, vaddr) - 1;
+        AddressIndex x = addressIndex();
+        int i = upperBound(x.starts, vaddr) - 1;
         if (i < 0) return Optional.empty();
-        Symbol s = t.funcs[i];
-        if (s.size() == 0 || vaddr - s.value() < s.size()) return Optional.of(s);
+        if (x.sizes[i] == 0 || vaddr - x.starts[i] < x.sizes[i]) return Optional.of(x.symbol(i));
         // A nested or overlapping function further back may still contain it.
         for (int j = i - 1; j >= 0 && j >= i - 8; j--) {
-            Symbol o = t.funcs[j];
-            if (o.size() != 0 && vaddr - o.value() < o.size()) return Optional.of(o);
+            if (x.sizes[j] != 0 && vaddr - x.starts[j] < x.sizes[j]) return Optional.of(x.symbol(j));
         }
         return Optional.empty();
     }
@@ -282,7 +285,9 @@ public final class ElfFile implements AutoCloseable {
     /** Adds the symbols of {@code other} (a separate debug file for this one) to {@link #symbols()}. */
     public synchronized void addSymbolSource(ElfFile other) {
         extraSymbolSources.add(other);
-        table = null;
+        raw = null;
+        full = null;
+        byAddress = null;
     }
 
     /** Nothing to release eagerly: the mapping is unmapped when the object is collected. */
@@ -297,65 +302,42 @@ public final class ElfFile implements AutoCloseable {
 
     // ---- symbols ----
 
-    private record SymbolTable(List<Symbol> all, Map<String, List<Symbol>> byName, long[] starts, Symbol[] funcs) {}
-
-    private SymbolTable table() {
-        SymbolTable t = table;
-        if (t != null) return t;
+    /** The symbol tables in precedence order: .dynsym, .symtab, MiniDebugInfo, added debug files. */
+    private List<RawSymbols> raw() {
+        List<RawSymbols> r = raw;
+        if (r != null) return r;
         synchronized (this) {
-            if (table == null) table = buildTable();
-            return table;
-        }
-    }
-
-    private SymbolTable buildTable() {
-        List<Symbol> all = new ArrayList<>();
-        Set<Key> seen = new HashSet<>();
-        for (Section s : sections) if (s.type() == Section.SHT_DYNSYM) readSymbols(s, true, all, seen);
-        for (Section s : sections) if (s.type() == Section.SHT_SYMTAB) readSymbols(s, false, all, seen);
-        ElfFile mini = miniDebugInfo();
-        List<ElfFile> extra = new ArrayList<>(extraSymbolSources);
-        if (mini != null) extra.add(mini);
-        for (ElfFile e : extra) {
-            for (Section s : e.sections) if (s.type() == Section.SHT_SYMTAB) e.readSymbols(s, false, all, seen);
-        }
-        Map<String, List<Symbol>> byName = new HashMap<>(all.size() * 2);
-        for (Symbol s : all) byName.computeIfAbsent(s.name(), k -> new ArrayList<>(1)).add(s);
-        List<Symbol> funcs = new ArrayList<>();
-        for (Symbol s : all) if (s.isFunction() && s.value() != 0) funcs.add(s);
-        funcs.sort(Comparator.comparingLong(Symbol::value).thenComparing(ElfFile::preference));
-        // One entry per address: the best-named alias, with the largest size among them.
-        List<Symbol> uniq = new ArrayList<>(funcs.size());
-        for (Symbol s : funcs) {
-            if (!uniq.isEmpty() && uniq.getLast().value() == s.value()) {
-                Symbol b = uniq.getLast();
-                if (s.size() > b.size()) uniq.set(uniq.size() - 1, withSize(b, s.size()));
-                continue;
+            if (raw != null) return raw;
+            List<RawSymbols> out = new ArrayList<>();
+            for (Section sec : sections) if (sec.type() == Section.SHT_DYNSYM) rawTable(sec, true, out);
+            for (Section sec : sections) if (sec.type() == Section.SHT_SYMTAB) rawTable(sec, false, out);
+            ElfFile mini = miniDebugInfo();
+            List<ElfFile> extra = new ArrayList<>(extraSymbolSources);
+            if (mini != null) extra.add(mini);
+            for (ElfFile e : extra) {
+                for (Section sec : e.sections) if (sec.type() == Section.SHT_SYMTAB) e.rawTable(sec, false, out);
             }
-            uniq.add(s);
+            raw = List.copyOf(out);
+            return raw;
         }
-        long[] starts = new long[uniq.size()];
-        for (int i = 0; i < starts.length; i++) starts[i] = uniq.get(i).value();
-        return new SymbolTable(Collections.unmodifiableList(all), byName, starts, uniq.toArray(Symbol[]::new));
     }
 
-    private static Symbol withSize(Symbol s, long size) {
-        return new Symbol(s.name(), s.version(), s.value(), size, s.type(), s.bind(), s.dynamic(), s.defaultVersion());
+    private void rawTable(Section tab, boolean dynamic, List<RawSymbols> out) {
+        if (tab.link() >= sections.size() || tab.data().capacity() == 0) return;
+        byte[] versym = null;
+        String[] verNames = null;
+        if (dynamic) {
+            for (Section sec : sections) if (sec.type() == Section.SHT_GNU_VERSYM) versym = sec.bytes();
+            verNames = versionDefinitions();
+        }
+        out.add(new RawSymbols(tab.bytes(), sections.get(tab.link()).bytes(), versym, verNames, dynamic));
     }
 
-    /** Sort key among aliases (lower is better): global, then weak, then local; exported; fewer leading underscores; shorter. */
-    private static int preference(Symbol s) {
-        int bind = switch (s.bind()) {
-            case Symbol.STB_GLOBAL -> 0;
-            case Symbol.STB_WEAK -> 1;
-            default -> 2;
-        };
-        int us = 0;
-        while (us < s.name().length() && s.name().charAt(us) == '_') us++;
-        return bind * 1_000_000 + (s.dynamic() ? 0 : 100_000) + Math.min(us, 9) * 10_000 + Math.min(s.name().length(), 9999);
-    }
-
-    /** Dedup key: name and value, and the version for .dynsym (one address may carry several versions). */
+    /**
+     * Dedup key: name and value, plus the version for .dynsym (one address may carry several
+     * versions, as pthread_attr_getstacksize@@GLIBC_2.34 and @GLIBC_2.2.5 do); a .symtab entry
+     * repeating an earlier name and value is dropped.
+     */
     private static final class Key {
         final String name;
         final long value;
@@ -378,65 +360,156 @@ public final class ElfFile implements AutoCloseable {
         }
     }
 
-    private void readSymbols(Section symtab, boolean dynamic, List<Symbol> out, Set<Key> seen) {
-        if (symtab.link() >= sections.size() || symtab.data().capacity() == 0) return;
-        // Plain arrays: these loops run cold in a short-lived CLI, where ByteBuffer calls cost most.
-        byte[] str = sections.get(symtab.link()).bytes();
-        byte[] tab = symtab.bytes();
-        byte[] versym = null;
-        String[] verNames = null;
-        if (dynamic) {
-            for (Section s : sections) if (s.type() == Section.SHT_GNU_VERSYM) versym = s.bytes();
-            verNames = versionDefinitions();
+    private static boolean fresh(Symbol s, Set<Key> seen) {
+        Key nv = new Key(s.name(), s.value(), null);
+        boolean fresh = s.dynamic() ? seen.add(new Key(s.name(), s.value(), s.version())) : !seen.contains(nv);
+        seen.add(nv);
+        return fresh;
+    }
+
+    /** lookup before (or without) the full table: compare name bytes, decode only the matches. */
+    private List<Symbol> scan(String name) {
+        byte[] want = name.getBytes(StandardCharsets.UTF_8);
+        List<Symbol> out = new ArrayList<>(2);
+        Set<Key> seen = new HashSet<>();
+        for (RawSymbols r : raw()) {
+            for (int i = 1; i < r.count; i++) {
+                if (!r.nameIs(i, want) || !r.defined(i)) continue;
+                Symbol s = r.decode(i);
+                if (s.name().equals(name) && fresh(s, seen)) out.add(s);
+            }
         }
-        int count = tab.length / 24;
-        for (int i = 1; i < count; i++) {
-            int p = i * 24;
-            int info = tab[p + 4] & 0xff;
-            int stype = info & 0xf, bind = info >>> 4;
-            int shndx = (tab[p + 6] & 0xff) | (tab[p + 7] & 0xff) << 8;
-            if (shndx == 0) continue; // undefined: defined elsewhere
-            if (stype == Symbol.STT_SECTION || stype == Symbol.STT_FILE) continue;
-            long value = le64(tab, p + 8), size = le64(tab, p + 16);
-            if (shndx == 0xfff1 && value == 0) continue; // SHN_ABS markers such as version names
-            int nameOff = le32(tab, p);
-            if (nameOff <= 0 || nameOff >= str.length) continue;
-            int nameEnd = nameOff;
-            while (nameEnd < str.length && str[nameEnd] != 0) nameEnd++;
-            String name = new String(str, nameOff, nameEnd - nameOff, StandardCharsets.UTF_8);
-            String version = null;
-            boolean dflt = true;
-            if (versym != null && verNames != null && i * 2 + 1 < versym.length) {
-                int v = (versym[i * 2] & 0xff) | (versym[i * 2 + 1] & 0xff) << 8;
-                int idx = v & 0x7fff;
-                if (idx > 1 && idx < verNames.length && verNames[idx] != null) {
-                    version = verNames[idx];
-                    dflt = (v & 0x8000) == 0;
-                }
-            } else if (!dynamic) {
-                // .symtab spells versions into the name: "memcpy@@GLIBC_2.14", "memcpy@GLIBC_2.2.5".
-                int at = name.indexOf('@');
-                if (at > 0) {
-                    dflt = name.startsWith("@@", at);
-                    version = name.substring(at + (dflt ? 2 : 1));
-                    name = name.substring(0, at);
+        return out.isEmpty() ? List.of() : out;
+    }
+
+    private record FullTable(List<Symbol> all, Map<String, List<Symbol>> byName) {}
+
+    private FullTable full() {
+        FullTable f = full;
+        if (f != null) return f;
+        synchronized (this) {
+            if (full != null) return full;
+            List<Symbol> all = new ArrayList<>();
+            Set<Key> seen = new HashSet<>();
+            for (RawSymbols r : raw()) {
+                for (int i = 1; i < r.count; i++) {
+                    if (!r.defined(i)) continue;
+                    Symbol s = r.decode(i);
+                    if (fresh(s, seen)) all.add(s);
                 }
             }
-            // .dynsym may hold one address under several versions; .symtab repeats .dynsym entries.
-            Key nv = new Key(name, value, null);
-            boolean fresh = dynamic ? seen.add(new Key(name, value, version)) : !seen.contains(nv);
-            seen.add(nv);
-            if (!fresh) continue;
-            out.add(new Symbol(name, version, value, size, stype, bind, dynamic, dflt));
+            Map<String, List<Symbol>> byName = new HashMap<>(all.size() * 2);
+            for (Symbol s : all) byName.computeIfAbsent(s.name(), k -> new ArrayList<>(1)).add(s);
+            full = new FullTable(Collections.unmodifiableList(all), byName);
+            return full;
         }
     }
 
-    private static int le32(byte[] b, int p) {
-        return (b[p] & 0xff) | (b[p + 1] & 0xff) << 8 | (b[p + 2] & 0xff) << 16 | (b[p + 3] & 0xff) << 24;
+    /**
+     * Functions sorted by address, one entry per address (the best-named alias, with the largest
+     * size among them), kept as arrays; Symbols are decoded when asked for.
+     */
+    private static final class AddressIndex {
+        final long[] starts, sizes;
+        final RawSymbols[] tables;
+        final int[] entries;
+        final Symbol[] decoded;
+
+        AddressIndex(long[] starts, long[] sizes, RawSymbols[] tables, int[] entries) {
+            this.starts = starts;
+            this.sizes = sizes;
+            this.tables = tables;
+            this.entries = entries;
+            this.decoded = new Symbol[starts.length];
+        }
+
+        Symbol symbol(int i) {
+            Symbol s = decoded[i];
+            if (s == null) {
+                s = tables[i].decode(entries[i]);
+                if (s.size() != sizes[i]) {
+                    s = new Symbol(s.name(), s.version(), s.value(), sizes[i], s.type(), s.bind(), s.dynamic(), s.defaultVersion());
+                }
+                decoded[i] = s; // a benign race: every thread computes the same Symbol
+            }
+            return s;
+        }
     }
 
-    private static long le64(byte[] b, int p) {
-        return (le32(b, p) & 0xffffffffL) | (long) le32(b, p + 4) << 32;
+    private AddressIndex addressIndex() {
+        AddressIndex x = byAddress;
+        if (x != null) return x;
+        synchronized (this) {
+            if (byAddress != null) return byAddress;
+            List<RawSymbols> rs = raw();
+            int n = 0;
+            for (RawSymbols r : rs) n += r.count;
+            long[] value = new long[n], size = new long[n];
+            int[] pref = new int[n], tab = new int[n], entry = new int[n];
+            int k = 0;
+            for (int t = 0; t < rs.size(); t++) {
+                RawSymbols r = rs.get(t);
+                for (int i = 1; i < r.count; i++) {
+                    if (!r.isFunction(i) || !r.defined(i) || r.value(i) == 0) continue;
+                    value[k] = r.value(i);
+                    size[k] = r.size(i);
+                    pref[k] = preference(r, i);
+                    tab[k] = t;
+                    entry[k] = i;
+                    k++;
+                }
+            }
+            int[] order = new int[k];
+            for (int i = 0; i < k; i++) order[i] = i;
+            sortByValueThenPreference(order, value, pref);
+            int u = 0;
+            long[] starts = new long[k], sizes = new long[k];
+            RawSymbols[] tables = new RawSymbols[k];
+            int[] entries = new int[k];
+            for (int o : order) {
+                if (u > 0 && starts[u - 1] == value[o]) {
+                    sizes[u - 1] = Math.max(sizes[u - 1], size[o]);
+                    continue;
+                }
+                starts[u] = value[o];
+                sizes[u] = size[o];
+                tables[u] = rs.get(tab[o]);
+                entries[u] = entry[o];
+                u++;
+            }
+            byAddress = new AddressIndex(Arrays.copyOf(starts, u), Arrays.copyOf(sizes, u), Arrays.copyOf(tables, u),
+                    Arrays.copyOf(entries, u));
+            return byAddress;
+        }
+    }
+
+    /** Sort key among aliases (lower is better): global, weak, local; exported; fewer leading underscores; shorter. */
+    private static int preference(RawSymbols r, int i) {
+        int bind = switch (r.bind(i)) {
+            case Symbol.STB_GLOBAL -> 0;
+            case Symbol.STB_WEAK -> 1;
+            default -> 2;
+        };
+        return bind << 20 | (r.dynamic ? 0 : 1) << 19 | Math.min(r.underscores(i), 15) << 15 | Math.min(r.nameLength(i), 0x7fff);
+    }
+
+    /** Stable merge sort of indices by (value, preference), on primitives. */
+    private static void sortByValueThenPreference(int[] a, long[] value, int[] pref) {
+        int[] tmp = new int[a.length];
+        for (int width = 1; width < a.length; width <<= 1) {
+            for (int lo = 0; lo < a.length - width; lo += width << 1) {
+                int mid = lo + width, hi = Math.min(lo + (width << 1), a.length);
+                int i = lo, j = mid, k = lo;
+                while (i < mid && j < hi) {
+                    int x = a[i], y = a[j];
+                    boolean takeRight = value[y] < value[x] || (value[y] == value[x] && pref[y] < pref[x]);
+                    tmp[k++] = takeRight ? a[j++] : a[i++];
+                }
+                while (i < mid) tmp[k++] = a[i++];
+                while (j < hi) tmp[k++] = a[j++];
+                System.arraycopy(tmp, lo, a, lo, hi - lo);
+            }
+        }
     }
 
     /** Version names by index from .gnu.version_d (Elf64_Verdef / Elf64_Verdaux, elf(5)). */
