@@ -28,6 +28,8 @@ import java.util.TreeMap;
  */
 public final class ProcessSymbols {
     private static final long PAGE = 4096;
+    /** End of the x86-64 user address space (47-bit); above it are kernel addresses. */
+    private static final long USER_END = 1L << 47;
     private static final String UNKNOWN = "[unknown]";
     /** Module name of frames named by the JIT's /tmp/perf-PID.map. */
     public static final String JIT = "[jit]";
@@ -316,7 +318,9 @@ public final class ProcessSymbols {
         Snapshot st = snap;
         Hit h = st.find(addr);
         if (h != null) return h;
-        // In no mapping: maybe mapped since; re-read, but not more than every 10 ms for garbage addresses.
+        // In no executable mapping. Not worth re-reading the maps for data or kernel addresses;
+        // otherwise maybe mapped since: re-read, but not more than every 10 ms for garbage addresses.
+        if (addr < 4096 || addr >= USER_END || st.inAnyMapping(addr)) return new Hit(null, UNKNOWN);
         long now = System.nanoTime();
         if (now - lastMissRefreshNanos > 10_000_000L) {
             lastMissRefreshNanos = now;
@@ -333,22 +337,34 @@ public final class ProcessSymbols {
     }
 
     /** Immutable view of the maps: executable ranges sorted by start, each with its module (or none). */
-    private record Snapshot(List<Module> modules, long[] starts, long[] ends, Module[] owners, String[] regions) {
+    private record Snapshot(List<Module> modules, long[] starts, long[] ends, Module[] owners, String[] regions,
+                            long[] allStarts, long[] allEnds) {
         Hit find(long addr) {
-            int lo = 0, hi = starts.length;
-            while (lo < hi) {
-                int mid = (lo + hi) >>> 1;
-                if (starts[mid] <= addr) lo = mid + 1;
-                else hi = mid;
-            }
-            int i = lo - 1;
+            int i = floor(starts, addr);
             if (i < 0 || addr >= ends[i]) return null;
             return new Hit(owners[i], regions[i]);
+        }
+
+        boolean inAnyMapping(long addr) {
+            int i = floor(allStarts, addr);
+            return i >= 0 && addr < allEnds[i];
+        }
+
+        /** Index of the last start &lt;= addr, or -1. */
+        private static int floor(long[] a, long addr) {
+            int lo = 0, hi = a.length;
+            while (lo < hi) {
+                int mid = (lo + hi) >>> 1;
+                if (a[mid] <= addr) lo = mid + 1;
+                else hi = mid;
+            }
+            return lo - 1;
         }
     }
 
     private Snapshot load() {
-        List<Mapping> maps = ProcFs.maps(pid);
+        // [vsyscall] (ffffffffff600000, negative as a long) would break the sorted arrays; it holds no symbols.
+        List<Mapping> maps = ProcFs.maps(pid).stream().filter(m -> m.start() >= 0 && m.start() < USER_END).toList();
         root = ProcFs.sameMountNamespace(pid) ? Path.of("/") : Path.of("/proc/" + pid + "/root");
         // Group file mappings per object instance; an offset-0 mapping of a file seen before starts a new instance.
         Map<String, List<List<Mapping>>> groups = new LinkedHashMap<>();
@@ -381,7 +397,9 @@ public final class ProcessSymbols {
             owners[i] = owner.get(m);
             regions[i] = m.path().isEmpty() ? "[anon]" : m.path().startsWith("/") ? fileName(m.path()) : m.path();
         }
-        return new Snapshot(List.copyOf(modules), starts, ends, owners, regions);
+        long[] allStarts = maps.stream().mapToLong(Mapping::start).toArray();
+        long[] allEnds = maps.stream().mapToLong(Mapping::end).toArray();
+        return new Snapshot(List.copyOf(modules), starts, ends, owners, regions, allStarts, allEnds);
     }
 
     private Module module(List<Mapping> ms) {
