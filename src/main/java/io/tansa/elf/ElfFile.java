@@ -564,7 +564,10 @@ public final class ElfFile implements AutoCloseable {
             if (desc + descsz > end) break;
             if (ntype == NT_GNU_BUILD_ID && namesz == 4 && buf.getInt((int) name) == 0x00554e47) { // "GNU\0"
                 StringBuilder b = new StringBuilder();
-                for (int i = 0; i < descsz; i++) b.append(String.format("%02x", buf.get((int) (desc + i)) & 0xff));
+                for (int i = 0; i < descsz; i++) {
+                    int v = buf.get((int) (desc + i)) & 0xff;
+                    b.append(Character.forDigit(v >>> 4, 16)).append(Character.forDigit(v & 0xf, 16));
+                }
                 return Optional.of(b.toString());
             }
             p = desc + ((descsz + 3) & ~3L);

@@ -384,7 +384,7 @@ public final class ProcessSymbols {
             }
         }
         modules.sort((a, b) -> Long.compare(a.start(), b.start()));
-        Map<Mapping, Module> owner = new LinkedHashMap<>();
+        Map<Mapping, Module> owner = new java.util.IdentityHashMap<>();
         for (Module mod : modules) for (Mapping m : mod.mappings()) owner.put(m, mod);
         List<Mapping> exec = maps.stream().filter(Mapping::executable).toList();
         long[] starts = new long[exec.size()], ends = new long[exec.size()];
