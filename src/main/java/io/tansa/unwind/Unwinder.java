@@ -116,7 +116,12 @@ public final class Unwinder {
             int nextKnown;
             try {
                 if (row != null) {
-                    nextKnown = applyRow(row, r, known, mem, next);
+                    long cfa = cfa(row, r, known, mem);
+                    if (!row.signalFrame() && Long.compareUnsigned(cfa, r[RSP]) <= 0) {
+                        stop = Stop.LOOP; // checked before reading through a CFA that cannot be right
+                        break;
+                    }
+                    nextKnown = applyRow(row, cfa, r, known, mem, next);
                     if ((nextKnown & (1 << RIP)) == 0) {
                         stop = Stop.END;
                         break;
@@ -165,16 +170,17 @@ public final class Unwinder {
         return new Result(pcs, via, exact, stop);
     }
 
-    /** Computes the caller's registers into {@code out}; returns which of them are known. */
-    private static int applyRow(Row row, long[] r, int known, Memory mem, long[] out) {
+    private static long cfa(Row row, long[] r, int known, Memory mem) {
         Rule c = row.cfa();
-        long cfa;
         if (c.kind() == Rule.Kind.CFA_REG_OFFSET) {
             if ((known & (1 << c.reg())) == 0) throw new CfiException("CFA register unknown");
-            cfa = r[c.reg()] + c.offset();
-        } else {
-            cfa = Expr.eval(c.expr(), r, known, mem, 0, false);
+            return r[c.reg()] + c.offset();
         }
+        return Expr.eval(c.expr(), r, known, mem, 0, false);
+    }
+
+    /** Computes the caller's registers into {@code out}; returns which of them are known. */
+    private static int applyRow(Row row, long cfa, long[] r, int known, Memory mem, long[] out) {
         int outKnown = 0;
         Rule[] rules = row.regs();
         for (int i = 0; i < Reg.COUNT; i++) {
