@@ -6,6 +6,7 @@
  *   direct: main -> f1 -> f2 -> f3 -> capture
  *   qsort:  main -> sorter -> qsort (libc) -> cmp -> capture
  *   signal: main -> f1s -> spin, interrupted by SIGUSR1 -> handler -> capture
+ *   loop N: main -> g1 -> g2 -> g3 -> leaf, N times, no capture (bench/unwind: gdb's cost per bt)
  * Built with -O2 -fomit-frame-pointer -fasynchronous-unwind-tables: no frame pointers anywhere. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -123,9 +124,19 @@ __attribute__((noinline)) void f1s(void) {
     sink++;
 }
 
+__attribute__((noinline)) void leaf(int x) { sink += x; __asm__ volatile(""); }
+__attribute__((noinline)) void g3(int x) { leaf(x); sink++; }
+__attribute__((noinline)) void g2(int x) { g3(x + 1); sink++; }
+__attribute__((noinline)) void g1(int x) { g2(x + 1); sink++; }
+
 int main(int argc, char **argv) {
     if (argc < 3) return 2;
     prefix = argv[1];
+    if (!strcmp(argv[2], "loop")) {
+        int n = argc > 3 ? atoi(argv[3]) : 100;
+        for (int i = 0; i < n; i++) g1(i);
+        return 0;
+    }
     if (!strcmp(argv[2], "direct")) f1(1);
     else if (!strcmp(argv[2], "qsort")) sorter();
     else if (!strcmp(argv[2], "signal")) f1s();
