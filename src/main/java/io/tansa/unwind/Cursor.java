@@ -10,7 +10,7 @@ final class Cursor {
     static final int PE_ABSPTR = 0x00, PE_ULEB128 = 0x01, PE_UDATA2 = 0x02, PE_UDATA4 = 0x03, PE_UDATA8 = 0x04,
             PE_SLEB128 = 0x09, PE_SDATA2 = 0x0a, PE_SDATA4 = 0x0b, PE_SDATA8 = 0x0c;
     static final int PE_PCREL = 0x10, PE_TEXTREL = 0x20, PE_DATAREL = 0x30, PE_FUNCREL = 0x40, PE_ALIGNED = 0x50;
-    static final int PE_INDIRECT = 0x80, PE_OMIT = 0xff;
+    static final int PE_OMIT = 0xff; // DW_EH_PE_indirect (0x80) is ignored, see encoded()
 
     final byte[] b;
     final long vaddr;
@@ -115,16 +115,6 @@ final class Cursor {
             case PE_DATAREL -> dataBase + v;
             case PE_TEXTREL, PE_FUNCREL -> throw new CfiException("unsupported pointer base 0x" + Integer.toHexString(enc));
             default -> throw new CfiException("bad pointer encoding 0x" + Integer.toHexString(enc));
-        };
-    }
-
-    /** Size in bytes of a fixed-size encoding, 0 for the LEB128 forms. */
-    static int encodedSize(int enc) {
-        return switch (enc & 0x0f) {
-            case PE_ABSPTR, PE_UDATA8, PE_SDATA8 -> 8;
-            case PE_UDATA2, PE_SDATA2 -> 2;
-            case PE_UDATA4, PE_SDATA4 -> 4;
-            default -> 0;
         };
     }
 }

@@ -12,11 +12,6 @@ public enum Reg {
     /** Size of a register file covering every DWARF column the unwinder tracks (0..16). */
     public static final int COUNT = 17;
 
-    /** DWARF register number. */
-    public int dwarf() {
-        return ordinal();
-    }
-
     /**
      * A DWARF register file from PTRACE_GETREGS / PERF_SAMPLE_REGS_USER order
      * (struct user_regs_struct, see {@link io.tansa.sys.Regs}).

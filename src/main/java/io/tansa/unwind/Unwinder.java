@@ -18,7 +18,10 @@ public final class Unwinder {
 
     /** Finds the CFI of the object that contains a pc. */
     public interface Modules {
-        /** The CFI and load bias (runtime address - link-time address) of the object containing pc, or null. */
+        /**
+         * The CFI and load bias (runtime address - link-time address) of the object containing pc;
+         * null when pc lies in no executable mapping (a JIT region is a module without CFI).
+         */
         ModuleCfi forPc(long pc);
     }
 
@@ -134,7 +137,10 @@ public final class Unwinder {
                     how = Via.SIGNAL;
                     isExact = true;
                 } else {
-                    if ((known & (1 << RBP)) == 0 || !framePointer(r, mem, next)) {
+                    // An rbp that is not a frame pointer still often points into the stack; the
+                    // return address it yields must at least lie in a mapped object.
+                    if ((known & (1 << RBP)) == 0 || !framePointer(r, mem, next)
+                            || modules.forPc(next[RIP] - 1) == null) {
                         stop = Stop.UNKNOWN;
                         break;
                     }
