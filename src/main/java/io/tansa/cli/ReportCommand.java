@@ -1,0 +1,41 @@
+package io.tansa.cli;
+
+import io.tansa.profile.Profile;
+import io.tansa.report.Recording;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "report", mixinStandardHelpOptions = true,
+        description = {"Render a recording (written with -o FILE.tansa) in any output format.",
+            "The output equals what the live command printed with the same options."})
+public final class ReportCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "FILE", description = "A recording (.tansa).")
+    Path file;
+
+    @Option(names = {"-f", "--format"}, paramLabel = "FORMAT",
+            description = "text (default), tree, tree-topdown, folded, flamegraph, pprof, speedscope, json, ruby, bugreport, recording.")
+    String format = "text";
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write to FILE instead of stdout (FILE.tansa: a recording).")
+    String output;
+
+    @Mixin ShapeOptions shape;
+
+    @Override
+    public Integer call() throws IOException {
+        String fmt = Formats.choose(format, output);
+        Profile p = shape.apply(Recording.read(file));
+        Common out = new Common();
+        out.output = output;
+        try (OutputStream os = out.openOutput()) {
+            Formats.renderer(fmt).render(p, os);
+        }
+        return 0;
+    }
+}
