@@ -67,8 +67,10 @@ public final class PprofRenderer implements Renderer {
                     if (fn == null) {
                         fn = (long) functions.size() + 1;
                         functions.put(fkey, fn);
-                        functionMsgs.add(new Proto().varint(F_ID, fn).varint(F_NAME, str(name)).varint(F_SYSTEM_NAME, str(name))
-                                .optional(F_FILENAME, str(file)));
+                        // Native names are the linker's (pprof demangles them when system_name == name); a Ruby
+                        // label has no system name, and leaving it out keeps pprof from cutting "<main>" as a C++ template.
+                        functionMsgs.add(new Proto().varint(F_ID, fn).varint(F_NAME, str(name))
+                                .optional(F_SYSTEM_NAME, f.kind() == Frame.Kind.RUBY ? 0 : str(name)).optional(F_FILENAME, str(file)));
                     }
                     loc = (long) locations.size() + 1;
                     locations.put(f.key(), loc);
