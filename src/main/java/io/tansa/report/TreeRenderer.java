@@ -2,6 +2,7 @@ package io.tansa.report;
 
 import io.tansa.profile.Frame;
 import io.tansa.profile.Profile;
+import io.tansa.profile.Shape;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -15,7 +16,8 @@ import java.util.Map;
  * Paths merged into a tree with counts and shares at every node. {@link Direction#CALLERS}
  * ("who calls", format {@code tree}) roots the tree at the innermost frame — the probed function —
  * and grows towards its callers; {@link Direction#CALLEES} (format {@code tree-topdown}) roots it at
- * the outermost frames (main, thread start) and grows towards the probed function.
+ * the outermost frames (main, thread start) and grows towards the probed function. With
+ * {@code --group-by}, both trees start with the thread or process.
  */
 public final class TreeRenderer implements Renderer {
     public enum Direction { CALLERS, CALLEES }
@@ -44,7 +46,14 @@ public final class TreeRenderer implements Renderer {
         Node root = new Node(null);
         for (Profile.Path path : p.paths()) {
             List<Frame> frames = new ArrayList<>(path.frames());
-            if (direction == Direction.CALLEES) java.util.Collections.reverse(frames);
+            if (direction == Direction.CALLEES) {
+                java.util.Collections.reverse(frames);
+            } else {
+                // --group-by frames are outermost; "who calls" splits by thread or process first too.
+                List<Frame> groups = frames.stream().filter(f -> Shape.isPseudo(f) && !f.module().equals(Shape.OTHER_MODULE)).toList();
+                frames.removeAll(groups);
+                frames.addAll(0, groups);
+            }
             Node n = root;
             n.count += path.count();
             for (Frame f : frames) {
@@ -64,7 +73,7 @@ public final class TreeRenderer implements Renderer {
     private static void node(StringBuilder b, Node n, String lead, String childLead, long total) {
         b.append(lead).append(Names.percent(n.count, total)).append("  ").append(n.count).append("  ")
                 .append(n.frame.kind() == Frame.Kind.RUBY ? n.frame.label() : Names.name(n.frame)
-                        + (n.frame.module() == null ? "" : " (" + n.frame.module() + ")")).append('\n');
+                        + (n.frame.module() == null || Shape.isPseudo(n.frame) ? "" : " (" + n.frame.module() + ")")).append('\n');
         List<Node> kids = n.sorted();
         for (int i = 0; i < kids.size(); i++) {
             boolean last = i == kids.size() - 1;
