@@ -116,6 +116,28 @@ public class ConsumersTest {
         checkFlameGraph(dir, Fixtures.seed());
     }
 
+    /** The address can ask for the inverted ("who calls") view and a search; the script applies both. */
+    @Test
+    void flameGraphInvertsAndSearchesInChromium() throws IOException {
+        Path html = write(dir, "flamegraph", "flame.html", Fixtures.seed());
+        String dom = dumpDom(dir, html.toUri() + "#invert&search=valid_password");
+        assertTrue(dom.contains("<span id=\"matched\">matched: 60.0%</span>"), dom);
+        Matcher match = Pattern.compile("<div class=\"f match\"[^>]*>([^<]*)</div>").matcher(dom);
+        assertTrue(match.find(), dom);
+        assertEquals("valid_password?", match.group(1));
+        assertFalse(match.find(), "one box matches");
+        // Inverted: under "all" (top 0) comes the probed function, full width, then its callers.
+        assertTrue(Pattern.compile("<div class=\"f\" data-kind=\"native\" title=\"crypt_ra [^\"]*\" style=\"left: 0%; width: 100%; top: 17px;")
+                .matcher(dom).find(), dom);
+    }
+
+    static String dumpDom(Path dir, String url) {
+        Native.Result r = Native.run("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--no-first-run", "--user-data-dir=" + dir.resolve("chromium-profile"), "--dump-dom", url);
+        assertEquals(0, r.code(), r.err());
+        return r.out();
+    }
+
     /**
      * The page is loaded by Chromium with its script run ({@code --dump-dom} prints the DOM
      * after load): every frame of the profile is drawn as a box with its name and kind, and the
@@ -126,10 +148,8 @@ public class ConsumersTest {
         String page = Files.readString(html);
         assertFalse(Pattern.compile("(?i)\\b(https?|ftp|wss?):").matcher(page).find(), "no URL in the page");
         assertTrue(page.contains("content=\"default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'\""));
-        Native.Result r = Native.run("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--no-first-run", "--user-data-dir=" + dir.resolve("chromium-profile"), "--dump-dom", html.toUri().toString());
-        assertEquals(0, r.code(), r.err());
-        Matcher m = Pattern.compile("<div class=\"f\" data-kind=\"(\\w+)\" title=\"([^\"]*)\"[^>]*>([^<]*)</div>").matcher(r.out());
+        String dom = dumpDom(dir, html.toUri().toString());
+        Matcher m = Pattern.compile("<div class=\"f\" data-kind=\"(\\w+)\" title=\"([^\"]*)\"[^>]*>([^<]*)</div>").matcher(dom);
         java.util.Map<String, String> drawn = new java.util.HashMap<>();
         java.util.Map<String, Long> hits = new java.util.HashMap<>();
         Pattern count = Pattern.compile(" (\\d+) hits, ");
@@ -140,7 +160,7 @@ public class ConsumersTest {
             assertTrue(c.find(), m.group(2));
             hits.merge(name, Long.parseLong(c.group(1)), Long::sum);
         }
-        assertEquals("all", drawn.get("all"), r.out());
+        assertEquals("all", drawn.get("all"), dom);
         assertEquals(p.total(), hits.get("all"));
         java.util.Map<String, Long> leafHits = new java.util.HashMap<>();
         for (Profile.Path path : p.paths()) {
@@ -153,7 +173,7 @@ public class ConsumersTest {
         }
         // Leaves are the top boxes: their hover details add up to the paths' counts.
         leafHits.forEach((leaf, n) -> assertEquals(n, hits.get(leaf), leaf));
-        assertTrue(r.out().contains("<h1 id=\"title\">" + SpeedscopeRenderer.name(p).replace("<", "&lt;").replace(">", "&gt;") + "</h1>"),
+        assertTrue(dom.contains("<h1 id=\"title\">" + SpeedscopeRenderer.name(p).replace("<", "&lt;").replace(">", "&gt;") + "</h1>"),
                 "title shown");
     }
 }
