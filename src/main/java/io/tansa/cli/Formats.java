@@ -1,6 +1,8 @@
 package io.tansa.cli;
 
 import io.tansa.Failure;
+import io.tansa.profile.Profile;
+import io.tansa.profile.Shape;
 import io.tansa.report.FlameGraphRenderer;
 import io.tansa.report.FoldedRenderer;
 import io.tansa.report.JsonRenderer;
@@ -11,6 +13,8 @@ import io.tansa.report.RubyRenderer;
 import io.tansa.report.SpeedscopeRenderer;
 import io.tansa.report.TextRenderer;
 import io.tansa.report.TreeRenderer;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -18,8 +22,7 @@ import java.util.function.Supplier;
 
 /**
  * The output formats of profile commands ({@code callers}, {@code report}, later {@code top}):
- * format name → renderer. Commands render with
- * {@code Formats.renderer(Formats.choose(common.format, common.output)).render(profile, out)}.
+ * format name → renderer. Commands render with {@link #output(Profile, Common, ShapeOptions)}.
  */
 public final class Formats {
     private Formats() {}
@@ -40,6 +43,25 @@ public final class Formats {
         ALL.put("ruby", () -> new RubyRenderer(RubyRenderer.Style.BACKTRACE));
         ALL.put("bugreport", () -> new RubyRenderer(RubyRenderer.Style.BUGREPORT));
         ALL.put("recording", Recording::new);
+    }
+
+    /**
+     * Shapes and renders a finished capture as {@code -f}, {@code -o} and the shaping options
+     * ask; the one call a profile command needs. A recording keeps the raw capture, so that
+     * {@code tansa report} with the same options prints what the live command printed; shaping
+     * options with a recording output are therefore a usage error (they belong to {@code report}).
+     */
+    public static void output(Profile capture, Common common, ShapeOptions shape) throws IOException {
+        String fmt = choose(common.format, common.output);
+        Shape s = shape.shape();
+        if (fmt.equals("recording") && !s.isIdentity()) {
+            throw new Failure(Failure.Kind.USAGE, "a recording keeps the raw capture: give " + s.describe()
+                    + " to tansa report instead");
+        }
+        Profile p = s.apply(capture);
+        try (OutputStream out = common.openOutput()) {
+            renderer(fmt).render(p, out);
+        }
     }
 
     /** Valid format names, in the order the help lists them. */

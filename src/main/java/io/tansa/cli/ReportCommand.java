@@ -1,9 +1,7 @@
 package io.tansa.cli;
 
-import io.tansa.profile.Profile;
 import io.tansa.report.Recording;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -29,13 +27,11 @@ public final class ReportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        String fmt = Formats.choose(format, output);
-        Profile p = shape.apply(Recording.read(file));
         Common out = new Common();
+        out.format = format;
         out.output = output;
-        try (OutputStream os = out.openOutput()) {
-            Formats.renderer(fmt).render(p, os);
-        }
+        Formats.choose(format, output); // a bad -f is reported before the file is read
+        Formats.output(Recording.read(file), out, shape);
         return 0;
     }
 }
