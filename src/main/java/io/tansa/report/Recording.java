@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.GZIPInputStream;
@@ -26,11 +27,15 @@ import java.util.zip.GZIPOutputStream;
 /**
  * A saved capture ({@code .tansa} file): gzipped JSON lines, documented in docs/recording.md.
  * <ul>
- *   <li>line 1, the header: {@code {"format": "tansa-recording", "version": 1, "hits": N,
+ *   <li>line 1, the header: {@code {"format": "tansa-recording", "version": 1, "hits": N, "stacks": true,
  *       "meta": {...}, "locations": [{"name", "module", "address", "hits"}...]}}</li>
- *   <li>then one line per hit: {@code {"pid", "tid", "thread", "time", "location", "frames": [FRAME...]}}
- *       (frames innermost first; FRAME has kind, name, and module/address/file/line where known),</li>
- *   <li>or, for a profile that kept only aggregated paths, one line per path: {@code {"count", "frames"}}.</li>
+ *   <li>frame definitions, each written once before the first stack that uses it:
+ *       {@code {"define": [FRAME...]}} (ids 0, 1, 2… in order of definition; FRAME has kind,
+ *       name, and module/address/file/line where known),</li>
+ *   <li>one line per hit: {@code {"pid", "tid", "thread", "time", "location", "stack": [frame ids,
+ *       innermost first]}},</li>
+ *   <li>or, for a profile that kept only aggregated paths ({@code "stacks": false}), one line per
+ *       path: {@code {"count", "stack"}}.</li>
  * </ul>
  * Reading a recording rebuilds the same {@link Profile} (same stacks in the same order, same meta
  * and locations), so every renderer prints exactly what it printed live.
@@ -65,20 +70,23 @@ public final class Recording implements Renderer {
                     .append(", \"address\": ").append(Json.hex(l.address())).append(", \"hits\": ").append(l.hits()).append('}');
         }
         w.write(b.append("]}\n").toString());
+        Map<Frame, Integer> ids = new HashMap<>();
         if (raw) {
             for (Stack s : stacks) {
                 b.setLength(0);
+                define(b, s.frames(), ids);
                 b.append("{\"pid\": ").append(s.pid()).append(", \"tid\": ").append(s.tid())
                         .append(", \"thread\": ").append(Json.quote(s.thread())).append(", \"time\": ").append(s.timeNanos())
-                        .append(", \"location\": ").append(s.location()).append(", \"frames\": ");
-                frames(b, s.frames());
+                        .append(", \"location\": ").append(s.location()).append(", \"stack\": ");
+                stack(b, s.frames(), ids);
                 w.write(b.append("}\n").toString());
             }
         } else {
             for (Profile.Path path : p.paths()) {
                 b.setLength(0);
-                b.append("{\"count\": ").append(path.count()).append(", \"frames\": ");
-                frames(b, path.frames());
+                define(b, path.frames(), ids);
+                b.append("{\"count\": ").append(path.count()).append(", \"stack\": ");
+                stack(b, path.frames(), ids);
                 w.write(b.append("}\n").toString());
             }
         }
@@ -127,12 +135,22 @@ public final class Recording implements Renderer {
             hits.add(num(l, "hits"));
         }
         boolean stacks = Boolean.TRUE.equals(header.get("stacks"));
+        List<Frame> table = new ArrayList<>();
         int n = 1;
         while ((line = r.readLine()) != null) {
             n++;
             if (line.isBlank()) continue;
             Map<?, ?> m = object(line, name, n);
-            List<Frame> frames = frames((List<?>) m.get("frames"));
+            if (m.get("define") instanceof List<?> defs) {
+                for (Object o : defs) table.add(frame((Map<?, ?>) o));
+                continue;
+            }
+            List<Frame> frames = new ArrayList<>();
+            for (Object id : (List<?>) m.get("stack")) {
+                long i = (Long) id;
+                if (i < 0 || i >= table.size()) throw new Failure(Failure.Kind.USAGE, name + " line " + n + ": frame " + i + " not defined");
+                frames.add(table.get((int) i));
+            }
             if (stacks) {
                 p.record(new Stack((int) num(m, "pid"), (int) num(m, "tid"), (String) m.get("thread"), num(m, "time"),
                         (int) num(m, "location"), frames));
@@ -165,11 +183,14 @@ public final class Recording implements Renderer {
         return o instanceof String s && s.startsWith("0x") ? Long.parseUnsignedLong(s.substring(2), 16) : 0;
     }
 
-    static void frames(StringBuilder b, List<Frame> frames) {
-        b.append('[');
-        for (int i = 0; i < frames.size(); i++) {
-            Frame f = frames.get(i);
-            if (i > 0) b.append(", ");
+    /** A {"define": [FRAME…]} line for the frames of {@code frames} not written yet; their ids follow on. */
+    private static void define(StringBuilder b, List<Frame> frames, Map<Frame, Integer> ids) {
+        boolean open = false;
+        for (Frame f : frames) {
+            if (ids.containsKey(f)) continue;
+            ids.put(f, ids.size());
+            b.append(open ? ", " : "{\"define\": [");
+            open = true;
             b.append("{\"kind\": ").append(Json.quote(f.kind().json())).append(", \"name\": ").append(Json.quote(f.name()));
             if (f.module() != null) b.append(", \"module\": ").append(Json.quote(f.module()));
             if (f.address() != 0) b.append(", \"address\": ").append(Json.hex(f.address()));
@@ -177,17 +198,21 @@ public final class Recording implements Renderer {
             if (f.line() != 0) b.append(", \"line\": ").append(f.line());
             b.append('}');
         }
+        if (open) b.append("]}\n");
+    }
+
+    private static void stack(StringBuilder b, List<Frame> frames, Map<Frame, Integer> ids) {
+        b.append('[');
+        for (int i = 0; i < frames.size(); i++) {
+            if (i > 0) b.append(", ");
+            b.append(ids.get(frames.get(i)));
+        }
         b.append(']');
     }
 
-    private static List<Frame> frames(List<?> list) {
-        List<Frame> out = new ArrayList<>(list.size());
-        for (Object o : list) {
-            Map<?, ?> f = (Map<?, ?>) o;
-            Frame.Kind kind = Frame.Kind.valueOf(((String) f.get("kind")).toUpperCase(java.util.Locale.ROOT));
-            out.add(new Frame(kind, (String) f.get("name"), (String) f.get("module"), hex(f.get("address")),
-                    (String) f.get("file"), (int) num(f, "line")));
-        }
-        return out;
+    private static Frame frame(Map<?, ?> f) {
+        Frame.Kind kind = Frame.Kind.valueOf(((String) f.get("kind")).toUpperCase(java.util.Locale.ROOT));
+        return new Frame(kind, (String) f.get("name"), (String) f.get("module"), hex(f.get("address")),
+                (String) f.get("file"), (int) num(f, "line"));
     }
 }

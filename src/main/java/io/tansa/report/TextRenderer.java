@@ -17,12 +17,16 @@ public final class TextRenderer implements Renderer {
         int rank = 0;
         for (Profile.Path path : p.paths()) {
             rank++;
-            b.append(String.format(Locale.ROOT, "%n#%d  %d hits  %s%n", rank, path.count(), Names.percent(path.count(), total)));
+            b.append("\n#").append(rank).append("  ").append(path.count()).append(" hits  ")
+                    .append(Names.percent(path.count(), total)).append('\n');
+            // Plain appends, not String.format: this loop runs once per frame of every path.
             for (Frame f : path.frames()) {
                 if (f.kind() == Frame.Kind.RUBY) {
-                    b.append(String.format(Locale.ROOT, "    %s:%d:in `%s'%n", f.file(), f.line(), Names.name(f)));
+                    b.append("    ").append(f.file()).append(':').append(f.line()).append(":in `").append(Names.name(f)).append("'\n");
                 } else {
-                    b.append(String.format(Locale.ROOT, "    %-40s %s%n", Names.name(f), f.module() == null ? "" : f.module()));
+                    String name = Names.name(f);
+                    b.append("    ").append(name).repeat(' ', Math.max(0, 40 - name.length())).append(' ')
+                            .append(f.module() == null ? "" : f.module()).append('\n');
                 }
             }
         }

@@ -57,12 +57,15 @@ class RecordingTest {
         try (InputStream in = new GZIPInputStream(Files.newInputStream(file))) {
             lines = new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n");
         }
-        assertEquals(101, lines.length);
+        // Header, then each stack preceded by the definitions of its new frames: A, B, C bring 10 + 1 + 4 new frames.
+        assertEquals(1 + 100 + 3, lines.length);
         assertTrue(lines[0].startsWith("{\"format\": \"tansa-recording\", \"version\": 1, \"hits\": 100, \"stacks\": true, "
                 + "\"meta\": {\"symbol\": \"crypt_ra\", \"stopped\": \"count reached\"}, \"locations\": [{\"name\": \"crypt_ra\""), lines[0]);
-        assertTrue(lines[1].startsWith("{\"pid\": 100, \"tid\": 100, \"thread\": \"unicorn worker[0]\", \"time\": 1001000000, \"location\": 0, \"frames\": "
-                + "[{\"kind\": \"native\", \"name\": \"crypt_ra\", \"module\": \"libcrypt.so.1\", \"address\": \"0x7f3a1c204a10\"}, "), lines[1]);
+        assertTrue(lines[1].startsWith("{\"define\": [{\"kind\": \"native\", \"name\": \"crypt_ra\", \"module\": \"libcrypt.so.1\", "
+                + "\"address\": \"0x7f3a1c204a10\"}, "), lines[1]);
         assertTrue(lines[1].contains("{\"kind\": \"ruby\", \"name\": \"hash_secret\", \"file\": \"/usr/lib/ruby/vendor_ruby/bcrypt/engine.rb\", \"line\": 51}"));
+        assertEquals("{\"pid\": 100, \"tid\": 100, \"thread\": \"unicorn worker[0]\", \"time\": 1001000000, \"location\": 0, "
+                + "\"stack\": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]}", lines[2]);
     }
 
     @Test
