@@ -14,8 +14,9 @@ import java.util.function.LongSupplier;
  * hits, captures per second, elapsed time and what will stop the capture. {@link #finish} then
  * prints a one-line summary — always, terminal or not — unless quiet. Colors only on a terminal
  * and never when NO_COLOR is set (https://no-color.org).
- * <p>Callers call {@link #update} after each hit or from their poll loop (it is cheap and
- * thread-safe; it redraws only when due), and {@link #finish} once with the stop reason.
+ * <p>Callers call {@link #start} once attached, {@link #update} after each hit or from their poll
+ * loop (it is cheap and thread-safe; it redraws only when due), and {@link #finish} once with the
+ * stop reason.
  */
 public final class Progress {
     private static final long REDRAW_NANOS = 250_000_000L;
@@ -28,7 +29,7 @@ public final class Progress {
     private final boolean live;
     private final boolean color;
     private final LongSupplier clock;
-    private final long start;
+    private long start;
     private long lastDraw = Long.MIN_VALUE;
     private long hits;
     private boolean drawn;
@@ -56,6 +57,14 @@ public final class Progress {
         this.color = this.live && colorAllowed;
         this.clock = clock;
         this.start = clock.getAsLong();
+    }
+
+    /**
+     * Restarts the clock: call it when the capture really starts (targets attached), so elapsed
+     * time and rate do not include the setup. Without it the clock starts at construction.
+     */
+    public synchronized void start() {
+        start = clock.getAsLong();
     }
 
     /** Records the hit count so far; redraws the live line when a quarter second has passed. */

@@ -59,6 +59,17 @@ class ProgressTest {
     }
 
     @Test
+    void startRestartsTheClockAfterSetup() {
+        Progress p = progress(false, false, false);
+        now += 4_000_000_000L; // attaching took 4 s
+        p.start();
+        now += 2_000_000_000L;
+        p.update(300);
+        p.finish("count reached");
+        assertEquals("300 hits on crypt_ra in 2.0s (150/s); stopped: count reached\n", out());
+    }
+
+    @Test
     void quietPrintsNothing() {
         Progress p = progress(true, true, true);
         now += 1_000_000_000L;
