@@ -57,9 +57,12 @@ public final class FramePointerWalker {
             if (ra == 0 || !code.executable(ra)) return toArray(out);
             out.add(ra);
         }
+        byte[] pair = new byte[16];
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(pair).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         while (out.size() < max && rbp != 0 && rbp >= stackLo && rbp + 16 <= stackHi && (rbp & 7) == 0) {
-            long ra = read(pid, rbp + 8);
-            long next = read(pid, rbp);
+            if (Mem.read(pid, rbp, pair, 0, 16) != 16) break; // saved rbp, return address: one read
+            long next = bb.getLong(0);
+            long ra = bb.getLong(8);
             if (ra == 0 || !code.executable(ra)) break;
             out.add(ra);
             if (next <= rbp) break;

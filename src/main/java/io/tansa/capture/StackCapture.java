@@ -21,6 +21,7 @@ public final class StackCapture {
     private final List<ProbeTarget> targets;
     private final Map<Integer, ProcessSymbols> symbols = new HashMap<>();
     private final Map<Integer, List<Mapping>> maps = new HashMap<>();
+    private final Map<Integer, String> threadNames = new HashMap<>();
     private final byte[][] entryInsn;
     private final int maxDepth;
 
@@ -55,7 +56,8 @@ public final class StackCapture {
             Frame f = syms.frame(i == 0 ? pcs[i] : pcs[i] - 1);
             frames.add(i == 0 ? f : Frame.nativeFrame(f.name(), f.module(), pcs[i]));
         }
-        return new Stack(hit.pid(), hit.tid(), ProcFs.comm(hit.pid(), hit.tid()), hit.timeNanos(), hit.location(), frames);
+        String comm = threadNames.computeIfAbsent(hit.tid(), tid -> ProcFs.comm(hit.pid(), tid));
+        return new Stack(hit.pid(), hit.tid(), comm, hit.timeNanos(), hit.location(), frames);
     }
 
     /** The runtime address of a target in this process (file offset → mapping). */

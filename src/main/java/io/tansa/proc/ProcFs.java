@@ -89,6 +89,17 @@ public final class ProcFs {
         return new Status(name, tgid, ppid, state, pnd, shd, blk, ign, cgt, uid);
     }
 
+    /** The process's pid in its own (innermost) pid namespace: the last NSpid field of /proc/PID/status. */
+    public static int nsPid(int pid) {
+        for (String line : readString(pid, "/proc/" + pid + "/status").split("\n")) {
+            if (line.startsWith("NSpid:")) {
+                String[] f = line.substring(6).strip().split("\\s+");
+                return Integer.parseInt(f[f.length - 1]);
+            }
+        }
+        return pid;
+    }
+
     /** Thread name (/proc/PID/task/TID/comm, without the newline). */
     public static String comm(int pid, int tid) {
         String s = readString(pid, "/proc/" + pid + "/task/" + tid + "/comm");
