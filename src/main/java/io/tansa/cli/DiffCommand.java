@@ -17,7 +17,8 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "diff", mixinStandardHelpOptions = true,
         description = {"Compare two recordings: the paths whose share of the hits changed, largest change first.",
-            "Shaping options apply to both sides (e.g. --max-depth 3 compares nearest callers only)."})
+            "Shaping options apply to both sides (e.g. --max-depth 3 compares nearest callers only)."},
+        footer = {"", "Example:", "  tansa diff before.tansa after.tansa --max-depth 2 --min-delta 1"})
 public final class DiffCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "BEFORE", description = "Recording before the change (.tansa).")
     Path before;

@@ -11,7 +11,9 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "report", mixinStandardHelpOptions = true,
         description = {"Render a recording (written with -o FILE.tansa) in any output format.",
-            "The output equals what the live command printed with the same options."})
+            "The output equals what the live command printed with the same options."},
+        footer = {"", "Examples:", "  tansa report capture.tansa -f flamegraph -o flame.html",
+            "  tansa report capture.tansa -f tree --max-depth 4 --group-by process"})
 public final class ReportCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "FILE", description = "A recording (.tansa).")
     Path file;
