@@ -1,0 +1,57 @@
+# Workload for RubyReaderTest. The main thread and two named threads run distinct methods
+# forever; the test checks every sampled frame against this file's own lines.
+$stdout.sync = true
+
+module Walk
+  def self.deep(depth, n)
+    if depth.zero?
+      spin(n)
+    else
+      deep(depth - 1, n)
+    end
+  end
+
+  def self.spin(n)
+    total = 0
+    n.times do |i|
+      total += leaf(i)
+    end
+    total
+  end
+
+  def self.leaf(i)
+    words = %w[a b c]
+    words.map { |w| w * (i % 3) }.join.size
+  end
+end
+
+class Alpha
+  def alpha_loop
+    loop { alpha_step(200) }
+  end
+
+  def alpha_step(n)
+    acc = []
+    n.times { |i| acc << i.to_s }
+    acc.size
+  end
+end
+
+class Beta
+  def beta_loop
+    loop { beta_step }
+  end
+
+  def beta_step
+    h = {}
+    50.times { |i| h[i] = i * 2 }
+    h.sum { |k, v| k + v }
+  end
+end
+
+alpha = Thread.new { Alpha.new.alpha_loop }
+alpha.name = "alpha"
+beta = Thread.new { Beta.new.beta_loop }
+beta.name = "beta"
+puts "ready #{Process.pid}"
+loop { Walk.deep(14, 300) }
