@@ -148,34 +148,109 @@ public final class RubyReader {
         if (cfp > start || cfp < stack || (start - cfp) % l.cfpSize() != 0) return List.of();
         int n = (int) ((start - cfp) / l.cfpSize()) + 1;
         ByteBuffer frames = mem.read(cfp, n * l.cfpSize());
+
+        // One batched read for every frame: the iseq header of Ruby frames, the env
+        // (ep[-2] me_cref, ep[-1] specval, ep[0] flags) of the others.
+        long[] addrs = new long[n];
+        int[] lens = new int[n];
+        int[] kind = new int[n]; // 0 skipped, 1 iseq frame, 2 maybe C frame
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            int o = i * l.cfpSize();
+            long pc = frames.getLong(o + l.cfpPc()), iseq = frames.getLong(o + l.cfpIseq());
+            if (iseq != 0) {
+                if (pc == 0) continue; // ifunc frames and iseq frames not started: rb_backtrace skips them
+                kind[i] = 1;
+                addrs[k] = iseq;
+                lens[k++] = l.iseqBody() + 8;
+            } else {
+                kind[i] = 2;
+                addrs[k] = frames.getLong(o + l.cfpEp()) - 16;
+                lens[k++] = 24;
+            }
+        }
+        ByteBuffer got = mem.readAll(addrs, lens, k);
+        Iseq[] iseqOf = new Iseq[n];
+        long[] meOf = new long[n];
+        int at = 0;
+        for (int i = 0; i < n; i++) {
+            if (kind[i] == 1) {
+                long iseq = frames.getLong(i * l.cfpSize() + l.cfpIseq());
+                iseqOf[i] = iseq(iseq, got.getLong(at), got.getLong(at + l.iseqBody()));
+                at += l.iseqBody() + 8;
+            } else if (kind[i] == 2) {
+                long flags = got.getLong(at + 16);
+                if ((flags & RubyLayout.VM_FRAME_MAGIC_MASK) != RubyLayout.VM_FRAME_MAGIC_CFUNC) {
+                    kind[i] = 0;
+                } else if ((flags & RubyLayout.VM_ENV_FLAG_LOCAL) != 0 && (got.getLong(at) & 0x7) == 0 && got.getLong(at) != 0) {
+                    meOf[i] = got.getLong(at); // the usual case, checked below
+                } else {
+                    long ep = frames.getLong(i * l.cfpSize() + l.cfpEp());
+                    meOf[i] = methodEntry(ep, mem.read(ep - 16, 24));
+                    if (meOf[i] == 0) throw new Remote.BadState("cfunc frame without method entry");
+                }
+                at += 24;
+            }
+        }
+        String[] nameOf = methodNames(meOf, kind, n);
+
         List<Frame> out = new ArrayList<>(n);
         String file = null; // rb_backtrace starts with vm->progname, line 0
         int line = 0;
         for (int i = n - 1; i >= 0; i--) { // oldest to newest, as backtrace_each
-            int o = i * l.cfpSize();
-            long pc = frames.getLong(o + l.cfpPc()), iseq = frames.getLong(o + l.cfpIseq());
-            if (iseq != 0) {
-                if (pc != 0) {
-                    Iseq is = iseq(iseq);
-                    file = is.path;
-                    line = lineNo(is, pc);
-                    out.add(Frame.ruby(is.label, file, line));
-                }
-            } else {
-                long ep = frames.getLong(o + l.cfpEp());
-                ByteBuffer env = mem.read(ep - 16, 24); // me_cref, specval, flags
-                if ((env.getLong(16) & RubyLayout.VM_FRAME_MAGIC_MASK) == RubyLayout.VM_FRAME_MAGIC_CFUNC) {
-                    long me = methodEntry(ep, env);
-                    if (me == 0) throw new Remote.BadState("cfunc frame without method entry");
-                    long def = mem.word(me + l.meDef());
-                    String name = idName(mem.word(def + l.defOriginalId()));
-                    if (file == null) file = progname();
-                    out.add(Frame.ruby(name, file, line));
-                }
+            if (kind[i] == 1) {
+                Iseq is = iseqOf[i];
+                file = is.path;
+                line = lineNo(is, frames.getLong(i * l.cfpSize() + l.cfpPc()));
+                out.add(Frame.ruby(is.label, file, line));
+            } else if (kind[i] == 2) {
+                if (file == null) file = progname();
+                out.add(Frame.ruby(nameOf[i], file, line));
             }
         }
         Collections.reverse(out);
         return out;
+    }
+
+    /** A method entry's definition and its name, reused while the entry still points at that definition. */
+    private record Ment(long def, String name) {}
+
+    private final Map<Long, Ment> ments = new HashMap<>();
+
+    /** Names of the C frames' method entries: one batched read of the entries' headers, then cached names. */
+    private String[] methodNames(long[] meOf, int[] kind, int n) {
+        String[] names = new String[n];
+        long[] addrs = new long[n];
+        int[] lens = new int[n];
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            if (kind[i] == 2) {
+                addrs[k] = meOf[i];
+                lens[k++] = l.meDef() + 8;
+            }
+        }
+        if (k == 0) return names;
+        ByteBuffer got = mem.readAll(addrs, lens, k);
+        int at = 0;
+        for (int i = 0; i < n; i++) {
+            if (kind[i] != 2) continue;
+            long flags = got.getLong(at), def = got.getLong(at + l.meDef());
+            at += l.meDef() + 8;
+            long me = meOf[i];
+            if ((flags & RubyLayout.T_MASK) != RubyLayout.T_IMEMO
+                    || ((flags >>> RubyLayout.FL_USHIFT) & RubyLayout.IMEMO_MASK) != RubyLayout.IMEMO_MENT) {
+                me = checkMethodEntry(me, true); // an svar wrapping the entry
+                if (me == 0) throw new Remote.BadState("cfunc frame without method entry");
+                def = mem.word(me + l.meDef());
+            }
+            Ment c = ments.get(me);
+            if (c == null || c.def != def) {
+                c = new Ment(def, idName(mem.word(def + l.defOriginalId())));
+                ments.put(me, c);
+            }
+            names[i] = c.name;
+        }
+        return names;
     }
 
     /** rb_vm_frame_method_entry (vm_insnhelper.c): the frame's rb_callable_method_entry_t, or 0. */
@@ -200,9 +275,8 @@ public final class RubyReader {
         return 0;
     }
 
-    private Iseq iseq(long iseq) {
-        ByteBuffer h = mem.read(iseq, l.iseqBody() + 8);
-        long flags = h.getLong(0), body = h.getLong(l.iseqBody());
+    /** The decoded iseq at {@code iseq} whose header says {@code flags} and {@code body}. */
+    private Iseq iseq(long iseq, long flags, long body) {
         if ((flags & RubyLayout.T_MASK) != RubyLayout.T_IMEMO
                 || ((flags >>> RubyLayout.FL_USHIFT) & RubyLayout.IMEMO_MASK) != RubyLayout.IMEMO_ISEQ) {
             throw new Remote.BadState("not an iseq at 0x" + Long.toHexString(iseq));
