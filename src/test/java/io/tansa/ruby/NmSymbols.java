@@ -12,13 +12,13 @@ import java.util.Map;
  * library's load base from /proc/PID/maps (the mapping at file offset 0; libruby's first PT_LOAD
  * has vaddr 0, so base + st_value is the address).
  */
-final class NmSymbols implements Symbols {
+public final class NmSymbols implements Symbols {
     static final Path LIBRUBY = Path.of("/usr/lib/x86_64-linux-gnu/libruby-3.1.so.3.1");
 
     private static Map<String, Long> table;
     private final long base;
 
-    NmSymbols(int pid) {
+    public NmSymbols(int pid) {
         base = base(pid);
     }
 
