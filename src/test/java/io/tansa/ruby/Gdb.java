@@ -28,6 +28,7 @@ final class Gdb implements AutoCloseable {
         run("set pagination off");
         run("set confirm off");
         run("set width 0");
+        run("set breakpoint pending off"); // a query would read our next command as its answer
     }
 
     /** Runs one command and returns its output lines. */
