@@ -39,7 +39,7 @@ public final class RubyReader {
 
     private final Map<Long, Iseq> iseqs = new HashMap<>();
     private final Map<Long, String> idNames = new HashMap<>();
-    private final Map<Long, Long> threadByPthread = new HashMap<>();
+    private final Map<Integer, Long> threadByTid = new HashMap<>();
 
     private RubyReader(int pid, RubyLayout layout, String version, long vmPtrAddr, long symbolsAddr) {
         this.mem = new Remote(pid);
@@ -107,7 +107,7 @@ public final class RubyReader {
      */
     public List<Frame> frames(int tid, Regs regs) {
         try {
-            long th = thread(regs.fsBase());
+            long th = thread(tid, regs.fsBase());
             if (th == 0) return List.of();
             return walk(mem.word(th + l.threadEc()));
         } catch (Remote.BadState e) {
@@ -115,11 +115,11 @@ public final class RubyReader {
         }
     }
 
-    /** rb_thread_t* whose pthread_t is {@code pthread}, or 0. */
-    private long thread(long pthread) {
-        Long cached = threadByPthread.get(pthread);
+    /** rb_thread_t* whose pthread_t is {@code pthread} (remembered per tid while it still matches), or 0. */
+    private long thread(int tid, long pthread) {
+        Long cached = threadByTid.get(tid);
         if (cached != null && mem.word(cached + l.threadPthread()) == pthread) return cached;
-        threadByPthread.remove(pthread);
+        threadByTid.remove(tid);
         long vm = mem.word(vmPtrAddr);
         if (vm == 0) return 0;
         long ractorHead = vm + l.vmRactorSet();
@@ -129,9 +129,10 @@ public final class RubyReader {
             long threadHead = ractor + l.ractorThreadsSet();
             for (long tn = mem.word(threadHead); tn != threadHead && tn != 0 && guard++ < 10_000; tn = mem.word(tn)) {
                 long th = tn - l.threadLtNode();
-                long id = mem.word(th + l.threadPthread());
-                threadByPthread.put(id, th);
-                if (id == pthread) return th;
+                if (mem.word(th + l.threadPthread()) == pthread) {
+                    threadByTid.put(tid, th);
+                    return th;
+                }
             }
         }
         return 0;
