@@ -48,7 +48,7 @@ record RubyLayout(
        internal/imemo.h, vm_core.h). */
     static final long T_MASK = 0x1f, T_STRING = 0x05, T_ARRAY = 0x07, T_IMEMO = 0x1a;
     static final int FL_USHIFT = 12;
-    static final long IMEMO_MASK = 0x0f, IMEMO_CREF = 1, IMEMO_SVAR = 2, IMEMO_MENT = 6, IMEMO_ISEQ = 7;
+    static final long IMEMO_MASK = 0x0f, IMEMO_SVAR = 2, IMEMO_MENT = 6, IMEMO_ISEQ = 7;
     static final long VM_FRAME_MAGIC_MASK = 0x7fff0001L, VM_FRAME_MAGIC_CFUNC = 0x55550001L;
     static final long VM_ENV_FLAG_LOCAL = 0x0002;
     /** symbol.c: IDs are stored in chunks of ID_ENTRY_UNIT, each entry {str, sym}. */
