@@ -1,4 +1,4 @@
-# Workload for RubyReaderTest. The main thread and two named threads run distinct methods
+# Workload for RubyReaderTest. The main thread and three named threads run distinct methods
 # forever; the test checks every sampled frame against this file's own lines.
 $stdout.sync = true
 
@@ -49,10 +49,24 @@ class Beta
   end
 end
 
+# Gamma runs its work inside a Fiber: its frames are the fiber's.
+class Gamma
+  def gamma_loop
+    fiber = Fiber.new { loop { gamma_step; Fiber.yield } }
+    loop { fiber.resume }
+  end
+
+  def gamma_step
+    30.times { |i| i.to_s * 2 }
+  end
+end
+
 alpha = Thread.new { Alpha.new.alpha_loop }
 alpha.name = "alpha"
 beta = Thread.new { Beta.new.beta_loop }
 beta.name = "beta"
+gamma = Thread.new { Gamma.new.gamma_loop }
+gamma.name = "gamma"
 # Padding: 80 statements on their own lines push the main loop's instruction position past
 # 566, into the second 512-slot block of the iseq's succinct line table.
 v = 0

@@ -34,6 +34,8 @@ import org.junit.jupiter.api.Timeout;
  */
 class RubyReaderTest {
     static final Path SCRIPT = Path.of("src/test/ruby/frames.rb").toAbsolutePath();
+    /** Block labels: "block in m", "block (2 levels) in m". */
+    static final String BLOCK = "^block (\\(\\d+ levels\\) )?in ";
     static List<String> source;
     static Path stderr;
     static Target target;
@@ -79,7 +81,7 @@ class RubyReaderTest {
                 Map<String, Integer> seen = new HashMap<>();
                 for (Map.Entry<Integer, String[]> t : threads(gdb).entrySet()) {
                     String name = t.getValue()[1];
-                    if (!List.of("ruby", "alpha", "beta").contains(name)) continue;
+                    if (!List.of("ruby", "alpha", "beta", "gamma").contains(name)) continue;
                     gdb.run("thread " + t.getKey());
                     Regs regs = new Regs();
                     regs.r[Regs.FS_BASE] = gdb.hex("$fs_base");
@@ -97,11 +99,12 @@ class RubyReaderTest {
                     String own = switch (name) {
                         case "alpha" -> "alpha_step";
                         case "beta" -> "beta_step";
+                        case "gamma" -> "gamma_step";
                         default -> "deep";
                     };
                     assertTrue(ours.stream().anyMatch(f -> f.name().equals(own)), name + ": " + ours);
                 }
-                assertEquals(Map.of("ruby", 1, "alpha", 1, "beta", 1), seen);
+                assertEquals(Map.of("ruby", 1, "alpha", 1, "beta", 1, "gamma", 1), seen);
                 gdb.run("detach");
             }
         }
@@ -206,12 +209,12 @@ class RubyReaderTest {
             assertTrue(f.line() >= 1 && f.line() <= source.size(), f.toString());
             String text = source.get(f.line() - 1).trim();
             assertFalse(text.isEmpty() || text.startsWith("#") || text.equals("end"), f + ": " + text);
-            String method = f.name().replaceFirst("^block in ", "");
+            String method = f.name().replaceFirst(BLOCK, "");
             int[] range = methodRange(method);
             if (range != null) {
                 assertTrue(f.line() >= range[0] && f.line() <= range[1], f + " outside " + method + " " + Arrays.toString(range));
             } else if (!method.equals("<main>")) {
-                boolean calledByC = i + 1 < frames.size() && methodRange(frames.get(i + 1).name().replaceFirst("^block in ", "")) == null
+                boolean calledByC = i + 1 < frames.size() && methodRange(frames.get(i + 1).name().replaceFirst(BLOCK, "")) == null
                         && !frames.get(i + 1).name().contains("<main>");
                 assertTrue(text.contains(f.name()) || calledByC, "C method " + f + " not called at: " + text);
             }
