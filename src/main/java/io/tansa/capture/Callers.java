@@ -20,7 +20,7 @@ import java.util.function.Consumer;
 public final class Callers {
     /** What to capture. */
     public record Request(List<Integer> pids, String symbol, long count, Duration duration, double rate,
-            boolean children, int maxDepth, Consumer<String> log, Consumer<Long> onHit) {}
+            boolean children, int maxDepth, Consumer<String> log, Consumer<Long> onHit, Runnable onAttached) {}
 
     /** A started capture that another thread may stop. */
     public static final class Run {
@@ -61,7 +61,7 @@ public final class Callers {
         StackCapture capture = new StackCapture(targets, req.maxDepth());
         long[] count = {0};
         Tracer tracer = Tracer.create(targets,
-                new Tracer.Options(req.count(), req.duration(), req.rate(), req.children(), req.log()),
+                new Tracer.Options(req.count(), req.duration(), req.rate(), req.children(), req.log(), req.onAttached()),
                 hit -> {
                     Stack s = capture.capture(hit);
                     profile.record(s);

@@ -39,7 +39,8 @@ public final class Tracer {
     public record Hit(int pid, int tid, int location, long timeNanos, Regs regs) {}
 
     /** Bounds of a run. count ≤ 0 = unbounded, duration null = unbounded, rate ≤ 0 = no cap. */
-    public record Options(long count, Duration duration, double rate, boolean children, Consumer<String> log) {}
+    public record Options(long count, Duration duration, double rate, boolean children, Consumer<String> log,
+            Runnable attached) {}
 
     /** What a run did. */
     public record Result(long hits, long dropped, StopReason reason, Map<Integer, String> exited) {}
@@ -117,6 +118,7 @@ public final class Tracer {
             for (Proc p : List.copyOf(procs.values())) openAll(p);
             log("probing %d location%s in %d thread%s of %s", targets.size(), targets.size() == 1 ? "" : "s",
                     tasks.size(), tasks.size() == 1 ? "" : "s", pids);
+            if (opt.attached() != null) opt.attached().run();
             loop();
         } finally {
             running = false;
