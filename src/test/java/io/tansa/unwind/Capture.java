@@ -37,8 +37,27 @@ final class Capture {
             base = b.getLong();
             stack = new byte[(int) b.getLong()];
             b.get(stack);
+            loadModules(Path.of(prefix + ".maps"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The objects mapped by a live process, without a stack copy. */
+    Capture(int pid) {
+        base = 0;
+        stack = new byte[0];
+        try {
+            loadModules(Path.of("/proc/" + pid + "/maps"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void loadModules(Path maps) throws IOException {
+        {
             Map<String, long[]> ranges = new HashMap<>(); // path -> lo, hi, start of the offset-0 mapping
-            for (String line : Files.readAllLines(Path.of(prefix + ".maps"))) {
+            for (String line : Files.readAllLines(maps)) {
                 String[] f = line.trim().split("\\s+");
                 if (f.length < 6 || !f[5].startsWith("/")) continue;
                 String[] lh = f[0].split("-");
@@ -56,8 +75,6 @@ final class Capture {
                 long bias = e.getValue()[2] - (elf.firstLoadVaddr & -4096L);
                 modules.add(new Module(p, e.getValue()[0], e.getValue()[1], bias, elf, elf.cfi()));
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 
