@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.tansa.sys.Ptrace;
 import io.tansa.sys.SigFrame;
 import io.tansa.sys.Signals;
+import io.tansa.symbols.ProcessSymbols;
 import io.tansa.testing.Native;
 import io.tansa.testing.Privileged;
 import io.tansa.testing.Target;
@@ -213,18 +214,22 @@ class UnwindTest {
     /** Stops the blocked thread, unwinds it through remote reads, detaches, then asks gdb. */
     private static void stoppedThread(int pid) throws Exception {
         awaitBlockedInRead(pid);
-        Capture cap = new Capture(pid);
+        // the production path: objects, biases and names from symbols.ProcessSymbols, CFI via Cfi.of
+        ProcessSymbols ps = new ProcessSymbols(pid);
+        Unwinder.Modules modules = pc -> ps.moduleAt(pc)
+                .map(m -> new Unwinder.ModuleCfi(m.elf() == null ? null : Cfi.of(m.elf()), m.bias())).orElse(null);
         Ptrace.seize(pid, 0);
         Unwinder.Result r;
         try {
             Ptrace.interrupt(pid);
             Ptrace.waitpid(pid, Ptrace.WALL);
-            r = Unwinder.unwind(Reg.fromPtrace(Ptrace.getRegs(pid)), new ProcessMemory(pid), cap.cfi(), 64);
+            r = Unwinder.unwind(Reg.fromPtrace(Ptrace.getRegs(pid)), new ProcessMemory(pid), modules, 64);
         } finally {
             Ptrace.detach(pid, 0);
         }
-        List<String> names = cap.names(r);
-        assertEquals("libc.so.6", cap.module(r.pc(0)).name(), names.toString());
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < r.size(); i++) names.add(ps.frame(r.lookupPc(i)).name());
+        assertEquals("libc.so.6", ps.frame(r.pc(0)).module(), names.toString());
         assertEquals(List.of("b3", "b2", "b1", "main"), names.subList(1, 5), names.toString());
         assertEquals(Unwinder.Stop.END, r.stop(), names.toString());
 
