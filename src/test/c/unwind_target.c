@@ -6,6 +6,8 @@
  *   direct: main -> f1 -> f2 -> f3 -> capture
  *   qsort:  main -> sorter -> qsort (libc) -> cmp -> capture
  *   signal: main -> f1s -> spin, interrupted by SIGUSR1 -> handler -> capture
+ *   block:  main -> b1 -> b2 -> b3 -> read (libc) on a pipe nobody writes: blocked for good, for
+ *           unwinding a stopped thread; prints "ready PID"
  *   loop N: main -> g1 -> g2 -> g3 -> leaf, N times, no capture (bench/unwind: gdb's cost per bt)
  * Built with -O2 -fomit-frame-pointer -fasynchronous-unwind-tables: no frame pointers anywhere. */
 #define _GNU_SOURCE
@@ -129,6 +131,18 @@ __attribute__((noinline)) void g3(int x) { leaf(x); sink++; }
 __attribute__((noinline)) void g2(int x) { g3(x + 1); sink++; }
 __attribute__((noinline)) void g1(int x) { g2(x + 1); sink++; }
 
+__attribute__((noinline)) void b3(void) {
+    char c;
+    int fds[2];
+    if (pipe(fds) != 0) _exit(92);
+    printf("ready %d\n", (int) getpid());
+    fflush(stdout);
+    while (read(fds[0], &c, 1) > 0) {}
+    sink++;
+}
+__attribute__((noinline)) void b2(void) { b3(); sink++; }
+__attribute__((noinline)) void b1(void) { b2(); sink++; }
+
 int main(int argc, char **argv) {
     if (argc < 3) return 2;
     prefix = argv[1];
@@ -140,6 +154,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[2], "direct")) f1(1);
     else if (!strcmp(argv[2], "qsort")) sorter();
     else if (!strcmp(argv[2], "signal")) f1s();
+    else if (!strcmp(argv[2], "block")) { b1(); return 0; }
     else return 2;
     printf("ready\n");
     fflush(stdout);

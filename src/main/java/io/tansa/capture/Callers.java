@@ -20,7 +20,8 @@ import java.util.function.Consumer;
 public final class Callers {
     /** What to capture. */
     public record Request(List<Integer> pids, String symbol, long count, Duration duration, double rate,
-            boolean children, int maxDepth, Consumer<String> log, Consumer<Long> onHit, Runnable onAttached) {}
+            boolean children, int maxDepth, StackCapture.Lang lang, Consumer<String> log, Consumer<Long> onHit,
+            Runnable onAttached) {}
 
     /** A started capture that another thread may stop. */
     public static final class Run {
@@ -58,7 +59,16 @@ public final class Callers {
         Profile profile = new Profile();
         for (ProbeTarget t : targets) profile.addLocation(t.symbol(), t.module(), t.address());
         profile.meta("symbol", req.symbol());
-        StackCapture capture = new StackCapture(targets, req.maxDepth());
+        StackCapture capture = new StackCapture(targets, req.maxDepth(), req.lang());
+        for (int pid : req.pids()) {
+            var rb = capture.ruby(pid);
+            if (rb.isPresent()) {
+                profile.meta("ruby", rb.get().version());
+            } else if (req.lang() == StackCapture.Lang.RUBY) {
+                throw new Failure(Failure.Kind.USAGE, "--lang ruby: process " + pid
+                        + " runs no supported Ruby (needs libruby or a ruby executable, Ruby 2.6-3.4 layouts)");
+            }
+        }
         long[] count = {0};
         Tracer tracer = Tracer.create(targets,
                 new Tracer.Options(req.count(), req.duration(), req.rate(), req.children(), req.log(), req.onAttached()),

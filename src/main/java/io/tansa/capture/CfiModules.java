@@ -1,7 +1,6 @@
 package io.tansa.capture;
 
 import io.tansa.elf.ElfFile;
-import io.tansa.elf.Section;
 import io.tansa.symbols.Module;
 import io.tansa.symbols.ProcessSymbols;
 import io.tansa.unwind.Cfi;
@@ -34,19 +33,7 @@ final class CfiModules implements Unwinder.Modules {
     }
 
     private static Optional<Cfi> load(ElfFile elf) {
-        if (elf == null) return Optional.empty();
-        try {
-            Optional<Section> hdr = elf.section(".eh_frame_hdr");
-            Optional<Section> eh = elf.section(".eh_frame");
-            if (hdr.isPresent() && eh.isPresent()) {
-                return Optional.of(Cfi.parse(hdr.get().bytes(), hdr.get().addr(), eh.get().bytes(), eh.get().addr()));
-            }
-            if (eh.isPresent()) return Optional.of(Cfi.parseEhFrame(eh.get().bytes(), eh.get().addr()));
-            Optional<Section> debug = elf.section(".debug_frame");
-            if (debug.isPresent()) return Optional.of(Cfi.parseDebugFrame(debug.get().bytes()));
-        } catch (RuntimeException e) {
-            // malformed CFI: this object unwinds by frame pointers only
-        }
-        return Optional.empty();
+        // malformed or absent CFI: null, and this object unwinds by frame pointers only
+        return elf == null ? Optional.empty() : Optional.ofNullable(Cfi.of(elf));
     }
 }

@@ -14,6 +14,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import io.tansa.ruby.RubyReader;
 
 /**
  * Turns a probe hit into a {@link Stack}: unwinds the native stack of the stopped thread with
@@ -27,11 +29,29 @@ public final class StackCapture {
     private final Map<Integer, List<Mapping>> maps = new HashMap<>();
     private final Map<Integer, String> threadNames = new HashMap<>();
     private final Map<Integer, CfiModules> modules = new HashMap<>();
+    private final Map<Integer, Optional<RubyReader>> ruby = new HashMap<>();
     private final int maxDepth;
+    private final Lang lang;
 
-    public StackCapture(List<ProbeTarget> targets, int maxDepth) {
+    /** Which frames to capture: native only, Ruby merged into native, or Ruby only. */
+    public enum Lang { AUTO, NATIVE, RUBY }
+
+    public StackCapture(List<ProbeTarget> targets, int maxDepth, Lang lang) {
         this.targets = targets;
         this.maxDepth = maxDepth;
+        this.lang = lang;
+    }
+
+    /** The Ruby reader of a process, if it runs a supported Ruby (and Ruby frames are wanted). */
+    public Optional<RubyReader> ruby(int pid) {
+        if (lang == Lang.NATIVE) return Optional.empty();
+        return ruby.computeIfAbsent(pid, p -> {
+            ProcessSymbols syms = symbols.computeIfAbsent(p, ProcessSymbols::new);
+            String exe = ProcFs.exe(p);
+            String exeName = exe == null ? "ruby" : exe.substring(exe.lastIndexOf('/') + 1);
+            return RubyReader.detect(p, name -> syms.symbolAddress("libruby", name)
+                    .orElse(syms.symbolAddress(exeName, name).orElse(-1)));
+        });
     }
 
     public Stack capture(Tracer.Hit hit) {
@@ -48,8 +68,38 @@ public final class StackCapture {
             frames.add(Frame.nativeFrame(f.name(), f.module(), addr));
         }
         if (r.truncated()) frames.add(Frame.nativeFrame("[unknown]", null, 0));
+        Optional<RubyReader> rb = ruby(hit.pid());
+        if (rb.isPresent()) frames = merge(frames, rb.get().frames(hit.tid(), hit.regs()), lang);
         String comm = threadNames.computeIfAbsent(hit.tid(), tid -> ProcFs.comm(hit.pid(), tid));
         return new Stack(hit.pid(), hit.tid(), comm, hit.timeNanos(), hit.location(), frames);
+    }
+
+    /**
+     * Ruby frames in place of the interpreter's own: the native frames called from Ruby (the probed
+     * C function and the extension code down to the first libruby frame), then the Ruby frames, then
+     * the native frames outside the interpreter (main, libc start). With {@link Lang#RUBY}, only
+     * the Ruby frames (native ones when the thread runs no Ruby).
+     */
+    static List<Frame> merge(List<Frame> nat, List<Frame> rubyFrames, Lang lang) {
+        if (rubyFrames.isEmpty()) return nat;
+        if (lang == Lang.RUBY) return rubyFrames;
+        int first = -1, last = -1;
+        for (int i = 0; i < nat.size(); i++) {
+            if (isInterpreter(nat.get(i))) {
+                if (first < 0) first = i;
+                last = i;
+            }
+        }
+        if (first < 0) first = last = nat.size() - 1;
+        List<Frame> out = new ArrayList<>(nat.subList(0, first));
+        out.addAll(rubyFrames);
+        out.addAll(nat.subList(last + 1, nat.size()));
+        return out;
+    }
+
+    private static boolean isInterpreter(Frame f) {
+        String m = f.module();
+        return m != null && (m.startsWith("libruby") || m.equals("ruby"));
     }
 
     /** The runtime address of a target in this process (file offset → mapping). */

@@ -2,6 +2,7 @@ package io.tansa.cli;
 
 import io.tansa.Failure;
 import io.tansa.capture.Callers;
+import io.tansa.capture.StackCapture;
 import io.tansa.profile.Profile;
 import java.io.IOException;
 import java.time.Duration;
@@ -61,7 +62,7 @@ public final class CallersCommand implements Callable<Integer> {
         }, "tansa-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            Profile p = Callers.run(new Callers.Request(pids, symbol, count, limit, rate, children, MAX_FRAMES,
+            Profile p = Callers.run(new Callers.Request(pids, symbol, count, limit, rate, children, MAX_FRAMES, lang(),
                     common.quiet ? null : s -> common.info("tansa: %s", s), progress::update, progress::start), handle);
             String stopped = p.meta().getOrDefault("stopped", "");
             progress.finish(stopped + (p.meta().containsKey("dropped")
@@ -85,6 +86,15 @@ public final class CallersCommand implements Callable<Integer> {
                 // shutting down already: the hook is running and sees done
             }
         }
+    }
+
+    private StackCapture.Lang lang() {
+        return switch (lang) {
+            case "auto" -> StackCapture.Lang.AUTO;
+            case "native" -> StackCapture.Lang.NATIVE;
+            case "ruby" -> StackCapture.Lang.RUBY;
+            default -> throw new Failure(Failure.Kind.USAGE, "--lang must be auto, native or ruby, not '" + lang + "'");
+        };
     }
 
     /** Frames captured per hit (shaping's --max-depth cuts what is shown). */

@@ -1,9 +1,12 @@
 package io.tansa.unwind;
 
+import io.tansa.elf.ElfFile;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
@@ -62,6 +65,28 @@ public final class Cfi {
             offs[i] = (int) (fde - ehFrameVaddr);
         }
         return new Cfi(ehFrame, ehFrameVaddr, false, starts, offs);
+    }
+
+    private static final Map<ElfFile, Optional<Cfi>> BY_ELF = java.util.Collections.synchronizedMap(new WeakHashMap<>());
+
+    /**
+     * The CFI of an ELF file: .eh_frame through .eh_frame_hdr, else .eh_frame alone, else
+     * .debug_frame; null when it has none (or it is malformed). Cached per ElfFile.
+     */
+    public static Cfi of(ElfFile elf) {
+        return BY_ELF.computeIfAbsent(elf, e -> {
+            try {
+                var eh = e.section(".eh_frame").filter(x -> x.size() > 0);
+                var hdr = e.section(".eh_frame_hdr").filter(x -> x.size() > 0);
+                if (eh.isPresent() && hdr.isPresent()) {
+                    return Optional.of(parse(hdr.get().bytes(), hdr.get().addr(), eh.get().bytes(), eh.get().addr()));
+                }
+                if (eh.isPresent()) return Optional.of(parseEhFrame(eh.get().bytes(), eh.get().addr()));
+                return e.section(".debug_frame").filter(x -> x.size() > 0).map(d -> parseDebugFrame(d.bytes()));
+            } catch (RuntimeException malformed) {
+                return Optional.empty();
+            }
+        }).orElse(null);
     }
 
     /** CFI from an .eh_frame section alone (no header): indexes every FDE once. */

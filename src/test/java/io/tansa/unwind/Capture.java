@@ -37,27 +37,31 @@ final class Capture {
             base = b.getLong();
             stack = new byte[(int) b.getLong()];
             b.get(stack);
-            Map<String, long[]> ranges = new HashMap<>(); // path -> lo, hi, start of the offset-0 mapping
-            for (String line : Files.readAllLines(Path.of(prefix + ".maps"))) {
-                String[] f = line.trim().split("\\s+");
-                if (f.length < 6 || !f[5].startsWith("/")) continue;
-                String[] lh = f[0].split("-");
-                long lo = Long.parseUnsignedLong(lh[0], 16), hi = Long.parseUnsignedLong(lh[1], 16);
-                long off = Long.parseUnsignedLong(f[2], 16);
-                long[] r = ranges.computeIfAbsent(f[5], k -> new long[] {lo, hi, -1});
-                r[0] = Math.min(r[0], lo);
-                r[1] = Math.max(r[1], hi);
-                if (off == 0 && r[2] < 0) r[2] = lo;
-            }
-            for (var e : ranges.entrySet()) {
-                Path p = Path.of(e.getKey());
-                if (!Files.isRegularFile(p)) continue;
-                TestElf elf = new TestElf(p);
-                long bias = e.getValue()[2] - (elf.firstLoadVaddr & -4096L);
-                modules.add(new Module(p, e.getValue()[0], e.getValue()[1], bias, elf, elf.cfi()));
-            }
+            loadModules(Path.of(prefix + ".maps"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    private void loadModules(Path maps) throws IOException {
+        Map<String, long[]> ranges = new HashMap<>(); // path -> lo, hi, start of the offset-0 mapping
+        for (String line : Files.readAllLines(maps)) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length < 6 || !f[5].startsWith("/")) continue;
+            String[] lh = f[0].split("-");
+            long lo = Long.parseUnsignedLong(lh[0], 16), hi = Long.parseUnsignedLong(lh[1], 16);
+            long off = Long.parseUnsignedLong(f[2], 16);
+            long[] r = ranges.computeIfAbsent(f[5], k -> new long[] {lo, hi, -1});
+            r[0] = Math.min(r[0], lo);
+            r[1] = Math.max(r[1], hi);
+            if (off == 0 && r[2] < 0) r[2] = lo;
+        }
+        for (var e : ranges.entrySet()) {
+            Path p = Path.of(e.getKey());
+            if (!Files.isRegularFile(p)) continue;
+            TestElf elf = new TestElf(p);
+            long bias = e.getValue()[2] - (elf.firstLoadVaddr & -4096L);
+            modules.add(new Module(p, e.getValue()[0], e.getValue()[1], bias, elf, elf.cfi()));
         }
     }
 

@@ -28,7 +28,26 @@ class CfiReadelfTest {
 
     @Test
     void glibc() throws Exception {
-        check(Path.of("/lib/x86_64-linux-gnu/libc.so.6"), ".eh_frame");
+        Path libc = Path.of("/lib/x86_64-linux-gnu/libc.so.6");
+        check(libc, ".eh_frame");
+        // the same table through the elf package (what a live unwind uses)
+        Cfi viaElf = Cfi.of(io.tansa.elf.ElfFile.open(libc));
+        assertEquals(new TestElf(libc).cfi().size(), viaElf.size());
+        long restoreRt = restorer(libc);
+        assertTrue(viaElf.find(restoreRt).orElseThrow().signalFrame(), "glibc's __restore_rt FDE has the S augmentation");
+    }
+
+    /** glibc's __restore_rt, which its .dynsym lacks, found by its code: mov $15,%rax; syscall. */
+    private static long restorer(Path file) throws Exception {
+        TestElf elf = new TestElf(file);
+        TestElf.Section text = elf.sections.get(".text");
+        byte[] code = io.tansa.sys.SigFrame.RESTORER_CODE;
+        outer:
+        for (int i = (int) text.offset(); i < text.offset() + text.size() - code.length; i++) {
+            for (int j = 0; j < code.length; j++) if (elf.data[i + j] != code[j]) continue outer;
+            return i - text.offset() + text.addr();
+        }
+        throw new AssertionError("no restorer in " + file);
     }
 
     @Test

@@ -3,8 +3,12 @@ package io.tansa.unwind;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.tansa.sys.Ptrace;
 import io.tansa.sys.SigFrame;
+import io.tansa.sys.Signals;
+import io.tansa.symbols.ProcessSymbols;
 import io.tansa.testing.Native;
+import io.tansa.testing.Privileged;
 import io.tansa.testing.Target;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -185,6 +189,73 @@ class UnwindTest {
             assertEquals("_start", names.getLast(), names.toString());
             assertEquals(Unwinder.Stop.UNKNOWN, r.stop(), names.toString());
         }
+    }
+
+    /**
+     * A live thread, stopped with PTRACE_INTERRUPT while blocked in read(2) inside libc, unwound
+     * through remote reads ({@link ProcessMemory}); then gdb attaches to the same, still blocked
+     * thread: same callers.
+     */
+    @Test
+    void stoppedThreadMatchesGdbAttach() throws Exception {
+        Privileged.requireRoot();
+        // Started through sh so that it is not this JVM's child: the JVM's process reaper waits for
+        // its children and would take the ptrace stop notification meant for our waitpid.
+        try (Target t = Target.start("sh", "-c", "\"$0\" - block & wait", prog.toString())) {
+            int pid = Integer.parseInt(t.awaitLine("ready ").substring(6));
+            try {
+                stoppedThread(pid);
+            } finally {
+                Signals.kill(pid, Signals.SIGKILL);
+            }
+        }
+    }
+
+    /** Stops the blocked thread, unwinds it through remote reads, detaches, then asks gdb. */
+    private static void stoppedThread(int pid) throws Exception {
+        awaitBlockedInRead(pid);
+        // the production path: objects, biases and names from symbols.ProcessSymbols, CFI via Cfi.of
+        ProcessSymbols ps = new ProcessSymbols(pid);
+        Unwinder.Modules modules = pc -> ps.moduleAt(pc)
+                .map(m -> new Unwinder.ModuleCfi(m.elf() == null ? null : Cfi.of(m.elf()), m.bias())).orElse(null);
+        Ptrace.seize(pid, 0);
+        Unwinder.Result r;
+        try {
+            Ptrace.interrupt(pid);
+            Ptrace.waitpid(pid, Ptrace.WALL);
+            r = Unwinder.unwind(Reg.fromPtrace(Ptrace.getRegs(pid)), new ProcessMemory(pid), modules, 64);
+        } finally {
+            Ptrace.detach(pid, 0);
+        }
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < r.size(); i++) names.add(ps.frame(r.lookupPc(i)).name());
+        assertEquals("libc.so.6", ps.frame(r.pc(0)).module(), names.toString());
+        assertEquals(List.of("b3", "b2", "b1", "main"), names.subList(1, 5), names.toString());
+        assertEquals(Unwinder.Stop.END, r.stop(), names.toString());
+
+        var g = Native.run("gdb", "-q", "-batch", "-nx", "-iex", "set debug-file-directory /nonexistent",
+                "-iex", "set debuginfod enabled off", "-p", String.valueOf(pid), "-ex", "bt");
+        List<Long> gdbPcs = new ArrayList<>();
+        for (String line : g.out().split("\n")) {
+            Matcher m = FRAME.matcher(line);
+            if (line.startsWith("#") && m.find() && m.group(1) != null) gdbPcs.add(Long.parseUnsignedLong(m.group(1), 16));
+        }
+        List<Long> ours = new ArrayList<>();
+        for (int i = 0; i < r.size(); i++) ours.add(r.pc(i));
+        // gdb stops at main: its last four frames are b3, b2, b1, main
+        assertTrue(gdbPcs.size() >= 4, g.out() + g.err());
+        assertEquals(gdbPcs.subList(gdbPcs.size() - 4, gdbPcs.size()), ours.subList(1, 5), "gdb:\n" + g.out() + "\nours " + names);
+        assertTrue(Signals.alive(pid));
+    }
+
+    /** Waits (bounded) until the thread sits in read(2): /proc/PID/syscall starts with its number, 0. */
+    private static void awaitBlockedInRead(int pid) throws Exception {
+        for (int i = 0; i < 2000; i++) {
+            if (Files.readString(Path.of("/proc/" + pid + "/syscall")).startsWith("0 ")) return;
+            Thread.onSpinWait();
+            Thread.sleep(1);
+        }
+        throw new AssertionError("target never blocked in read");
     }
 
     /** A frame limit is honoured and reported as such. */
