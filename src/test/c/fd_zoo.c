@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -94,6 +95,23 @@ int main(int argc, char **argv) {
     if (write(f, "0123456789", 10) != 10) die("write");
     lseek(f, 7, SEEK_SET);
     printf("file %d %s 7\n", f, path);
+
+    /* the other ends of a socketpair and a pipe live in a child: peers in another process */
+    int xs[2], xp[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, xs), "socketpair");
+    CHECK(pipe2(xp, O_CLOEXEC), "pipe");
+    fflush(stdout);
+    pid_t child = fork();
+    CHECK(child, "fork");
+    if (child == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        close(xs[0]);
+        close(xp[0]);
+        for (;;) pause();
+    }
+    close(xs[1]);
+    close(xp[1]);
+    printf("cross %d %d %d %d %d\n", xs[0], xp[0], child, xs[1], xp[1]);
 
     printf("ready\n");
     fflush(stdout);
