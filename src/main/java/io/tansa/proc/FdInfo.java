@@ -56,12 +56,13 @@ public record FdInfo(long pos, int flags, long inode, List<String> lines) {
         return v == null ? -1 : Long.parseUnsignedLong(v, 16);
     }
 
-    /** epoll: the watched fd numbers ("tfd: N events: ..." lines). */
+    /** epoll: the watched fd numbers ("tfd: N events: ..." lines), ascending (the kernel lists them in its own order). */
     public List<Integer> epollTargets() {
         List<Integer> out = new ArrayList<>();
         for (String l : lines) {
             if (l.startsWith("tfd:")) out.add(Integer.parseInt(l.substring(4).strip().split("\\s+")[0]));
         }
+        out.sort(null);
         return out;
     }
 
