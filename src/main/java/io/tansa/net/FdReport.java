@@ -66,14 +66,29 @@ public record FdReport(int pid, String comm, List<Entry> fds) {
             throw new Failure(Failure.Kind.PERMISSION, "cannot read /proc/" + pid
                     + "/fd: needs the same user or root (CAP_SYS_PTRACE); check kernel.yama.ptrace_scope", e);
         }
-        Map<Long, String> socketProto = new HashMap<>();
         Map<Integer, FdInfo> infos = new HashMap<>();
+        List<Fd> socketFds = new ArrayList<>();
         for (Fd f : fds) {
             FdInfo info = FdInfo.read(pid, f.fd());
             if (info != null) infos.put(f.fd(), info);
-            if (f.isSocket()) socketProto.put(f.bracketInode(), socketType(SockXattr.protocolName(f.procPath())));
+            if (f.isSocket()) socketFds.add(f);
         }
-        SocketTable sockets = socketProto.isEmpty() ? null : NetNs.call(pid, () -> SocketTable.forSockets(socketProto));
+        Map<Long, String> socketProto = new HashMap<>();
+        SocketTable sockets = null;
+        if (socketFds.size() > SocketTable.EXACT_LIMIT) {
+            // many sockets: dumping the tables once beats asking for each; the protocol of the
+            // few the tables do not cover (netlink, packet, raw) comes from sockfs
+            SocketTable all = NetNs.call(pid, () -> SocketTable.dump(false));
+            for (Fd f : socketFds) {
+                String type = all.typeOf(f.bracketInode());
+                socketProto.put(f.bracketInode(),
+                        type != null ? type : socketType(SockXattr.protocolName(f.procPath())));
+            }
+            sockets = all;
+        } else if (!socketFds.isEmpty()) {
+            for (Fd f : socketFds) socketProto.put(f.bracketInode(), socketType(SockXattr.protocolName(f.procPath())));
+            sockets = NetNs.call(pid, () -> SocketTable.forSockets(socketProto));
+        }
 
         List<Entry> out = new ArrayList<>();
         for (Fd f : fds) {

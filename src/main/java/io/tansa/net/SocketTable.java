@@ -16,8 +16,8 @@ import java.util.Map;
  * namespace wanted ({@link NetNs#call}).
  */
 public final class SocketTable {
-    /** Up to this many UNIX sockets are asked for one by one (by inode); more are dumped. */
-    private static final int EXACT_LIMIT = 128;
+    /** Up to this many sockets are asked for one by one (by inode); for more, whole tables are dumped. */
+    static final int EXACT_LIMIT = 128;
 
     private final Map<Long, UnixSocket> unix = new HashMap<>();
     private final List<Inet> inet = new ArrayList<>();
@@ -84,6 +84,13 @@ public final class SocketTable {
             inet.add(i);
             if (s.inode() != 0) inetByInode.put(s.inode(), i); // TIME_WAIT and SYN_RECV entries have no inode
         }
+    }
+
+    /** "unix", "tcp", "tcp6", "udp", "udp6" for a socket in this table, else null. */
+    public String typeOf(long inode) {
+        if (unix.containsKey(inode)) return "unix";
+        Inet i = inetByInode.get(inode);
+        return i == null ? null : i.proto();
     }
 
     public UnixSocket unix(long inode) {

@@ -1,8 +1,6 @@
 package io.tansa.proc;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import io.tansa.sys.SmallFiles;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -15,13 +13,8 @@ public record FdInfo(long pos, int flags, long inode, List<String> lines) {
 
     /** Reads and parses the fdinfo of {@code pid}/{@code fd}; null when the fd is gone. */
     public static FdInfo read(int pid, int fd) {
-        String text;
-        try {
-            text = Files.readString(Path.of("/proc/" + pid + "/fdinfo/" + fd));
-        } catch (IOException e) {
-            return null;
-        }
-        return parse(text);
+        String text = SmallFiles.read("/proc/" + pid + "/fdinfo/" + fd);
+        return text == null ? null : parse(text);
     }
 
     /** Parses fdinfo text. */
@@ -29,7 +22,7 @@ public record FdInfo(long pos, int flags, long inode, List<String> lines) {
         long pos = 0, ino = -1;
         int flags = 0;
         List<String> lines = new ArrayList<>();
-        for (String l : text.split("\n")) {
+        for (String l : (Iterable<String>) text.lines()::iterator) {
             if (l.startsWith("pos:")) pos = Long.parseLong(value(l));
             else if (l.startsWith("flags:")) flags = Integer.parseInt(value(l), 8);
             else if (l.startsWith("ino:")) ino = Long.parseLong(value(l));

@@ -1,6 +1,7 @@
 package io.tansa.proc;
 
 import io.tansa.sys.Errno;
+import io.tansa.sys.SmallFiles;
 import io.tansa.sys.SysException;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
@@ -60,8 +61,9 @@ public final class FdTable {
         List<Fd> out = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
-                String target = link(p);
-                if (target != null) out.add(new Fd(pid, Integer.parseInt(p.getFileName().toString()), target));
+                String name = p.getFileName().toString();
+                String target = SmallFiles.readlink(dir + "/" + name);
+                if (target != null) out.add(new Fd(pid, Integer.parseInt(name), target)); // else closed meanwhile
             }
         } catch (NoSuchFileException e) {
             throw new SysException.ProcessGoneException("no such process: " + pid, Errno.ESRCH);
@@ -72,14 +74,6 @@ public final class FdTable {
         }
         out.sort(Comparator.comparingInt(Fd::fd));
         return out;
-    }
-
-    private static String link(Path p) {
-        try {
-            return Files.readSymbolicLink(p).toString();
-        } catch (IOException e) {
-            return null; // closed meanwhile
-        }
     }
 
     /** The pids under /proc, ascending. */
@@ -140,10 +134,7 @@ public final class FdTable {
 
     /** /proc/PID/comm, or "?" when gone. */
     public static String comm(int pid) {
-        try {
-            return Files.readString(Path.of("/proc/" + pid + "/comm")).strip();
-        } catch (IOException e) {
-            return "?";
-        }
+        String c = SmallFiles.read("/proc/" + pid + "/comm");
+        return c == null ? "?" : c.strip();
     }
 }
