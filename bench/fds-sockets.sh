@@ -28,9 +28,8 @@ echo "holder pid $holder: $fds sockets ($((n / 10)) unix listeners, $((n / 20)) 
 median() {
   local w=() c=()
   for ((i = 0; i < runs; i++)); do
-    local r
-    r=$( { /usr/bin/time -f "%e %U %S" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-    read -r e u s <<<"$r"
+    /usr/bin/time -o "$work/time" -f "%e %U %S" "$@" >/dev/null 2>&1
+    read -r e u s <"$work/time"
     w+=("$(echo "$e * 1000 / 1" | bc)")
     c+=("$(echo "($u + $s) * 1000 / 1" | bc)")
   done

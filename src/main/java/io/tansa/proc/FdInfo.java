@@ -22,7 +22,10 @@ public record FdInfo(long pos, int flags, long inode, List<String> lines) {
         long pos = 0, ino = -1;
         int flags = 0;
         List<String> lines = new ArrayList<>();
-        for (String l : (Iterable<String>) text.lines()::iterator) {
+        for (int at = 0, nl; at < text.length(); at = nl + 1) {
+            nl = text.indexOf('\n', at);
+            if (nl < 0) nl = text.length();
+            String l = text.substring(at, nl);
             if (l.startsWith("pos:")) pos = Long.parseLong(value(l));
             else if (l.startsWith("flags:")) flags = Integer.parseInt(value(l), 8);
             else if (l.startsWith("ino:")) ino = Long.parseLong(value(l));
