@@ -134,8 +134,8 @@ public final class Sockets {
     public static void watch(List<Integer> pids, Duration interval, Duration limit,
             BiConsumer<Instant, List<Sample>> each) {
         Map<String, Long> peaks = new HashMap<>();
-        long end = limit == null ? Long.MAX_VALUE : System.nanoTime() + limit.toNanos();
         long next = System.nanoTime();
+        long end = limit == null ? Long.MAX_VALUE : next + limit.toNanos();
         while (true) {
             List<Sample> samples = new ArrayList<>();
             for (Row r : query(pids, true)) {
@@ -143,8 +143,8 @@ public final class Sockets {
                 samples.add(new Sample(r, peak));
             }
             each.accept(Instant.now(), samples);
-            next += interval.toNanos();
             long now = System.nanoTime();
+            do next += interval.toNanos(); while (next <= now); // a slow sample skips ticks, keeps the cadence
             if (next > end) return;
             try {
                 Thread.sleep(Duration.ofNanos(Math.max(0, next - now)));

@@ -120,10 +120,13 @@ class SocketsTest {
     void watchPrintsPeakAndMarksAFullQueue() throws Exception {
         Path out = Files.createTempFile("tansa-watch", ".json");
         try {
-            assertEquals(0, cli("sockets", "-p", Integer.toString(pid), "--watch", "100ms", "-d", "250ms", "-f", "json",
+            long t0 = System.nanoTime();
+            assertEquals(0, cli("sockets", "-p", Integer.toString(pid), "--watch", "100ms", "-d", "600ms", "-f", "json",
                     "-o", out.toString(), "-q"));
+            long ms = (System.nanoTime() - t0) / 1_000_000;
             List<String> lines = Files.readAllLines(out);
-            assertTrue(lines.size() >= 3 && lines.size() <= 4, lines.toString()); // at 0, 100, 200 (and 250) ms
+            // one line per tick at 0, 100, ... 600 ms; a tick a slow (busy machine) sample overran is skipped
+            assertTrue(lines.size() >= 2 && lines.size() <= 7, lines.size() + " samples in " + ms + " ms");
             String full = dir.resolve("full.sock").toString();
             for (String l : lines) {
                 assertTrue(l.startsWith("{\"time\": "), l);
