@@ -9,6 +9,8 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * A snapshot of sockets of the current thread's network namespace, read through sock_diag: UNIX
@@ -56,7 +58,7 @@ public final class SocketTable {
     public static SocketTable forSockets(Map<Long, String> protoByInode) {
         SocketTable t = new SocketTable();
         List<Long> unixInodes = new ArrayList<>();
-        java.util.Set<String> inetProtos = new java.util.TreeSet<>();
+        Set<String> inetProtos = new TreeSet<>();
         protoByInode.forEach((ino, p) -> {
             if (p.equals("unix")) unixInodes.add(ino);
             else if (p.startsWith("tcp") || p.startsWith("udp")) inetProtos.add(p);
