@@ -15,6 +15,9 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/fanotify.h>
+#include <linux/perf_event.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
@@ -95,6 +98,16 @@ int main(int argc, char **argv) {
     if (write(f, "0123456789", 10) != 10) die("write");
     lseek(f, 7, SEEK_SET);
     printf("file %d %s 7\n", f, path);
+
+    /* kinds that need privileges or kernel options: -1 when refused */
+    printf("pidfd %ld\n", syscall(SYS_pidfd_open, getpid(), 0));
+    printf("userfaultfd %ld\n", syscall(SYS_userfaultfd, O_CLOEXEC));
+    printf("fanotify %d\n", fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC, O_RDONLY));
+    struct perf_event_attr pa = {.type = PERF_TYPE_SOFTWARE, .size = sizeof pa, .config = PERF_COUNT_SW_DUMMY,
+                                 .disabled = 1, .exclude_kernel = 1};
+    printf("perf_event %ld\n", syscall(SYS_perf_event_open, &pa, 0, -1, -1, PERF_FLAG_FD_CLOEXEC));
+    char ring[120] = {0}; /* struct io_uring_params, zeroed */
+    printf("io_uring %ld\n", syscall(425 /* SYS_io_uring_setup */, 4, ring));
 
     /* the other ends of a socketpair and a pipe live in a child: peers in another process */
     int xs[2], xp[2];

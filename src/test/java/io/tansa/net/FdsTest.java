@@ -31,7 +31,8 @@ class FdsTest {
         zoo = Target.start(Native.build("fd_zoo").toString(), dir.toString());
         pid = zoo.pid();
         for (String k : List.of("eventfd", "signalfd", "timerfd", "pipe", "epoll", "inotify", "socketpair", "tcp",
-                "udp6", "netlink", "memfd", "deleted", "null", "dir", "file", "cross")) {
+                "udp6", "netlink", "memfd", "deleted", "null", "dir", "file", "pidfd", "userfaultfd", "fanotify",
+                "perf_event", "io_uring", "cross")) {
             String[] f = zoo.awaitLine(k + " ").split(" ");
             truth.put(k, f);
         }
@@ -86,6 +87,20 @@ class FdsTest {
             throw new AssertionError(e);
         }
         assertEquals("0x300", w.get("mask")); // IN_CREATE | IN_DELETE
+    }
+
+    /** Kinds the kernel may refuse (privileges, sysctls): checked where fd_zoo got them. */
+    @Test
+    void moreAnonInodeKinds() {
+        for (String k : List.of("pidfd", "fanotify", "perf_event", "io_uring")) {
+            if (fd(k, 1) >= 0) type(k, fd(k, 1));
+        }
+        if (fd("userfaultfd", 1) >= 0) {
+            var u = at(fd("userfaultfd", 1));
+            assertEquals("anon_inode", u.type());
+            assertEquals("userfaultfd", u.details().get("kind"));
+        }
+        io.tansa.testing.Privileged.assume(fd("pidfd", 1) >= 0 && fd("perf_event", 1) >= 0, "pidfd/perf_event refused");
     }
 
     @Test
@@ -167,7 +182,9 @@ class FdsTest {
                 Map.entry("dir", "DIR"), Map.entry("chr", "CHR"), Map.entry("pipe", "FIFO"), Map.entry("unix", "unix"),
                 Map.entry("tcp", "IPv4"), Map.entry("udp6", "IPv6"), Map.entry("netlink", "netlink"),
                 Map.entry("eventfd", "a_inode"), Map.entry("signalfd", "a_inode"), Map.entry("timerfd", "a_inode"),
-                Map.entry("epoll", "a_inode"), Map.entry("inotify", "a_inode"));
+                Map.entry("epoll", "a_inode"), Map.entry("inotify", "a_inode"), Map.entry("pidfd", "a_inode"),
+                Map.entry("fanotify", "a_inode"), Map.entry("perf_event", "a_inode"), Map.entry("io_uring", "a_inode"),
+                Map.entry("anon_inode", "a_inode"));
         assertEquals(lsof.keySet(), report.fds().stream().map(FdReport.Entry::fd).collect(java.util.stream.Collectors.toSet()));
         for (FdReport.Entry e : report.fds()) {
             String[] l = lsof.get(e.fd());
