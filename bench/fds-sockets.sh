@@ -4,7 +4,8 @@
 # median CPU time (user + sys: what the work costs, also on a machine busy with other jobs) and the
 # ratios, then tansa's in-process times (without JVM start) from bench/NetBench.java.
 # tansa runs as bin/tansa runs it (same JVM flags), minus the launcher's staleness check.
-# Usage: bench/fds-sockets.sh [N] [RUNS]   (root: lsof/ss need it to see other users' fds)
+# Usage: bench/fds-sockets.sh [N] [RUNS]   (root: lsof/ss need it to see other users' fds;
+# needs gcc, lsof, ss, bc and GNU time: Debian packages gcc lsof iproute2 bc time)
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 source "$here/bin/jdk.sh"

@@ -12,7 +12,7 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The protocol of any socket, from the sockfs extended attribute "system.sockprotoname"
- * (net/socket.c, sockfs_xattr_get): "UNIX", "TCP", "TCPv6", "UDP", "NETLINK", "PACKET", "RAW"...
+ * (net/socket.c, sockfs_xattr_get): "UNIX-STREAM", "UNIX" (dgram, seqpacket), "TCP", "TCPv6", "UDP", "NETLINK", "PACKET", "RAW"...
  * Read through /proc/PID/fd/N, it needs no namespace switch.
  */
 public final class SockXattr {
