@@ -17,9 +17,10 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "fds", mixinStandardHelpOptions = true,
-        description = {"What a process holds: every open fd, typed (file, pipe, unix, tcp, eventfd, epoll,",
-            "anon_inode:kvm-vcpu, ...), with fdinfo details, socket addresses and queues, and the peer",
-            "process/fd at the other end of UNIX sockets and pipes."})
+        description = {"What a process holds: every fd typed, with details and peers.",
+            "Types: file, pipe, unix, tcp, eventfd, epoll, anon_inode:kvm-vcpu, ...; details from fdinfo "
+                + "(flags, pos, counts, watches, timers), socket addresses and queues from sock_diag, and the "
+                + "process/fd at the other end of UNIX sockets and pipes."})
 public final class FdsCommand implements Callable<Integer> {
     @Mixin Common common;
 

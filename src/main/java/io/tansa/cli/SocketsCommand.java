@@ -21,8 +21,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "sockets", mixinStandardHelpOptions = true,
-        description = {"How listeners queue: for each UNIX (stream/seqpacket) and TCP listener, the connections",
-            "waiting for accept() against the backlog, and who holds it (sock_diag, like ss -xlp / -tlnp)."})
+        description = {"How listeners queue: connections waiting for accept() vs backlog.",
+            "For each UNIX (stream/seqpacket) and TCP listener: queued and backlog from sock_diag (as ss -xlp / "
+                + "-tlnp print them), and the processes holding it; other network namespaces are entered."})
 public final class SocketsCommand implements Callable<Integer> {
     @Mixin Common common;
 
