@@ -18,6 +18,8 @@ import picocli.CommandLine.Option;
             DemoCommand.class,
             ReportCommand.class,
             DiffCommand.class,
+            FdsCommand.class,
+            SocketsCommand.class,
             CommandLine.HelpCommand.class,
         },
         footer = {"", "Exit codes: 0 ok, 1 internal error, 2 usage, 3 no such process,",
