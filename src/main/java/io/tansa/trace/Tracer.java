@@ -228,9 +228,10 @@ public final class Tracer implements AutoCloseable {
 
     private int ringPages() {
         if (options.ringPages() > 0) return options.ringPages();
-        // 64 MiB in all, 64 KiB..4 MiB per CPU, a power of two
+        // 64 MiB in all, 64 KiB..16 MiB per CPU, a power of two: at ~150 bytes per syscall a ring
+        // holds ~100k calls, enough for the reader to be off the CPU for a while on a busy machine
         int pages = Integer.highestOneBit(Math.max(16, (64 << 20) / PerfRing.PAGE / Math.max(1, cpus.length)));
-        return Math.min(pages, 1024);
+        return Math.min(pages, 4096);
     }
 
     /** The started command (with -- CMD), else null. */
