@@ -81,6 +81,10 @@ public final class Tracer implements AutoCloseable {
     private final Set<Integer> tracedTids = new HashSet<>();
     private final Set<Integer> roots = new LinkedHashSet<>();
     private final Set<Integer> seenPids = new HashSet<>();
+    private final Set<Integer> seenTids = new HashSet<>();
+    private record ThreadName(int pid, String name) {}
+    /** Names of the threads found at attach, handed to the listener first. */
+    private final Map<Integer, ThreadName> names = new HashMap<>();
     private final BitSet only;
     private Process child;
     private volatile boolean stopRequested;
@@ -145,6 +149,8 @@ public final class Tracer implements AutoCloseable {
             for (int pid : roots) {
                 for (int tid : Targets.threads(pid)) {
                     if (tracedTids.add(tid)) {
+                        String name = Targets.comm(pid, tid);
+                        if (name != null) names.put(tid, new ThreadName(pid, name));
                         added |= openThread(tid, false);
                     }
                 }
@@ -334,6 +340,7 @@ public final class Tracer implements AutoCloseable {
         long end = options.duration() == null ? Long.MAX_VALUE : System.nanoTime() + options.duration().toNanos();
         boolean[] hup = new boolean[rings.length];
         boolean last = false;
+        names.forEach((tid, n) -> listener.comm(n.pid(), tid, n.name()));
         while (true) {
             long now = System.nanoTime();
             for (int i = 0; i < rings.length; i++) {
@@ -437,6 +444,11 @@ public final class Tracer implements AutoCloseable {
                 for (int j = 0; j < 6; j++) p.args[6 * k + j] = rec.getLong(a + 8 * j);
             }
             if (seenPids.add(pid)) tgids.put(tid, pid);
+            if (seenTids.add(tid) && !names.containsKey(tid)) {
+                // a thread born while traced: name it now, while it most likely still exists
+                String name = Targets.comm(pid, tid);
+                if (name != null) listener.comm(pid, tid, name);
+            }
         } else if (type == PerfEvent.RECORD_LOST) {
             lost += rec.getLong(16);
         } else if (type == PerfEvent.RECORD_COMM) {
