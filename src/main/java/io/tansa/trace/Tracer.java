@@ -319,10 +319,11 @@ public final class Tracer implements AutoCloseable {
         final long[] args = new long[6];
     }
 
-    private static final BitSet FORKS = new BitSet();
+    private static final BitSet FORKS = new BitSet(), NO_RETURN = new BitSet();
 
     static {
         for (String n : List.of("clone", "clone3", "fork", "vfork")) FORKS.set(SyscallTable.number(n));
+        for (String n : List.of("exit", "exit_group")) NO_RETURN.set(SyscallTable.number(n));
     }
 
     private final Map<Integer, Open> open = new HashMap<>();
@@ -499,6 +500,8 @@ public final class Tracer implements AutoCloseable {
             o.nr = p.nr[k];
             o.time = p.time[k];
             System.arraycopy(p.args, 6 * k, o.args, 0, 6);
+            // exit and exit_group never return: deliver them now, in order
+            if (NO_RETURN.get(o.nr)) deliver(listener, p.pid[k], tid, o, false, 0, -1);
             return;
         }
         if (o.pending && o.nr == p.nr[k]) {
