@@ -88,7 +88,7 @@ public final class Tracer implements AutoCloseable {
     private final BitSet only;
     private Process child;
     private volatile boolean stopRequested;
-    private long lost, records, duplicates;
+    private long lost, records;
 
     private Tracer(Options options) {
         this.options = options;
@@ -255,7 +255,7 @@ public final class Tracer implements AutoCloseable {
         return lost;
     }
 
-    /** Records read (entries and exits). */
+    /** Syscall records that reached tansa (entries and exits; with -e only the chosen syscalls'). */
     public long records() {
         return records;
     }
@@ -420,17 +420,15 @@ public final class Tracer implements AutoCloseable {
             int common = rec.getShort(S_RAW) & 0xffff;
             boolean isExit = common == exitId;
             int nr = (int) rec.getLong(S_RAW + idOff);
-            if (nr < 0 || (only != null && !only.get(nr))) return;
             int tid = rec.getInt(S_TID);
             long time = rec.getLong(S_TIME);
-            if (time == p.lastTime && tid == p.lastTid && isExit == p.lastExit) {
-                duplicates++;
-                return;
-            }
+            if (time == p.lastTime && tid == p.lastTid && isExit == p.lastExit) return;
             p.lastTime = time;
             p.lastTid = tid;
             p.lastExit = isExit;
             records++;
+            // -e is a kernel filter; this check only matters if the kernel refused the filter
+            if (nr < 0 || (only != null && !only.get(nr))) return;
             int k = p.add();
             int pid = rec.getInt(S_PID);
             p.time[k] = time;

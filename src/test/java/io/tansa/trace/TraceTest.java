@@ -62,6 +62,8 @@ class TraceTest {
         for (Map.Entry<String, long[]> e : oracle.entrySet()) {
             long[] o = ours.get(e.getKey());
             assertNotNull(o, "tansa misses " + e.getKey() + "\n" + j);
+            // futex calls depend on lock contention (barrier, join), which differs between two runs
+            if (e.getKey().equals("futex")) continue;
             assertEquals(e.getValue()[0], o[0], "calls of " + e.getKey());
             assertEquals(e.getValue()[1], o[1], "errors of " + e.getKey());
         }
@@ -117,6 +119,23 @@ class TraceTest {
         }
     }
 
+    @Test
+    void syscallFilterRunsInTheKernel() {
+        Summary sum = new Summary(false);
+        int ioctl = SyscallTable.number("ioctl");
+        Tracer tracer = Tracer.attach(new Tracer.Options(List.of(), List.of(target.toString()), false, null,
+                java.util.Set.of(ioctl), 0));
+        try (tracer) {
+            tracer.run(sum);
+        }
+        assertEquals(0, tracer.child().exitValue());
+        // only the 1000 KVM_RUN entries and exits ever reached userspace
+        assertEquals(2000, tracer.records());
+        assertEquals(0, tracer.lost());
+        assertEquals(1000, sum.calls("ioctl"));
+        assertEquals(List.of("ioctl"), sum.syscalls().stream().map(Map.Entry::getKey).toList());
+    }
+
     private static final Pattern IOCTL_LINE = Pattern.compile(
             "\\[(\\d+) CPU 0/KVM\\] ioctl\\(3<pipe:\\[\\d+\\]>, KVM_RUN, 0\\) = -1 ENOTTY \\(Inappropriate ioctl for device\\)"
                     + " <0\\.\\d{6}>");
@@ -149,9 +168,18 @@ class TraceTest {
     }
 
     @Test
-    void sigtermPrintsTheSummaryAndLeavesTheTargetRunning() throws Exception {
+    void killingTansaLeavesTheTargetRunningAndSigtermPrintsTheSummary() throws Exception {
         try (Target t = Target.start(target.toString(), "wait")) {
             t.awaitLine("ready");
+            Process k = tansaProcess("trace", "-p", Integer.toString(t.pid()));
+            try {
+                awaitAttached(k);
+                Signals.kill((int) k.pid(), Signals.SIGKILL);
+                assertTrue(k.waitFor(60, TimeUnit.SECONDS));
+            } finally {
+                k.destroyForcibly();
+            }
+            assertTrue(t.alive());
             Process p = tansaProcess("trace", "-p", Integer.toString(t.pid()), "-c");
             try {
                 awaitAttached(p);
