@@ -136,6 +136,23 @@ class TraceTest {
         assertEquals(List.of("ioctl"), sum.syscalls().stream().map(Map.Entry::getKey).toList());
     }
 
+    @Test
+    void childProcessesOnlyWithChildren() {
+        // the first run is a child process of sh, the second replaces sh (exec)
+        List<String> cmd = List.of("/bin/sh", "-c", target + " & wait; exec " + target);
+        for (boolean children : new boolean[] {false, true}) {
+            Summary sum = new Summary(false);
+            Tracer tracer = Tracer.attach(new Tracer.Options(List.of(), cmd, children, null, null, 0));
+            try (tracer) {
+                tracer.run(sum);
+            }
+            assertEquals(0, tracer.child().exitValue());
+            assertEquals(children ? 2000 : 1000, sum.calls("ioctl"), "children " + children);
+            // + sh's own getppid (for $PPID)
+            assertEquals(children ? 1001 : 501, sum.calls("getppid"), "children " + children);
+        }
+    }
+
     private static final Pattern IOCTL_LINE = Pattern.compile(
             "\\[(\\d+) CPU 0/KVM\\] ioctl\\(3<pipe:\\[\\d+\\]>, KVM_RUN, 0\\) = -1 ENOTTY \\(Inappropriate ioctl for device\\)"
                     + " <0\\.\\d{6}>");
