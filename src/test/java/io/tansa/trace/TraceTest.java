@@ -216,6 +216,18 @@ class TraceTest {
     }
 
     @Test
+    void mountsTracefsWhenItIsNotMounted() {
+        // in a private mount namespace (unshare -m), so the host's mounts stay as they are
+        List<String> cmd = new ArrayList<>(List.of("unshare", "-m", "--propagation", "private", "sh", "-c",
+                "umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug/tracing 2>/dev/null;"
+                        + " ! grep -q tracefs /proc/self/mounts || exit 99; exec \"$@\"", "sh"));
+        cmd.addAll(cli("trace", "-c", "-e", "ioctl", "--", target.toString()));
+        Native.Result r = Native.run(cmd);
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("KVM_RUN") && r.out().contains("1000"), r.out());
+    }
+
+    @Test
     void badInputGetsAClearMessageAndExitCode() {
         Native.Result r = tansa("trace", "-c", "-p", "999999999");
         assertEquals(3, r.code(), r.err());
