@@ -15,6 +15,7 @@ import picocli.CommandLine.Option;
         description = "Look inside a live Linux process without restarting it.",
         subcommands = {
             CallersCommand.class,
+            TraceCommand.class,
             DemoCommand.class,
             ReportCommand.class,
             DiffCommand.class,
