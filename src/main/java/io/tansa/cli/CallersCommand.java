@@ -1,12 +1,95 @@
 package io.tansa.cli;
 
+import io.tansa.Failure;
+import io.tansa.capture.Callers;
+import io.tansa.profile.Profile;
+import io.tansa.report.JsonRenderer;
+import io.tansa.report.Renderer;
+import io.tansa.report.TextRenderer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
-@Command(name = "callers", mixinStandardHelpOptions = true, description = "Who calls this function.")
+@Command(name = "callers", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Who calls this function: probe SYMBOL in every thread of the targets and rank the call paths.",
+            "SYMBOL is name, object:name (e.g. libcrypt.so.1:crypt_ra) or name+0xOFF."},
+        footer = {"", "Examples:", "  tansa callers -p 1234 crypt_ra", "  tansa callers -p 1234 -n 200 -f json libc.so.6:malloc"})
 public final class CallersCommand implements Callable<Integer> {
+    @Mixin Common common;
+
+    @Option(names = {"-n", "--count"}, paramLabel = "COUNT", description = "Stop after COUNT hits (default ${DEFAULT-VALUE}; 0 = no limit).")
+    long count = 1000;
+
+    @Option(names = {"-d", "--duration"}, paramLabel = "DURATION", description = "Stop after this long (e.g. 10s, 500ms; default ${DEFAULT-VALUE}).")
+    String duration = "60s";
+
+    @Option(names = "--rate", paramLabel = "HZ", description = "At most HZ captured hits per second (default ${DEFAULT-VALUE}; 0 = no cap). Hits above the cap are not stopped for.")
+    double rate = 1000;
+
+    @Option(names = "--children", description = "Also trace child processes forked by the targets while tracing.")
+    boolean children;
+
+    @Option(names = "--max-depth", paramLabel = "N", description = "Frames per stack (default ${DEFAULT-VALUE}).")
+    int maxDepth = 128;
+
+    @Option(names = "--lang", paramLabel = "LANG", description = "auto, native or ruby (default ${DEFAULT-VALUE}).")
+    String lang = "auto";
+
+    @Parameters(index = "0", paramLabel = "SYMBOL", description = "Function to probe.")
+    String symbol;
+
     @Override
-    public Integer call() {
-        return 0;
+    public Integer call() throws IOException {
+        List<Integer> pids = new ArrayList<>(common.pids);
+        Renderer renderer = renderer(common.format);
+        Callers.Run handle = new Callers.Run();
+        CountDownLatch done = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            handle.stop();
+            try {
+                done.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+        }, "tansa-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            Profile p = Callers.run(new Callers.Request(pids, symbol, count, Common.parseDuration(duration), rate,
+                    children, maxDepth, common.quiet ? null : s -> common.info("tansa: %s", s), null), handle);
+            try (OutputStream out = common.openOutput()) {
+                renderer.render(p, out);
+            }
+            String stopped = p.meta().getOrDefault("stopped", "");
+            common.info("tansa: %d hits (%s)%s", p.total(), stopped,
+                    p.meta().containsKey("dropped") ? ", " + p.meta().get("dropped") + " over the rate cap or count not captured" : "");
+            if (stopped.equals("target exited") && !common.pids.isEmpty()) {
+                common.info("tansa: target exited during the capture: %s", p.meta().getOrDefault("exited", ""));
+                return Failure.Kind.TARGET_EXITED.exitCode;
+            }
+            return 0;
+        } finally {
+            done.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException ignored) {
+                // shutting down already: the hook is running and sees done
+            }
+        }
+    }
+
+    static Renderer renderer(String format) {
+        return switch (format) {
+            case "text" -> new TextRenderer();
+            case "json" -> new JsonRenderer();
+            default -> throw new Failure(Failure.Kind.USAGE, "unknown format '" + format + "' (text, json)");
+        };
     }
 }

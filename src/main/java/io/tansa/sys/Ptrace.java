@@ -17,6 +17,9 @@ import java.lang.invoke.MethodHandle;
 public final class Ptrace {
     private Ptrace() {}
 
+    /** PTRACE_SYSCALL: resume until the next syscall entry or exit (a syscall-stop, not a signal). */
+    public static void syscall(int tid, int sig) { call(SYSCALL, tid, 0, sig, "PTRACE_SYSCALL"); }
+
     // request numbers: <linux/ptrace.h>, <asm/ptrace-abi.h>
     public static final int PEEKDATA = 2, POKEDATA = 5, CONT = 7, SINGLESTEP = 9, GETREGS = 12, SETREGS = 13,
             DETACH = 17, SYSCALL = 24, SETOPTIONS = 0x4200, GETEVENTMSG = 0x4201, GETSIGINFO = 0x4202,
@@ -108,8 +111,16 @@ public final class Ptrace {
 
     /** waitpid(pid, &status, flags); EINTR is retried; ECHILD surfaces as SysException. */
     public static Wait waitpid(int pid, int flags) {
-        MemorySegment s = SCRATCH.get();
         while (true) {
+            Wait w = waitpidInterruptible(pid, flags);
+            if (w != null) return w;
+        }
+    }
+
+    /** As {@link #waitpid} but returns null when a signal interrupted the wait (see Self#wake). */
+    public static Wait waitpidInterruptible(int pid, int flags) {
+        MemorySegment s = SCRATCH.get();
+        {
             int rc;
             try {
                 rc = (int) WAITPID.invokeExact(Libc.errnoSeg(), pid, s, flags);
@@ -117,7 +128,7 @@ public final class Ptrace {
                 throw Libc.rethrow(t);
             }
             if (rc == -1) {
-                if (Libc.errno() == Errno.EINTR) continue;
+                if (Libc.errno() == Errno.EINTR) return null;
                 throw Libc.fail("waitpid(" + pid + ")");
             }
             return new Wait(rc, rc == 0 ? 0 : s.get(JAVA_INT, 0));

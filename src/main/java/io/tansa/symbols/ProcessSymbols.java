@@ -1,0 +1,351 @@
+package io.tansa.symbols;
+
+import io.tansa.Failure;
+import io.tansa.elf.ElfFile;
+import io.tansa.elf.Segment;
+import io.tansa.elf.Symbol;
+import io.tansa.proc.Mapping;
+import io.tansa.proc.ProcFs;
+import io.tansa.profile.Frame;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.TreeMap;
+
+/**
+ * Symbols of one live process: address → frame (symbolize) and symbol spec → probe locations
+ * (resolve), over the objects in /proc/PID/maps. ELF files are parsed once per JVM and shared
+ * (see {@link ElfCache}); a lookup is a binary search. Thread-safe: refresh swaps an immutable
+ * snapshot.
+ */
+public final class ProcessSymbols {
+    private static final long PAGE = 4096;
+    private static final String UNKNOWN = "[unknown]";
+
+    private final int pid;
+    private volatile Snapshot snap;
+    private volatile long lastMissRefreshNanos;
+
+    /** Reads the process's maps; throws {@code Failure(NO_SUCH_PROCESS)} when it is gone. */
+    public ProcessSymbols(int pid) {
+        this.pid = pid;
+        this.snap = load();
+    }
+
+    public int pid() {
+        return pid;
+    }
+
+    /** Re-reads /proc/PID/maps (objects loaded or unloaded since). */
+    public void refresh() {
+        snap = load();
+    }
+
+    /** The loaded objects in address order. */
+    public List<Module> modules() {
+        return snap.modules;
+    }
+
+    /**
+     * The native frame for absolute address {@code addr}: function name (or "[unknown]") and
+     * module file name ("libc.so.6", "[vdso]"; "[anon]"/"[unknown]" outside any object). An address
+     * in no mapping at all makes the maps be read again once (an object dlopen'ed since).
+     */
+    public Frame frame(long addr) {
+        Hit h = find(addr);
+        if (h.module == null) return Frame.nativeFrame(UNKNOWN, h.region, addr);
+        Optional<Symbol> s = symbolIn(h.module, addr);
+        return Frame.nativeFrame(s.map(Symbol::name).orElse(UNKNOWN), h.module.name(), addr);
+    }
+
+    /** "work+0x12" for display; "libx.so+0x1f30" when the object has no symbol there; "0x7f…" outside objects. */
+    public String describe(long addr) {
+        Hit h = find(addr);
+        if (h.module == null) return "0x" + Long.toHexString(addr);
+        Optional<Symbol> s = symbolIn(h.module, addr);
+        if (s.isPresent()) {
+            long off = addr - h.module.bias() - s.get().value();
+            return off == 0 ? s.get().name() : s.get().name() + "+0x" + Long.toHexString(off);
+        }
+        return h.module.name() + "+0x" + Long.toHexString(addr - h.module.bias());
+    }
+
+    /** The module mapping {@code addr}, if any. */
+    public Optional<Module> moduleAt(long addr) {
+        return Optional.ofNullable(find(addr).module);
+    }
+
+    /**
+     * Resolves a symbol spec — "name", "name@VERSION", "object:name", "name+0xOFF",
+     * "object:name+0xOFF" — to every definition in every loaded object (aliases at one address in
+     * one object are one target). The object may be a file name ("libcrypt.so.1"), a path, or a
+     * prefix of the file name ("libcrypt"). Functions only, unless only data symbols match.
+     * Throws {@code Failure(SYMBOL_NOT_FOUND)} with close names, or with the loaded objects when
+     * the object matches none.
+     */
+    public List<ProbeTarget> resolve(String spec) {
+        Spec sp = Spec.parse(spec);
+        try {
+            return resolve(sp, snap);
+        } catch (Failure f) {
+            // An object dlopen'ed since the maps were read: look once more.
+            Snapshot fresh = load();
+            snap = fresh;
+            return resolve(sp, fresh);
+        }
+    }
+
+    /**
+     * Absolute address of the symbol {@code name} (data or function, not TLS) in the first loaded
+     * object whose file name starts with {@code objectPrefix}.
+     */
+    public OptionalLong symbolAddress(String objectPrefix, String name) {
+        for (Module m : snap.modules) {
+            if (!m.name().startsWith(objectPrefix) || m.elf() == null) continue;
+            for (Symbol s : m.elf().lookup(name)) {
+                if (!s.isTls() && s.value() != 0) return OptionalLong.of(m.bias() + s.value());
+            }
+        }
+        return OptionalLong.empty();
+    }
+
+    /** The first loaded object whose file name starts with {@code objectPrefix}. */
+    public Optional<Module> module(String objectPrefix) {
+        return snap.modules.stream().filter(m -> m.name().startsWith(objectPrefix)).findFirst();
+    }
+
+    // ---- resolve ----
+
+    private record Spec(String text, String object, String name, long offset) {
+        static Spec parse(String spec) {
+            String s = spec.strip();
+            if (s.isEmpty()) throw new Failure(Failure.Kind.USAGE, "empty symbol");
+            String object = null;
+            int colon = s.lastIndexOf(':');
+            if (colon >= 0) {
+                object = s.substring(0, colon);
+                s = s.substring(colon + 1);
+                if (object.isEmpty()) throw new Failure(Failure.Kind.USAGE, "empty object name in '" + spec + "'");
+            }
+            long off = 0;
+            int plus = s.lastIndexOf('+');
+            if (plus > 0) {
+                String o = s.substring(plus + 1);
+                try {
+                    off = o.startsWith("0x") || o.startsWith("0X") ? Long.parseUnsignedLong(o.substring(2), 16)
+                            : Long.parseLong(o);
+                } catch (NumberFormatException e) {
+                    throw new Failure(Failure.Kind.USAGE, "bad offset '" + o + "' in '" + spec + "' (use name+0x1f or name+31)");
+                }
+                s = s.substring(0, plus);
+            }
+            if (s.isEmpty()) throw new Failure(Failure.Kind.USAGE, "no symbol name in '" + spec + "'");
+            return new Spec(spec, object, s, off);
+        }
+    }
+
+    private List<ProbeTarget> resolve(Spec sp, Snapshot st) {
+        List<Module> scope = st.modules.stream().filter(m -> m.elf() != null && m.file() != null).toList();
+        if (sp.object != null) {
+            scope = scope.stream().filter(m -> objectMatches(m, sp.object)).toList();
+            if (scope.isEmpty()) {
+                throw new Failure(Failure.Kind.SYMBOL_NOT_FOUND, "no object '" + sp.object + "' is loaded in " + pid
+                        + "; loaded: " + String.join(", ", st.modules.stream().map(Module::name).distinct().toList()));
+            }
+            // An exact file name or path beats a prefix ("libc" must not also pick libcrypt.so.1 when libc.so.6 is named).
+            List<Module> exact = scope.stream().filter(m -> m.name().equals(sp.object) || m.path().equals(sp.object)).toList();
+            if (!exact.isEmpty()) scope = exact;
+        }
+        List<ProbeTarget> funcs = new ArrayList<>();
+        List<ProbeTarget> data = new ArrayList<>();
+        for (Module m : scope) {
+            Map<Long, Symbol> byValue = new TreeMap<>();
+            for (Symbol s : m.elf().lookup(sp.name)) {
+                if (s.isTls() || s.value() == 0) continue;
+                byValue.merge(s.value(), s, (a, b) -> a.isFunction() ? a : b);
+            }
+            for (Symbol s : byValue.values()) {
+                if (sp.offset != 0 && s.size() != 0 && sp.offset >= s.size()) {
+                    throw new Failure(Failure.Kind.USAGE, sp.text + ": offset 0x" + Long.toHexString(sp.offset)
+                            + " is past the end of " + sp.name + " in " + m.name() + " (size 0x" + Long.toHexString(s.size()) + ")");
+                }
+                long vaddr = s.value() + sp.offset;
+                long fileOff = m.elf().vaddrToFileOffset(vaddr);
+                if (fileOff < 0) continue; // not backed by the file (e.g. .bss data)
+                String label = sp.offset == 0 ? sp.name : sp.name + "+0x" + Long.toHexString(sp.offset);
+                ProbeTarget t = new ProbeTarget(label, m.name(), m.file(), fileOff, m.bias() + vaddr);
+                (s.isFunction() ? funcs : data).add(t);
+            }
+        }
+        if (!funcs.isEmpty()) return funcs;
+        if (!data.isEmpty()) return data;
+        throw notFound(sp, scope);
+    }
+
+    private Failure notFound(Spec sp, List<Module> scope) {
+        List<String> names = new ArrayList<>();
+        for (Module m : scope) for (Symbol s : m.elf().symbols()) if (s.isFunction()) names.add(s.name());
+        List<String> close = Suggest.closest(sp.name, names, 5);
+        String where = sp.object == null ? Integer.toString(pid) : sp.object + " in " + pid;
+        String msg = "symbol '" + sp.name + "' not found in " + where
+                + (close.isEmpty() ? " (searched " + scope.size() + " objects)" : "; did you mean: " + String.join(", ", close) + "?");
+        return new Failure(Failure.Kind.SYMBOL_NOT_FOUND, msg);
+    }
+
+    private static boolean objectMatches(Module m, String object) {
+        if (object.contains("/")) {
+            if (m.path().equals(object)) return true;
+            try {
+                return Path.of(object).toRealPath().toString().equals(Path.of(m.path()).toRealPath().toString());
+            } catch (IOException | RuntimeException e) {
+                return false;
+            }
+        }
+        return m.name().startsWith(object);
+    }
+
+    // ---- symbolize ----
+
+    private record Hit(Module module, String region) {}
+
+    private static Optional<Symbol> symbolIn(Module m, long addr) {
+        return m.elf() == null ? Optional.empty() : m.elf().symbolAt(addr - m.bias());
+    }
+
+    private Hit find(long addr) {
+        Snapshot st = snap;
+        Hit h = st.find(addr);
+        if (h != null) return h;
+        // In no mapping: maybe mapped since; re-read, but not more than every 10 ms for garbage addresses.
+        long now = System.nanoTime();
+        if (now - lastMissRefreshNanos > 10_000_000L) {
+            lastMissRefreshNanos = now;
+            try {
+                st = load();
+                snap = st;
+            } catch (Failure f) {
+                return new Hit(null, UNKNOWN); // the process is gone: keep what we know
+            }
+            h = st.find(addr);
+            if (h != null) return h;
+        }
+        return new Hit(null, UNKNOWN);
+    }
+
+    /** Immutable view of the maps: executable ranges sorted by start, each with its module (or none). */
+    private record Snapshot(List<Module> modules, long[] starts, long[] ends, Module[] owners, String[] regions) {
+        Hit find(long addr) {
+            int lo = 0, hi = starts.length;
+            while (lo < hi) {
+                int mid = (lo + hi) >>> 1;
+                if (starts[mid] <= addr) lo = mid + 1;
+                else hi = mid;
+            }
+            int i = lo - 1;
+            if (i < 0 || addr >= ends[i]) return null;
+            return new Hit(owners[i], regions[i]);
+        }
+    }
+
+    private Snapshot load() {
+        List<Mapping> maps = ProcFs.maps(pid);
+        // Group file mappings per object instance; an offset-0 mapping of a file seen before starts a new instance.
+        Map<String, List<List<Mapping>>> groups = new LinkedHashMap<>();
+        for (Mapping m : maps) {
+            if (!m.fileBacked() && !m.path().equals("[vdso]")) continue;
+            String key = m.dev() + ":" + m.inode() + ":" + m.path();
+            List<List<Mapping>> inst = groups.computeIfAbsent(key, k -> new ArrayList<>());
+            if (inst.isEmpty() || (m.offset() == 0 && m.fileBacked())) inst.add(new ArrayList<>());
+            inst.getLast().add(m);
+        }
+        List<Module> modules = new ArrayList<>();
+        for (List<List<Mapping>> inst : groups.values()) {
+            for (List<Mapping> ms : inst) {
+                if (ms.stream().noneMatch(Mapping::executable)) continue; // data files (locale archive, jars)
+                Module mod = module(ms);
+                if (mod != null) modules.add(mod);
+            }
+        }
+        modules.sort((a, b) -> Long.compare(a.start(), b.start()));
+        Map<Mapping, Module> owner = new LinkedHashMap<>();
+        for (Module mod : modules) for (Mapping m : mod.mappings()) owner.put(m, mod);
+        List<Mapping> exec = maps.stream().filter(Mapping::executable).toList();
+        long[] starts = new long[exec.size()], ends = new long[exec.size()];
+        Module[] owners = new Module[exec.size()];
+        String[] regions = new String[exec.size()];
+        for (int i = 0; i < exec.size(); i++) {
+            Mapping m = exec.get(i);
+            starts[i] = m.start();
+            ends[i] = m.end();
+            owners[i] = owner.get(m);
+            regions[i] = m.path().isEmpty() ? "[anon]" : m.path().startsWith("/") ? fileName(m.path()) : m.path();
+        }
+        return new Snapshot(List.copyOf(modules), starts, ends, owners, regions);
+    }
+
+    private Module module(List<Mapping> ms) {
+        Mapping first = ms.getFirst();
+        String path = first.path();
+        if (path.equals("[vdso]")) return vdso(first);
+        Path file;
+        ElfFile elf;
+        try {
+            file = ProcFs.objectPath(pid, first);
+            elf = ElfCache.get(file);
+        } catch (Failure | UncheckedIOException | IOException e) {
+            if (e instanceof Failure f && f.kind() == Failure.Kind.NO_SUCH_PROCESS) throw f;
+            // Unreadable or not ELF: still a module (frames name it), but without symbols.
+            return new Module(path, fileName(path), first.start() - first.offset(), List.copyOf(ms), null, null, null);
+        }
+        return new Module(path, fileName(path), bias(elf, ms), List.copyOf(ms), file, elf.buildId().orElse(null), elf);
+    }
+
+    private Module vdso(Mapping m) {
+        byte[] image = ProcFs.readMemory(pid, m.start(), (int) (m.end() - m.start()));
+        ElfFile elf = null;
+        try {
+            if (image.length > 0) elf = ElfCache.image("[vdso]", image);
+        } catch (Failure e) {
+            elf = null;
+        }
+        long bias = m.start();
+        if (elf != null && !elf.loadSegments().isEmpty()) bias = m.start() - pageDown(elf.loadSegments().getFirst().vaddr());
+        return new Module("[vdso]", "[vdso]", bias, List.of(m), null, elf == null ? null : elf.buildId().orElse(null), elf);
+    }
+
+    /**
+     * Load bias: the mapping of a PT_LOAD segment starts at bias + pageDown(p_vaddr) and maps the
+     * file from pageDown(p_offset). Matched on an executable mapping when there is one.
+     */
+    static long bias(ElfFile elf, Collection<Mapping> ms) {
+        List<Mapping> order = new ArrayList<>();
+        ms.stream().filter(Mapping::executable).forEach(order::add);
+        ms.stream().filter(m -> !m.executable()).forEach(order::add);
+        for (Mapping m : order) {
+            Segment best = null;
+            for (Segment s : elf.loadSegments()) {
+                if (pageDown(s.offset()) != m.offset()) continue;
+                if (best == null || (s.executable() == m.executable() && best.executable() != m.executable())) best = s;
+            }
+            if (best != null) return m.start() - pageDown(best.vaddr());
+        }
+        Mapping f = ms.iterator().next();
+        return f.start() - f.offset();
+    }
+
+    private static long pageDown(long v) {
+        return v & -PAGE;
+    }
+
+    static String fileName(String path) {
+        int slash = path.lastIndexOf('/');
+        return slash < 0 ? path : path.substring(slash + 1);
+    }
+}

@@ -1,0 +1,60 @@
+/* Test workload for tansa callers: THREADS threads each run ROUNDS rounds; a round calls
+ * target() 3 times via path_a() and once via path_b(). Prints "ready PID" when the threads run
+ * and, at the end, its own ground truth: per-path call counts and a checksum of target()'s
+ * results (must not change under tracing). Args: threads rounds [delay_us] */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <signal.h>
+
+static long rounds;
+static int delay_us;
+static volatile long calls_a, calls_b;
+static volatile long checksum;
+static pthread_barrier_t start;
+
+__attribute__((noinline)) long target(long x) {
+    long r = x * 2654435761u;
+    return r ^ (r >> 13);
+}
+
+__attribute__((noinline)) long path_a(long i) {
+    long s = 0;
+    for (int k = 0; k < 3; k++) s += target(i + k);
+    __atomic_add_fetch(&calls_a, 3, __ATOMIC_RELAXED);
+    return s;
+}
+
+__attribute__((noinline)) long path_b(long i) {
+    __atomic_add_fetch(&calls_b, 1, __ATOMIC_RELAXED);
+    return target(i * 7);
+}
+
+static void *worker(void *arg) {
+    long id = (long)arg, s = 0;
+    pthread_barrier_wait(&start);
+    for (long i = 0; i < rounds; i++) {
+        s += path_a(i + id);
+        s += path_b(i + id);
+        if (delay_us) usleep(delay_us);
+    }
+    __atomic_add_fetch(&checksum, s, __ATOMIC_RELAXED);
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    int threads = argc > 1 ? atoi(argv[1]) : 4;
+    rounds = argc > 2 ? atol(argv[2]) : 1000;
+    delay_us = argc > 3 ? atoi(argv[3]) : 0;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    pthread_t t[64];
+    pthread_barrier_init(&start, NULL, threads + 1);
+    for (long i = 0; i < threads; i++) pthread_create(&t[i], NULL, worker, (void *)i);
+    if (getenv("PATHS_WAIT_STDIN")) { printf("ready %d\n", getpid()); getchar(); }
+    else printf("ready %d\n", getpid());
+    pthread_barrier_wait(&start);
+    for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
+    printf("calls_a %ld\ncalls_b %ld\nchecksum %ld\n", calls_a, calls_b, checksum);
+    return 0;
+}
