@@ -16,6 +16,7 @@ import picocli.CommandLine.Option;
         subcommands = {
             CallersCommand.class,
             DemoCommand.class,
+            TopCommand.class,
             CommandLine.HelpCommand.class,
         },
         footer = {"", "Exit codes: 0 ok, 1 internal error, 2 usage, 3 no such process,",

@@ -29,7 +29,7 @@ class TopTest {
 
     static Top.Result top(List<Integer> pids, boolean all, boolean callchain, double seconds) {
         return Top.run(new Top.Request(pids, all, 999, Duration.ofMillis((long) (seconds * 1000)), callchain,
-                Duration.ofSeconds(1)), NmSymbols::new, () -> false, t -> { });
+                Duration.ofSeconds(1)), pid -> new io.tansa.symbols.ProcessSymbols(pid)::frame, () -> false, t -> { });
     }
 
     /** Self percent of a row by symbol (and command when given), 0 if absent. */
@@ -99,7 +99,7 @@ class TopTest {
             t.process.getOutputStream().flush();
             int late = Integer.parseInt(t.awaitLine("tid spin_late").split(" ")[2]);
             assertTrue(!s.threads().contains(late), "the late thread was not there at attach");
-            SampleStacks stacks = new SampleStacks(NmSymbols::new);
+            SampleStacks stacks = new SampleStacks(pid -> new io.tansa.symbols.ProcessSymbols(pid)::frame);
             boolean[] forked = {false};
             Map<String, Integer> lateFrames = new HashMap<>();
             long deadline = System.nanoTime() + 10_000_000_000L;
@@ -129,7 +129,7 @@ class TopTest {
             a.awaitLine("ready");
             b.awaitLine("ready");
             TopTable table = Top.run(new Top.Request(List.of(), true, 999, Duration.ofMillis(1500), false,
-                    Duration.ofSeconds(1)), pid -> pid == a.pid() || pid == b.pid() ? new NmSymbols(pid) : x -> null,
+                    Duration.ofSeconds(1)), pid -> pid == a.pid() || pid == b.pid() ? new io.tansa.symbols.ProcessSymbols(pid)::frame : x -> null,
                     () -> false, x -> { }).table();
             io.tansa.report.TopTableText.render(table, System.out, 8);
             for (Target x : List.of(a, b)) {
