@@ -62,17 +62,20 @@ public final class Top {
                     .map(p -> "pid " + p + " (" + stacks.comm(p) + ")").collect(Collectors.joining(", "));
             if (!s.kernelSampled()) target += ", user space only (perf_event_paranoid)";
             String tgt = target;
-            Consumer<PerfRecord> sink = rec -> {
-                stacks.observe(rec);
-                if (rec instanceof PerfRecord.Sample smp) {
-                    Stack st = stacks.stack(smp, r.callchain());
-                    table.add(st, r.allCpus() ? stacks.comm(smp.pid()) : null);
-                }
-            };
             long start = System.nanoTime();
             long end = start + r.duration().toNanos();
             long refresh = Math.max(TICK_NANOS, r.refresh().toNanos());
             long nextRefresh = start + refresh;
+            // Sample times are CLOCK_MONOTONIC, as System.nanoTime on Linux: samples after the end are not
+            // counted even when naming frames (first use of a big binary) made the loop late.
+            long[] window = {end};
+            Consumer<PerfRecord> sink = rec -> {
+                stacks.observe(rec);
+                if (rec instanceof PerfRecord.Sample smp && smp.time() - window[0] <= 0) {
+                    Stack st = stacks.stack(smp, r.callchain());
+                    table.add(st, r.allCpus() ? stacks.comm(smp.pid()) : null);
+                }
+            };
             Stop why;
             while (true) {
                 long now = System.nanoTime();
@@ -81,7 +84,7 @@ public final class Top {
                 s.drain(sink);
                 now = System.nanoTime();
                 if (now - end >= 0) { why = Stop.DURATION; break; }
-                if (stop.getAsBoolean()) { why = Stop.INTERRUPTED; break; }
+                if (stop.getAsBoolean()) { why = Stop.INTERRUPTED; window[0] = now; break; }
                 if (!r.allCpus() && r.pids().stream().noneMatch(Top::alive)) { why = Stop.TARGET_EXITED; break; }
                 if (now - nextRefresh >= 0) {
                     table.header(new TopTable.Header(s.event(), r.frequency(), tgt, s.lost(), null));

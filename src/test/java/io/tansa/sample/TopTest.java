@@ -19,8 +19,8 @@ import org.junit.jupiter.api.Test;
 
 /** tansa top on real processes with a known CPU split, checked against perf record/report. */
 class TopTest {
-    static final String[] CFLAGS = {"-O1", "-fno-ipa-icf", "-fno-omit-frame-pointer", "-mno-omit-leaf-frame-pointer",
-        "-pthread"};
+    // -O0: every function keeps its frame pointer (gcc 12 drops it in leaf functions at -O1 even when told not to).
+    static final String[] CFLAGS = {"-O0", "-pthread"};
 
     @BeforeAll
     static void root() {
@@ -50,20 +50,22 @@ class TopTest {
                 Top.Result r = top(List.of(t.pid()), false, false, 2);
                 Native.Result rec = perf.join();
                 assertEquals(0, rec.code(), rec.err());
-                Map<String, Double> oracle = perfReport(data);
+                Map<String, double[]> oracle = perfReport(data);
                 TopTable table = r.table();
                 io.tansa.report.TopTableText.render(table, System.out, 10);
                 double a = pct(table, "burn_a"), b = pct(table, "burn_b");
-                System.out.printf("tansa: %d samples burn_a %.2f%% burn_b %.2f%%; perf: burn_a %.2f%% burn_b %.2f%%%n",
-                        table.samples(), a, b, oracle.get("burn_a"), oracle.get("burn_b"));
-                // Shares of the user time: the kernel's part (interrupts, scheduling) varies with machine load.
-                double share = 100 * a / (a + b);
-                double perfShare = 100 * oracle.get("burn_a") / (oracle.get("burn_a") + oracle.get("burn_b"));
-                assertTrue(table.samples() > 100, "samples: " + table.samples());
+                double pa = oracle.get("burn_a")[0], pb = oracle.get("burn_b")[0];
+                long n = table.samples(), pn = (long) oracle.get("")[1];
+                System.out.printf("tansa: %d samples burn_a %.2f%% burn_b %.2f%%; perf: %d samples burn_a %.2f%% burn_b %.2f%%%n",
+                        n, a, b, pn, pa, pb);
+                // Shares of the user time (the kernel's part varies with machine load), within 3 standard deviations
+                // of sampling error and at least 4 points; two samplers of one run differ by the error of both.
+                double share = 100 * a / (a + b), perfShare = 100 * pa / (pa + pb);
+                double sd = 100 * Math.sqrt(0.75 * 0.25 / n), sdBoth = 100 * Math.sqrt(0.75 * 0.25 * (1.0 / n + 1.0 / pn));
+                assertTrue(n > 100, "samples: " + n);
                 assertTrue(a + b > 70, "burn_a + burn_b: " + (a + b));
-                assertEquals(75, share, 5, "burn_a's share of burn_a + burn_b");
-                assertEquals(perfShare, share, 5, "burn_a's share vs perf's");
-                assertEquals(oracle.get("burn_a"), a, 8, "burn_a vs perf");
+                assertEquals(75, share, Math.max(4, 3 * sd), "burn_a's share of burn_a + burn_b");
+                assertEquals(perfShare, share, Math.max(4, 3 * sdBoth), "burn_a's share vs perf's");
                 assertEquals(Top.Stop.DURATION, r.stop());
                 TopTable.Row top = table.rows().get(0);
                 assertEquals("burn_a", top.symbol());
@@ -156,7 +158,7 @@ class TopTest {
             assertTrue(table.percent(rows.get("work").children()) >= ab, "work children >= burn_a + burn_b");
             assertTrue(table.percent(rows.get("main").children()) >= ab, "main children >= burn_a + burn_b");
             assertTrue(table.percent(rows.get("work").self()) < 5, "work self is small");
-            assertEquals(rows.get("burn_a").self(), rows.get("burn_a").children(), "a leaf: children = self");
+            assertTrue(rows.get("burn_a").children() >= rows.get("burn_a").self(), "children include self");
         }
     }
 
@@ -180,17 +182,22 @@ class TopTest {
         }
     }
 
-    /** perf report --stdio: symbol → overhead percent. */
-    static Map<String, Double> perfReport(Path data) {
-        Native.Result rep = Native.run("perf", "report", "--stdio", "-q", "-i", data.toString(), "--sort", "sym");
-        Map<String, Double> out = new HashMap<>();
+    /** perf report --stdio: symbol → {overhead percent, samples}; "" → {100, total samples}. */
+    static Map<String, double[]> perfReport(Path data) {
+        Native.Result rep = Native.run("perf", "report", "--stdio", "-q", "-n", "-i", data.toString(), "--sort", "sym");
+        Map<String, double[]> out = new HashMap<>();
+        double total = 0;
         for (String l : rep.out().split("\n")) {
-            // "    74.52%  [.] burn_a"
+            // "    74.52%           745  [.] burn_a"
             String[] f = l.trim().split("\\s+");
-            if (f.length >= 3 && f[0].endsWith("%")) {
-                out.merge(f[f.length - 1], Double.parseDouble(f[0].substring(0, f[0].length() - 1)), Double::sum);
+            if (f.length >= 4 && f[0].endsWith("%")) {
+                double samples = Double.parseDouble(f[1]);
+                total += samples;
+                out.merge(f[f.length - 1], new double[] {Double.parseDouble(f[0].substring(0, f[0].length() - 1)), samples},
+                        (x, y) -> new double[] {x[0] + y[0], x[1] + y[1]});
             }
         }
+        out.put("", new double[] {100, total});
         return out;
     }
 }
