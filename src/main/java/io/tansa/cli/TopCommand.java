@@ -63,6 +63,7 @@ public final class TopCommand implements Callable<Integer> {
         if (!common.format.equals("text") && !common.format.equals("json")) {
             throw new Failure(Failure.Kind.USAGE, "unknown format '" + common.format + "' (text, json)");
         }
+        if (frequency <= 0) throw new Failure(Failure.Kind.USAGE, "-F must be at least 1 Hz");
         Duration d = Common.parseDuration(duration != null ? duration : once ? "5s" : "10m");
         boolean json = common.format.equals("json");
         boolean live = !once && common.output == null && System.console() != null && !json;
