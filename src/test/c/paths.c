@@ -1,7 +1,7 @@
 /* Test workload for tansa callers: THREADS threads each run ROUNDS rounds; a round calls
  * target() 3 times via path_a() and once via path_b(). Prints "ready PID" when the threads run
  * and, at the end, its own ground truth: per-path call counts and a checksum of target()'s
- * results (must not change under tracing). Args: threads rounds [delay_us] */
+ * results (must not change under tracing). Args: threads rounds [delay_us [wait]] */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,19 +14,19 @@ static volatile long calls_a, calls_b;
 static volatile long checksum;
 static pthread_barrier_t start;
 
-__attribute__((noinline)) long target(long x) {
+__attribute__((noipa)) long target(long x) {
     long r = x * 2654435761u;
     return r ^ (r >> 13);
 }
 
-__attribute__((noinline)) long path_a(long i) {
+__attribute__((noipa)) long path_a(long i) {
     long s = 0;
     for (int k = 0; k < 3; k++) s += target(i + k);
     __atomic_add_fetch(&calls_a, 3, __ATOMIC_RELAXED);
     return s;
 }
 
-__attribute__((noinline)) long path_b(long i) {
+__attribute__((noipa)) long path_b(long i) {
     __atomic_add_fetch(&calls_b, 1, __ATOMIC_RELAXED);
     return target(i * 7);
 }
@@ -51,8 +51,8 @@ int main(int argc, char **argv) {
     pthread_t t[64];
     pthread_barrier_init(&start, NULL, threads + 1);
     for (long i = 0; i < threads; i++) pthread_create(&t[i], NULL, worker, (void *)i);
-    if (getenv("PATHS_WAIT_STDIN")) { printf("ready %d\n", getpid()); getchar(); }
-    else printf("ready %d\n", getpid());
+    printf("ready %d\n", getpid());
+    if (argc > 4) getchar(); /* "wait": start the rounds when a line arrives on stdin */
     pthread_barrier_wait(&start);
     for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
     printf("calls_a %ld\ncalls_b %ld\nchecksum %ld\n", calls_a, calls_b, checksum);

@@ -27,6 +27,10 @@ public final class Callers {
         private volatile Tracer tracer;
         private volatile boolean stopRequested;
 
+        public boolean stopped() {
+            return stopRequested;
+        }
+
         /** Stops the capture (e.g. from a SIGINT/SIGTERM shutdown hook); it then detaches and returns. */
         public void stop() {
             stopRequested = true;

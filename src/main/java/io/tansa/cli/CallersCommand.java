@@ -75,6 +75,11 @@ public final class CallersCommand implements Callable<Integer> {
                 return Failure.Kind.TARGET_EXITED.exitCode;
             }
             return 0;
+        } catch (RuntimeException | Error e) {
+            // during a SIGINT/SIGTERM shutdown the JVM halts as soon as `done` is counted down,
+            // before picocli could print this: say it here
+            if (handle.stopped()) System.err.println("tansa: " + Main.classify(e) + ": " + e);
+            throw e;
         } finally {
             done.countDown();
             try {

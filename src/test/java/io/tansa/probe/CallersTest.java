@@ -1,0 +1,243 @@
+package io.tansa.probe;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tansa.testing.Native;
+import io.tansa.testing.Privileged;
+import io.tansa.testing.Tansa;
+import io.tansa.testing.Target;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** tansa callers against real multi-threaded C programs, checked against their own ground truth. */
+class CallersTest {
+    static Path paths, late, sigs, dup;
+
+    @BeforeAll
+    static void build() {
+        Privileged.requireRoot();
+        // frame pointers on and no sibling calls: the walk must see path_a/path_b (CFI tests cover -O2 without)
+        paths = Native.build("paths", "-O2", "-fno-omit-frame-pointer", "-fno-optimize-sibling-calls", "-pthread");
+        late = Native.build("late", "-O1", "-fno-omit-frame-pointer", "-pthread");
+        sigs = Native.build("sigs", "-O1", "-fno-omit-frame-pointer");
+        Path lib = Native.buildAs("libdup", "libdup.so", "-O1", "-fno-omit-frame-pointer", "-shared", "-fPIC");
+        dup = Native.build("dup", "-O1", "-fno-omit-frame-pointer", "-L" + lib.getParent(), "-ldup",
+                "-Wl,-rpath," + lib.getParent());
+    }
+
+    static int count(String json, String key) {
+        Matcher m = Pattern.compile("\"" + key + "\": (\\d+)").matcher(json);
+        return m.find() ? Integer.parseInt(m.group(1)) : -1;
+    }
+
+    /** {"count": C, "frames": [...]} entries as (count, list of frame names). */
+    static List<Object[]> paths(String json) {
+        List<Object[]> out = new ArrayList<>();
+        Matcher m = Pattern.compile("\\{\"count\": (\\d+), \"frames\": \\[(.*?)\\]\\}").matcher(json);
+        while (m.find()) {
+            List<String> names = new ArrayList<>();
+            Matcher n = Pattern.compile("\"name\": \"([^\"]*)\"").matcher(m.group(2));
+            while (n.find()) names.add(n.group(1));
+            out.add(new Object[] {Integer.parseInt(m.group(1)), names});
+        }
+        return out;
+    }
+
+    static String status(int pid, String field) throws IOException {
+        for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+            if (l.startsWith(field + ":")) return l.substring(field.length() + 1).trim();
+        }
+        return null;
+    }
+
+    /** The target is running, no longer traced, and its SIGTRAP disposition is back to default. */
+    static void assertUntouched(Target t) throws IOException {
+        assertTrue(t.alive(), "target must survive");
+        assertEquals("0", status(t.pid(), "TracerPid"), "target must be detached");
+        long ign = Long.parseUnsignedLong(status(t.pid(), "SigIgn"), 16);
+        assertEquals(0, ign & (1L << 4), "SIGTRAP must not stay ignored");
+    }
+
+    @Test
+    void pathsRankedInTheProgramsProportions() throws IOException {
+        // untraced run: the program's own result
+        Native.Result plain = Native.run(paths.toString(), "4", "20000");
+        try (Target t = Target.start(paths.toString(), "4", "20000", "0", "wait")) {
+            t.awaitLine("ready");
+            Tansa r = Tansa.start("callers", "-p", "" + t.pid(), "-n", "400", "--rate", "0", "-f", "json", "target");
+            r.awaitErr("probing");
+            t.process.getOutputStream().write('\n');
+            t.process.getOutputStream().flush();
+            assertEquals(0, r.waitExit(), r.err());
+            String json = r.out();
+            assertEquals(400, count(json, "hits"));
+            int viaA = 0, viaB = 0;
+            for (Object[] p : paths(json)) {
+                @SuppressWarnings("unchecked") List<String> names = (List<String>) p[1];
+                assertEquals("target", names.get(0), "innermost frame first");
+                if (names.get(1).equals("path_a")) viaA += (int) p[0];
+                else if (names.get(1).equals("path_b")) viaB += (int) p[0];
+                assertTrue(names.contains("worker"), "frames reach worker: " + names);
+            }
+            assertEquals(400, viaA + viaB, json);
+            // the program calls path_a's target 3× per path_b call: 75% ± sampling of a contiguous window
+            assertTrue(Math.abs(viaA / 400.0 - 0.75) < 0.05, "share via path_a " + viaA + "/400");
+            // the traced program computes exactly what it computes untraced
+            String rest = t.rest();
+            assertEquals(0, t.waitExit());
+            assertEquals(plain.out().lines().filter(l -> l.startsWith("checksum")).findFirst().orElseThrow(),
+                    rest.lines().filter(l -> l.startsWith("checksum")).findFirst().orElseThrow());
+        }
+    }
+
+    @Test
+    void threadsBornAfterAttachAreProbed() throws IOException {
+        try (Target t = Target.start(late.toString(), "4", "50")) {
+            t.awaitLine("ready");
+            Tansa r = Tansa.start("callers", "-p", "" + t.pid(), "-n", "200", "--rate", "0", "-f", "json", "target");
+            r.awaitErr("probing");
+            try (OutputStream in = t.process.getOutputStream()) {
+                in.write("go\n".getBytes());
+                in.flush();
+                Set<Integer> tids = new HashSet<>();
+                for (int i = 0; i < 4; i++) tids.add(Integer.parseInt(t.awaitLine("thread ").split(" ")[1]));
+                assertEquals(0, r.waitExit(), r.err());
+                assertEquals(200, count(r.out(), "hits"), "every call in every new thread: " + r.out());
+                t.awaitLine("done");
+                assertUntouched(t);
+                assertEquals(4, tids.size());
+            }
+        }
+    }
+
+    @Test
+    void signalsAreDeliveredUnchanged() throws Exception {
+        try (Target t = Target.start(sigs.toString())) {
+            t.awaitLine("ready");
+            Tansa r = Tansa.start("callers", "-p", "" + t.pid(), "-n", "0", "-d", "60s", "target");
+            r.awaitErr("probing");
+            for (int i = 1; i <= 20; i++) {
+                io.tansa.sys.Signals.kill(t.pid(), io.tansa.sys.Signals.SIGUSR1);
+                assertEquals("usr1 " + i, t.awaitLine("usr1"));
+            }
+            // SIGTERM (not Process.destroy(), which also closes our end of its pipes): prints what it has, detaches
+            io.tansa.sys.Signals.kill((int) r.process.pid(), io.tansa.sys.Signals.SIGTERM);
+            assertEquals(143, r.waitExit(), r.err());
+            assertTrue(r.out().contains("hits on target"), r.out() + r.err());
+            assertUntouched(t);
+            io.tansa.sys.Signals.kill(t.pid(), io.tansa.sys.Signals.SIGUSR1);
+            assertEquals("usr1 21", t.awaitLine("usr1"));
+        }
+    }
+
+    @Test
+    void sigintPrintsWhatWasCapturedAndDetaches() throws Exception {
+        try (Target t = Target.start(sigs.toString())) {
+            t.awaitLine("ready");
+            Tansa r = Tansa.start("callers", "-p", "" + t.pid(), "-n", "0", "--rate", "0", "-f", "json", "target");
+            r.awaitErr("probing");
+            io.tansa.sys.Signals.kill((int) r.process.pid(), io.tansa.sys.Signals.SIGINT);
+            assertEquals(130, r.waitExit(), r.err());
+            assertTrue(count(r.out(), "hits") >= 0, r.out());
+            assertTrue(r.out().contains("\"stopped\": \"interrupted\""), r.out());
+            assertUntouched(t);
+        }
+    }
+
+    @Test
+    void durationBoundsTheRun() throws Exception {
+        try (Target t = Target.start(sigs.toString())) {
+            t.awaitLine("ready");
+            Tansa r = Tansa.run("callers", "-p", "" + t.pid(), "-n", "0", "-d", "300ms", "-f", "json", "target");
+            assertEquals(0, r.exitCode(), r.err());
+            assertTrue(r.out().contains("\"stopped\": \"duration reached\""), r.out());
+            assertTrue(count(r.out(), "hits") > 0, r.out());
+            assertUntouched(t);
+        }
+    }
+
+    @Test
+    void targetExitingMidRunPrintsCaptureAndExits7() {
+        try (Target t = Target.start(late.toString(), "2", "100")) {
+            t.awaitLine("ready");
+            Tansa r = Tansa.start("callers", "-p", "" + t.pid(), "-n", "0", "--rate", "0", "-f", "json", "target");
+            r.awaitErr("probing");
+            try (OutputStream in = t.process.getOutputStream()) {
+                in.write("go\n".getBytes());
+                in.flush();
+                t.awaitLine("done");
+                in.write("exit\n".getBytes());
+                in.flush();
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+            assertEquals(0, t.waitExit());
+            assertEquals(7, r.waitExit(), r.err());
+            assertEquals(200, count(r.out(), "hits"), r.out());
+            assertTrue(r.err().contains("target exited"), r.err());
+        }
+    }
+
+    @Test
+    void ambiguousSymbolProbesEveryDefinition() {
+        try (Target t = Target.start(dup.toString())) {
+            t.awaitLine("ready");
+            Tansa r = Tansa.run("callers", "-q", "-p", "" + t.pid(), "-n", "300", "--rate", "0", "-f", "json", "target");
+            assertEquals(0, r.exitCode(), r.err());
+            String json = r.out();
+            Matcher m = Pattern.compile("\\{\"name\": \"target\", \"module\": \"([^\"]+)\", \"address\": \"[^\"]+\", \"hits\": (\\d+)\\}")
+                    .matcher(json);
+            int exe = -1, lib = -1;
+            while (m.find()) {
+                if (m.group(1).equals("dup")) exe = Integer.parseInt(m.group(2));
+                if (m.group(1).equals("libdup.so")) lib = Integer.parseInt(m.group(2));
+            }
+            assertTrue(exe > 0 && lib > 0, "both definitions hit: " + json);
+            assertEquals(300, exe + lib);
+            // two calls in the executable per call in the library
+            assertTrue(Math.abs(exe / 300.0 - 2.0 / 3) < 0.05, "exe share " + exe);
+            assertTrue(json.contains("\"name\": \"lib_work\""), json);
+        }
+    }
+
+    @Test
+    void objectQualifiedSymbolInASharedLibrary() {
+        try (Target t = Target.start(dup.toString())) {
+            t.awaitLine("ready");
+            Tansa r = Tansa.run("callers", "-q", "-p", "" + t.pid(), "-n", "50", "--rate", "0", "-f", "json", "libdup.so:target");
+            assertEquals(0, r.exitCode(), r.err());
+            for (Object[] p : paths(r.out())) {
+                @SuppressWarnings("unchecked") List<String> names = (List<String>) p[1];
+                assertEquals(List.of("target", "lib_work", "main"), names.subList(0, 3));
+            }
+            assertEquals(50, count(r.out(), "hits"));
+        }
+    }
+
+    @Test
+    void badInputGetsDistinctExitCodes() {
+        Tansa noPid = Tansa.run("callers", "-p", "999999", "target");
+        assertEquals(3, noPid.exitCode());
+        assertTrue(noPid.err().contains("no such process"), noPid.err());
+        try (Target t = Target.start(sigs.toString())) {
+            t.awaitLine("ready");
+            Tansa typo = Tansa.run("callers", "-p", "" + t.pid(), "targte");
+            assertEquals(5, typo.exitCode(), typo.err());
+            assertTrue(typo.err().contains("target"), "suggests the close name: " + typo.err());
+            Tansa usage = Tansa.run("callers", "-p", "" + t.pid(), "-f", "nope", "target");
+            assertEquals(2, usage.exitCode(), usage.err());
+            assertTrue(t.alive());
+        }
+    }
+}
