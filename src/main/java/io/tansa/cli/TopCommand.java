@@ -66,7 +66,7 @@ public final class TopCommand implements Callable<Integer> {
         if (frequency <= 0) throw new Failure(Failure.Kind.USAGE, "-F must be at least 1 Hz");
         Duration d = Common.parseDuration(duration != null ? duration : once ? "5s" : "10m");
         boolean json = common.format.equals("json");
-        boolean live = !once && common.output == null && System.console() != null && !json;
+        boolean live = !once && common.output == null && System.console() != null && System.console().isTerminal() && !json;
         AtomicBoolean stop = new AtomicBoolean();
         CountDownLatch done = new CountDownLatch(1);
         Thread hook = new Thread(() -> {

@@ -1,11 +1,10 @@
 package io.tansa.sample;
 
+import io.tansa.proc.ProcFs;
 import io.tansa.profile.Frame;
 import io.tansa.profile.Stack;
 import io.tansa.symbols.Kallsyms;
 import io.tansa.sys.PerfRecord;
-import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -57,13 +56,13 @@ public final class SampleStacks {
         cache.remove(pid);
     }
 
-    /** The name of thread (or process) {@code tid}: last COMM record, else /proc, else "?". */
-    public String comm(int tid) {
+    /** The name of thread {@code tid} of process {@code pid}: last COMM record, else /proc, else "?". */
+    public String comm(int pid, int tid) {
         return comms.computeIfAbsent(tid, t -> {
             try {
-                return java.nio.file.Files.readString(Path.of("/proc", Integer.toString(t), "comm")).trim();
-            } catch (IOException e) {
-                return "?";
+                return ProcFs.comm(pid, t);
+            } catch (RuntimeException e) {
+                return "?"; // exited before we looked, and no COMM record seen
             }
         });
     }
@@ -90,7 +89,7 @@ public final class SampleStacks {
             }
         }
         if (frames.isEmpty()) frames.add(frame(s.pid(), s.ip(), s.kernel(), s.ip()));
-        return new Stack(s.pid(), s.tid(), comm(s.tid()), s.time(), -1, frames);
+        return new Stack(s.pid(), s.tid(), comm(s.pid(), s.tid()), s.time(), -1, frames);
     }
 
     private Frame frame(int pid, long ip, boolean kernelMode, long lookup) {

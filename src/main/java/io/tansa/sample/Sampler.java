@@ -1,6 +1,7 @@
 package io.tansa.sample;
 
 import io.tansa.Failure;
+import io.tansa.proc.ProcFs;
 import io.tansa.sys.Errno;
 import io.tansa.sys.Files;
 import io.tansa.sys.PerfEvent;
@@ -71,7 +72,7 @@ public final class Sampler implements AutoCloseable {
             int[] ringFd = new int[cpus.size()];
             java.util.Arrays.fill(ringFd, -1);
             for (int pid : pids) {
-                if (!java.nio.file.Files.isDirectory(Path.of("/proc", Integer.toString(pid)))) {
+                if (!ProcFs.exists(pid)) {
                     throw new Failure(Failure.Kind.NO_SUCH_PROCESS, "no process " + pid);
                 }
                 // A thread created between listing and opening is covered only if its creator already had
@@ -210,14 +211,12 @@ public final class Sampler implements AutoCloseable {
         fds.clear();
     }
 
-    static List<Integer> tasks(int pid) {
-        List<Integer> out = new ArrayList<>();
-        try (var s = java.nio.file.Files.newDirectoryStream(Path.of("/proc", Integer.toString(pid), "task"))) {
-            for (Path p : s) out.add(Integer.parseInt(p.getFileName().toString()));
-        } catch (IOException | NumberFormatException e) {
-            return List.of();
+    private static int[] tasks(int pid) {
+        try {
+            return ProcFs.tasks(pid);
+        } catch (RuntimeException e) {
+            return new int[0]; // exited meanwhile
         }
-        return out;
     }
 
     /** Online cpus from /sys/devices/system/cpu/online ("0-3,5"). */

@@ -1,11 +1,10 @@
 package io.tansa.sample;
 
+import io.tansa.proc.ProcFs;
 import io.tansa.profile.Frame;
 import io.tansa.profile.Stack;
 import io.tansa.report.TopTable;
 import io.tansa.sys.PerfRecord;
-import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.BooleanSupplier;
@@ -59,7 +58,7 @@ public final class Top {
         SampleStacks stacks = new SampleStacks(symbols);
         try (Sampler s = r.allCpus() ? Sampler.systemWide(o) : Sampler.attach(r.pids(), o)) {
             String target = r.allCpus() ? "all cpus" : r.pids().stream()
-                    .map(p -> "pid " + p + " (" + stacks.comm(p) + ")").collect(Collectors.joining(", "));
+                    .map(p -> "pid " + p + " (" + stacks.comm(p, p) + ")").collect(Collectors.joining(", "));
             if (!s.kernelSampled()) target += ", user space only (perf_event_paranoid)";
             String tgt = target;
             long start = System.nanoTime();
@@ -73,7 +72,7 @@ public final class Top {
                 stacks.observe(rec);
                 if (rec instanceof PerfRecord.Sample smp && smp.time() - window[0] <= 0) {
                     Stack st = stacks.stack(smp, r.callchain());
-                    table.add(st, r.allCpus() ? stacks.comm(smp.pid()) : null);
+                    table.add(st, r.allCpus() ? stacks.comm(smp.pid(), smp.pid()) : null);
                 }
             };
             Stop why;
@@ -101,10 +100,8 @@ public final class Top {
     /** A process that exists and is not a zombie. */
     static boolean alive(int pid) {
         try {
-            String stat = java.nio.file.Files.readString(Path.of("/proc", Integer.toString(pid), "stat"));
-            int close = stat.lastIndexOf(')');
-            return close > 0 && close + 2 < stat.length() && stat.charAt(close + 2) != 'Z';
-        } catch (IOException e) {
+            return ProcFs.exists(pid) && ProcFs.status(pid, pid).state() != 'Z';
+        } catch (RuntimeException e) {
             return false;
         }
     }
