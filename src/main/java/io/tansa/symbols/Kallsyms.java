@@ -1,8 +1,6 @@
 package io.tansa.symbols;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,12 +17,14 @@ public final class Kallsyms {
     public record Symbol(String name, String object, long start) {}
 
     private static final String KERNEL = "[kernel]";
+    private final byte[] text;
     private final long[] starts;
-    private final String[] names;
-    private final String[] objects;
+    private final int[] names; // per symbol: offset of its name in text; the name ends at '\t' or '\n'
+    private final int[] objects; // per symbol: offset of "[module]" in text, or -1 for the kernel itself
     private final boolean restricted;
 
-    private Kallsyms(long[] starts, String[] names, String[] objects, boolean restricted) {
+    private Kallsyms(byte[] text, long[] starts, int[] names, int[] objects, boolean restricted) {
+        this.text = text;
         this.starts = starts;
         this.names = names;
         this.objects = objects;
@@ -33,62 +33,92 @@ public final class Kallsyms {
 
     /** Reads /proc/kallsyms; an unreadable file gives an empty, restricted table. */
     public static Kallsyms load() {
-        try (BufferedReader r = Files.newBufferedReader(Path.of("/proc/kallsyms"), StandardCharsets.US_ASCII)) {
-            return parse(r);
+        try {
+            return parse(Files.readAllBytes(Path.of("/proc/kallsyms")));
         } catch (IOException e) {
-            return new Kallsyms(new long[0], new String[0], new String[0], true);
+            return parse(new byte[0]);
         }
     }
 
-    /** Parses the kallsyms text format; only text symbols (t, T, w, W) are kept. */
-    public static Kallsyms parse(Reader in) throws IOException {
-        BufferedReader r = in instanceof BufferedReader b ? b : new BufferedReader(in);
-        int n = 0;
-        long[] a = new long[1 << 17];
-        String[] nm = new String[a.length];
-        String[] obj = new String[a.length];
+    /**
+     * Parses the kallsyms text format; only text symbols (t, T, w, W) are kept. Names stay bytes
+     * of {@code text} until looked up: the file has ~10^5 lines and is read at the first kernel sample.
+     */
+    public static Kallsyms parse(byte[] text) {
+        int cap = 1 << 14, n = 0;
+        long[] a = new long[cap];
+        int[] nm = new int[cap], obj = new int[cap];
         boolean anyAddress = false;
-        String line;
-        while ((line = r.readLine()) != null) {
-            int s1 = line.indexOf(' ');
-            if (s1 <= 0 || s1 + 3 >= line.length()) continue;
-            char t = line.charAt(s1 + 1);
-            if (t != 't' && t != 'T' && t != 'w' && t != 'W') continue;
-            long addr = Long.parseUnsignedLong(line, 0, s1, 16);
-            if (addr != 0) anyAddress = true;
-            int nameStart = s1 + 3;
-            int tab = line.indexOf('\t', nameStart);
-            String name = tab < 0 ? line.substring(nameStart) : line.substring(nameStart, tab);
-            String object = KERNEL;
-            if (tab >= 0) {
-                String mod = line.substring(tab + 1).trim();
-                object = mod.startsWith("[") ? mod : "[" + mod + "]";
+        int i = 0, len = text.length;
+        while (i < len) {
+            int eol = i;
+            while (eol < len && text[eol] != '\n') eol++;
+            // "ffffffff81000000 T name[\t[module]]"
+            long addr = 0;
+            int p = i;
+            for (; p < eol && text[p] != ' '; p++) addr = addr << 4 | Character.digit(text[p], 16);
+            if (p + 3 < eol) {
+                byte t = text[p + 1];
+                if (t == 't' || t == 'T' || t == 'w' || t == 'W') {
+                    int nameStart = p + 3, tab = nameStart;
+                    while (tab < eol && text[tab] != '\t') tab++;
+                    if (n == cap) {
+                        cap *= 2;
+                        a = Arrays.copyOf(a, cap);
+                        nm = Arrays.copyOf(nm, cap);
+                        obj = Arrays.copyOf(obj, cap);
+                    }
+                    a[n] = addr;
+                    nm[n] = nameStart;
+                    obj[n] = tab < eol ? tab + 1 : -1;
+                    anyAddress |= addr != 0;
+                    n++;
+                }
             }
-            if (n == a.length) {
-                a = Arrays.copyOf(a, n * 2);
-                nm = Arrays.copyOf(nm, n * 2);
-                obj = Arrays.copyOf(obj, n * 2);
-            }
-            a[n] = addr;
-            nm[n] = name;
-            obj[n] = object;
-            n++;
+            i = eol + 1;
         }
-        if (!anyAddress) return new Kallsyms(new long[0], new String[0], new String[0], true);
-        // Sort by unsigned address (kernel addresses are "negative" as Java longs); stable keeps file order on ties.
-        Integer[] idx = new Integer[n];
-        for (int i = 0; i < n; i++) idx[i] = i;
-        final long[] fa = a;
-        Arrays.sort(idx, (x, y) -> Long.compareUnsigned(fa[x], fa[y]));
+        if (!anyAddress) return new Kallsyms(text, new long[0], new int[0], new int[0], true);
+        int[] order = sortedOrder(a, n);
         long[] starts = new long[n];
-        String[] names = new String[n];
-        String[] objects = new String[n];
-        for (int i = 0; i < n; i++) {
-            starts[i] = a[idx[i]];
-            names[i] = nm[idx[i]];
-            objects[i] = obj[idx[i]];
+        int[] names = new int[n], objects = new int[n];
+        for (int k = 0; k < n; k++) {
+            starts[k] = a[order[k]];
+            names[k] = nm[order[k]];
+            objects[k] = obj[order[k]];
         }
-        return new Kallsyms(starts, names, objects, false);
+        return new Kallsyms(text, starts, names, objects, false);
+    }
+
+    /**
+     * Indices of {@code a[0..n)} in unsigned address order, stable. Kernel text and modules lie
+     * within a few GiB, so (address - lowest) and the index pack into one long and a primitive
+     * sort does it; anything wider falls back to a boxed sort.
+     */
+    private static int[] sortedOrder(long[] a, int n) {
+        long min = -1L, max = 0;
+        for (int k = 0; k < n; k++) {
+            if (Long.compareUnsigned(a[k], min) < 0) min = a[k];
+            if (Long.compareUnsigned(a[k], max) > 0) max = a[k];
+        }
+        int[] order = new int[n];
+        if (max - min < (1L << 40) && n < (1 << 22)) {
+            long[] keys = new long[n];
+            for (int k = 0; k < n; k++) keys[k] = (a[k] - min) << 22 | k;
+            Arrays.sort(keys);
+            for (int k = 0; k < n; k++) order[k] = (int) (keys[k] & ((1 << 22) - 1));
+            return order;
+        }
+        Integer[] idx = new Integer[n];
+        for (int k = 0; k < n; k++) idx[k] = k;
+        Arrays.sort(idx, (x, y) -> Long.compareUnsigned(a[x], a[y]));
+        for (int k = 0; k < n; k++) order[k] = idx[k];
+        return order;
+    }
+
+    private String string(int from, byte stop) {
+        int end = from;
+        while (end < text.length && text[end] != stop && text[end] != '\n') end++;
+        return new String(text, from, end - from, StandardCharsets.US_ASCII);
     }
 
     /** True when the addresses are hidden (kptr_restrict, or no permission): kernel samples cannot be named. */
@@ -115,12 +145,14 @@ public final class Kallsyms {
         if (found < 0) return null;
         // Several names can share one address (aliases); the first in file order is the canonical one.
         while (found > 0 && starts[found - 1] == starts[found]) found--;
-        return new Symbol(names[found], objects[found], starts[found]);
+        String object = objects[found] < 0 ? KERNEL : string(objects[found], (byte) '\n');
+        if (!object.startsWith("[")) object = "[" + object + "]";
+        return new Symbol(string(names[found], (byte) '\t'), object, starts[found]);
     }
 
     /** Address of the first symbol with this name, or 0 (tests; "what would perf resolve this to"). */
     public long address(String name) {
-        for (int i = 0; i < names.length; i++) if (names[i].equals(name)) return starts[i];
+        for (int i = 0; i < names.length; i++) if (string(names[i], (byte) '\t').equals(name)) return starts[i];
         return 0;
     }
 }

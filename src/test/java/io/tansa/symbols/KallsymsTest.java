@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tansa.testing.Privileged;
 import java.io.IOException;
-import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -22,8 +21,8 @@ class KallsymsTest {
             """;
 
     @Test
-    void closestTextSymbolBelowTheAddress() throws IOException {
-        Kallsyms k = Kallsyms.parse(new StringReader(FIXTURE));
+    void closestTextSymbolBelowTheAddress() {
+        Kallsyms k = Kallsyms.parse(FIXTURE.getBytes());
         assertEquals(5, k.size(), "data symbols are dropped");
         assertEquals("_stext", k.lookup(0xffffffff81000010L).name(), "first of two aliases in file order");
         assertEquals("do_one_initcall", k.lookup(0xffffffff81002800L).name(), "data does not end a function");
@@ -37,11 +36,11 @@ class KallsymsTest {
     }
 
     @Test
-    void hiddenAddressesMeanRestricted() throws IOException {
-        Kallsyms k = Kallsyms.parse(new StringReader("""
+    void hiddenAddressesMeanRestricted() {
+        Kallsyms k = Kallsyms.parse("""
                 0000000000000000 T _stext
                 0000000000000000 T vfs_read
-                """));
+                """.getBytes());
         assertTrue(k.restricted());
         assertNull(k.lookup(0xffffffff81003000L));
     }
