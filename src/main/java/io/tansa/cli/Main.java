@@ -21,6 +21,8 @@ import picocli.CommandLine.Option;
             DiffCommand.class,
             FdsCommand.class,
             SocketsCommand.class,
+
+            TopCommand.class,
             CommandLine.HelpCommand.class,
         },
         footer = {"", "Exit codes: 0 ok, 1 internal error, 2 usage, 3 no such process,",

@@ -1,0 +1,129 @@
+package io.tansa.report;
+
+import io.tansa.profile.Frame;
+import io.tansa.profile.Stack;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The perf-top table: samples counted per function (symbol + shared object, and the command with
+ * system-wide sampling). "Self" counts samples whose innermost frame is the function; with call
+ * chains, "children" counts samples with the function anywhere on the stack (once per sample, as
+ * perf's --children). Built from {@link Stack}s; rendered by {@link TopTableText} and
+ * {@link TopTableJson}. Overhead is in percent of samples (perf top weights by the event's period;
+ * with the cpu-clock event every period is the same, 1/frequency, so the two agree).
+ */
+public final class TopTable {
+    /** One line of the table. {@code pid} is the process with most of this row's samples. */
+    public record Row(String symbol, String object, boolean kernel, String command, int pid, long self,
+            long children) {}
+
+    private record Key(String symbol, String object, boolean kernel, String command) {}
+
+    private static final class Acc {
+        long self, children;
+        final Map<Integer, Long> pids = new HashMap<>(2);
+    }
+
+    private final boolean byCommand;
+    private final boolean callchains;
+    private final Map<Key, Acc> rows = new HashMap<>();
+    private Header header = new Header("cpu-clock", 0, "", 0, null);
+    private long samples;
+
+    /**
+     * @param byCommand  one row per (command, function): system-wide tables
+     * @param callchains stacks carry whole call chains: fill the children column
+     */
+    public TopTable(boolean byCommand, boolean callchains) {
+        this.byCommand = byCommand;
+        this.callchains = callchains;
+    }
+
+    public boolean byCommand() { return byCommand; }
+
+    public boolean callchains() { return callchains; }
+
+    /** Counts one sample; {@code command} is the sampled process's name (used when byCommand). */
+    public synchronized void add(Stack s, String command) {
+        samples++;
+        List<Frame> frames = s.frames();
+        if (frames.isEmpty()) return;
+        String cmd = byCommand ? command : null;
+        acc(frames.get(0), cmd, s.pid()).self++;
+        if (!callchains) return;
+        Set<Key> seen = new HashSet<>();
+        for (Frame f : frames) {
+            Key k = key(f, cmd);
+            if (seen.add(k)) rows.computeIfAbsent(k, x -> new Acc()).children++;
+        }
+    }
+
+    private Acc acc(Frame f, String cmd, int pid) {
+        Acc a = rows.computeIfAbsent(key(f, cmd), x -> new Acc());
+        a.pids.merge(pid, 1L, Long::sum);
+        return a;
+    }
+
+    private static Key key(Frame f, String cmd) {
+        return new Key(f.name(), f.module(), f.kind() == Frame.Kind.KERNEL, cmd);
+    }
+
+    /** Samples counted so far. */
+    public synchronized long samples() {
+        return samples;
+    }
+
+    /**
+     * What the table is about: the sampling event ("cpu-clock", "cycles"), its frequency, the
+     * target ("pid 42 (burn)", "all cpus"), records the kernel lost, and why sampling ended (null while running).
+     */
+    public record Header(String event, int frequency, String target, long lost, String stopped) {}
+
+    public synchronized void header(Header h) {
+        header = h;
+    }
+
+    public synchronized Header header() {
+        return header;
+    }
+
+    /** Rows, hottest first: by children with call chains (as perf top -g), else by self; then by name. */
+    public synchronized List<Row> rows() {
+        List<Row> out = new ArrayList<>(rows.size());
+        for (Map.Entry<Key, Acc> e : rows.entrySet()) {
+            Key k = e.getKey();
+            Acc a = e.getValue();
+            int pid = a.pids.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(0);
+            out.add(new Row(k.symbol(), k.object(), k.kernel(), k.command(), pid, a.self,
+                    callchains ? a.children : a.self));
+        }
+        Comparator<Row> c = callchains ? Comparator.comparingLong(Row::children).thenComparingLong(Row::self)
+                : Comparator.comparingLong(Row::self);
+        out.sort(c.reversed().thenComparing(Row::symbol).thenComparing(Row::object));
+        return out;
+    }
+
+    /** Percent of all samples. */
+    public synchronized double percent(long count) {
+        return samples == 0 ? 0.0 : 100.0 * count / samples;
+    }
+
+    /**
+     * What to run next: {@code tansa callers -p PID SYMBOL} for the user-space function with the
+     * most self samples (a named one: unknown addresses cannot be probed), or null.
+     */
+    public synchronized String nextCommand() {
+        Row best = null;
+        for (Row r : rows()) {
+            if (r.kernel() || r.self() == 0 || r.symbol().startsWith("[") || r.symbol().startsWith("0x")) continue;
+            if (best == null || r.self() > best.self()) best = r;
+        }
+        return best == null ? null : "tansa callers -p " + best.pid() + " " + best.symbol();
+    }
+}

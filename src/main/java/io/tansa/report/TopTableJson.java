@@ -1,0 +1,46 @@
+package io.tansa.report;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+
+/**
+ * The contract shape (BRIEF.md): {"samples": N, "rows": [{"symbol": "burn_a", "object": "burn",
+ * "overhead": 74.5, "kernel": false}...]}, overhead in percent of samples (self). Also: "event",
+ * "frequency", "lost", "next"; per row "children" with call chains, "command" and "pid" system-wide.
+ */
+public final class TopTableJson {
+    private TopTableJson() {}
+
+    public static void render(TopTable t, OutputStream out) throws IOException {
+        TopTable.Header h = t.header();
+        StringBuilder b = new StringBuilder(4096);
+        b.append("{\"samples\": ").append(t.samples())
+                .append(", \"event\": ").append(Json.quote(h.event()))
+                .append(", \"frequency\": ").append(h.frequency())
+                .append(", \"target\": ").append(Json.quote(h.target()))
+                .append(", \"lost\": ").append(h.lost());
+        if (h.stopped() != null) b.append(", \"stopped\": ").append(Json.quote(h.stopped()));
+        b.append(", \"rows\": [");
+        boolean first = true;
+        for (TopTable.Row r : t.rows()) {
+            if (!first) b.append(", ");
+            first = false;
+            b.append("{\"symbol\": ").append(Json.quote(r.symbol()))
+                    .append(", \"object\": ").append(Json.quote(r.object()))
+                    .append(", \"overhead\": ").append(pct(t.percent(r.self())));
+            if (t.callchains()) b.append(", \"children\": ").append(pct(t.percent(r.children())));
+            b.append(", \"kernel\": ").append(r.kernel());
+            if (t.byCommand()) b.append(", \"command\": ").append(Json.quote(r.command())).append(", \"pid\": ").append(r.pid());
+            b.append('}');
+        }
+        b.append("], \"next\": ").append(Json.quote(t.nextCommand())).append("}\n");
+        out.write(b.toString().getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+
+    private static String pct(double v) {
+        return String.format(Locale.ROOT, "%.2f", v);
+    }
+}

@@ -1,0 +1,58 @@
+package io.tansa.report;
+
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The table as perf top prints it: Overhead (or Children and Self with call chains), Command
+ * (system-wide), Shared Object, Symbol marked {@code [.]} for user space and {@code [k]} for the
+ * kernel; then the suggested next command.
+ */
+public final class TopTableText {
+    private TopTableText() {}
+
+    /** Prints the header, at most {@code maxRows} rows (0 = all), and the next-command hint. */
+    public static void render(TopTable t, PrintStream out, int maxRows) {
+        TopTable.Header h = t.header();
+        List<TopTable.Row> rows = t.rows();
+        if (maxRows > 0 && rows.size() > maxRows) rows = rows.subList(0, maxRows);
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "Samples: %d of event '%s', %d Hz, %s", t.samples(), h.event(),
+                h.frequency(), h.target()));
+        if (h.lost() > 0) b.append(", lost: ").append(h.lost());
+        if (h.stopped() != null) b.append(" (").append(h.stopped()).append(')');
+        b.append('\n');
+        int objW = "Shared Object".length();
+        int cmdW = "Command".length();
+        for (TopTable.Row r : rows) {
+            objW = Math.max(objW, r.object().length());
+            if (r.command() != null) cmdW = Math.max(cmdW, r.command().length());
+        }
+        objW = Math.min(objW, 40);
+        cmdW = Math.min(cmdW, 16);
+        b.append(t.callchains() ? "Children      Self  " : "Overhead  ");
+        if (t.byCommand()) b.append(pad("Command", cmdW)).append("  ");
+        b.append(pad("Shared Object", objW)).append("  Symbol\n");
+        for (TopTable.Row r : rows) {
+            if (t.callchains()) {
+                b.append(String.format(Locale.ROOT, "%7.2f%%  %7.2f%%  ", t.percent(r.children()), t.percent(r.self())));
+            } else {
+                b.append(String.format(Locale.ROOT, "%7.2f%%  ", t.percent(r.self())));
+            }
+            if (t.byCommand()) b.append(pad(r.command(), cmdW)).append("  ");
+            b.append(pad(r.object(), objW)).append("  ").append(r.kernel() ? "[k] " : "[.] ").append(r.symbol())
+                    .append('\n');
+        }
+        String next = t.nextCommand();
+        if (next != null) b.append("\nWho calls the hottest function: ").append(next).append('\n');
+        out.print(b);
+        out.flush();
+    }
+
+    private static String pad(String s, int w) {
+        if (s == null) s = "";
+        if (s.length() > w) return s.substring(0, w);
+        return s + " ".repeat(w - s.length());
+    }
+}

@@ -1,0 +1,133 @@
+package io.tansa.sample;
+
+import io.tansa.proc.ProcFs;
+import io.tansa.profile.Frame;
+import io.tansa.profile.Stack;
+import io.tansa.symbols.Kallsyms;
+import io.tansa.sys.PerfRecord;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntFunction;
+import java.util.function.LongFunction;
+
+/**
+ * Turns decoded samples into {@link Stack}s of named frames: kernel addresses through
+ * /proc/kallsyms, user addresses through a per-process resolver (address → frame). Keeps the
+ * process and thread names current from COMM records, and forgets a process's cached frames when
+ * it maps new code (MMAP2) or execs (COMM with exec).
+ */
+public final class SampleStacks {
+    /** Frame for an address nothing could name (perf's "[unknown]"). */
+    static final String UNKNOWN = "[unknown]";
+    private static final int CACHE_LIMIT = 200_000;
+
+    private final IntFunction<LongFunction<Frame>> resolvers;
+    private Kallsyms kallsyms;
+    private final Map<Integer, LongFunction<Frame>> perPid = new HashMap<>();
+    private final Map<Integer, Map<Long, Frame>> cache = new HashMap<>();
+    private final Map<Integer, String> comms = new HashMap<>();
+
+    /**
+     * @param resolvers pid → resolver of that process's user addresses (called once per process;
+     *                  may throw if the process is gone, which leaves its frames unknown)
+     */
+    public SampleStacks(IntFunction<LongFunction<Frame>> resolvers) {
+        this.resolvers = resolvers;
+    }
+
+    /** Follows the records that change names and mappings. */
+    public void observe(PerfRecord r) {
+        switch (r) {
+            case PerfRecord.Comm c -> {
+                comms.put(c.tid(), c.comm());
+                if (c.exec()) forget(c.pid());
+            }
+            case PerfRecord.Mmap2 m -> {
+                if ((m.prot() & 4) != 0) cache.remove(m.pid()); // PROT_EXEC: new code may reuse old addresses
+            }
+            default -> { }
+        }
+    }
+
+    private void forget(int pid) {
+        perPid.remove(pid);
+        cache.remove(pid);
+    }
+
+    /** The name of thread {@code tid} of process {@code pid}: last COMM record, else /proc, else "?". */
+    public String comm(int pid, int tid) {
+        return comms.computeIfAbsent(tid, t -> {
+            try {
+                return ProcFs.comm(pid, t);
+            } catch (RuntimeException e) {
+                return "?"; // exited before we looked, and no COMM record seen
+            }
+        });
+    }
+
+    /**
+     * The sample as a stack, innermost frame first: just the sampled IP, or with
+     * {@code callchain} every frame of the kernel's call chain (kernel part, then user part).
+     */
+    public Stack stack(PerfRecord.Sample s, boolean callchain) {
+        List<Frame> frames = new ArrayList<>();
+        if (callchain && s.callchain().length > 0) {
+            boolean inKernel = s.kernel();
+            boolean first = true;
+            for (long ip : s.callchain()) {
+                if (PerfRecord.isContextMarker(ip)) {
+                    if (ip == PerfRecord.CONTEXT_KERNEL) inKernel = true;
+                    else if (ip == PerfRecord.CONTEXT_USER) inKernel = false;
+                    first = true; // the first address of each part is where that mode was interrupted
+                    continue;
+                }
+                // Callers' entries are return addresses: look up ip - 1 so a call at a function's end stays in it.
+                frames.add(frame(s.pid(), ip, inKernel, first ? ip : ip - 1));
+                first = false;
+            }
+        }
+        if (frames.isEmpty()) frames.add(frame(s.pid(), s.ip(), s.kernel(), s.ip()));
+        return new Stack(s.pid(), s.tid(), comm(s.pid(), s.tid()), s.time(), -1, frames);
+    }
+
+    private Frame frame(int pid, long ip, boolean kernelMode, long lookup) {
+        if (kernelMode) return kernelFrame(ip, lookup);
+        Map<Long, Frame> c = cache.computeIfAbsent(pid, p -> new HashMap<>());
+        Frame f = c.get(lookup);
+        if (f == null) {
+            f = userFrame(pid, ip, lookup);
+            if (c.size() >= CACHE_LIMIT) c.clear();
+            c.put(lookup, f);
+        }
+        return f;
+    }
+
+    private Frame userFrame(int pid, long ip, long lookup) {
+        LongFunction<Frame> r = perPid.computeIfAbsent(pid, p -> {
+            try {
+                return resolvers.apply(p);
+            } catch (RuntimeException e) {
+                return a -> null; // process gone or unreadable: its frames stay unknown
+            }
+        });
+        Frame f;
+        try {
+            f = r.apply(lookup);
+        } catch (RuntimeException e) {
+            f = null;
+        }
+        if (f == null || f.name() == null) {
+            return Frame.nativeFrame(UNKNOWN, f != null && f.module() != null ? f.module() : UNKNOWN, ip);
+        }
+        return f.address() == ip ? f : Frame.nativeFrame(f.name(), f.module(), ip);
+    }
+
+    private Frame kernelFrame(long ip, long lookup) {
+        if (kallsyms == null) kallsyms = Kallsyms.load();
+        Kallsyms.Symbol k = kallsyms.lookup(lookup);
+        if (k == null) return Frame.kernel(UNKNOWN, ip);
+        return new Frame(Frame.Kind.KERNEL, k.name(), k.object(), ip, null, 0);
+    }
+}

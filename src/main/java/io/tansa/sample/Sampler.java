@@ -1,0 +1,246 @@
+package io.tansa.sample;
+
+import io.tansa.Failure;
+import io.tansa.proc.ProcFs;
+import io.tansa.sys.Errno;
+import io.tansa.sys.Files;
+import io.tansa.sys.PerfEvent;
+import io.tansa.sys.PerfRecord;
+import io.tansa.sys.PerfRing;
+import io.tansa.sys.SysException;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+
+/**
+ * Timed CPU sampling through perf_event_open(2): hardware cycles when the machine has a PMU,
+ * else the cpu-clock software event (VMs). Two scopes:
+ * <ul>
+ * <li>{@link #attach}: one event per (thread, cpu) of each target with {@code inherit = 1}, so
+ * threads and processes the targets create later are sampled too (their events are inherited and
+ * write into the parent's ring). Per-thread events are opened per cpu because the kernel refuses
+ * to mmap an inherited event opened for "any cpu" (perf_mmap: {@code cpu == -1 && inherit}); all
+ * events of one cpu share that cpu's ring (PERF_EVENT_IOC_SET_OUTPUT). Only the targets' CPU
+ * time is sampled; the rest of the machine pays nothing.</li>
+ * <li>{@link #systemWide}: one event per cpu for every process ({@code exclude_idle}: the idle
+ * task is not a process anyone wants in the table).</li>
+ * </ul>
+ * Samples carry IP, TID, TIME (CLOCK_MONOTONIC), CPU, PERIOD and, with callchains, the
+ * kernel's frame-pointer call chain. COMM, FORK/EXIT and MMAP2 records come through the same rings.
+ */
+public final class Sampler implements AutoCloseable {
+    /** What to sample: frequency in Hz, call chains, kernel-mode IPs. */
+    public record Options(int frequency, boolean callchain, boolean kernel) {}
+
+    private static final int RING_PAGES = 128; // 512 KiB per cpu, perf record's default for root
+    private static final int CLOCK_MONOTONIC = 1;
+
+    private final Options options;
+    private final List<Integer> fds = new ArrayList<>();
+    private final List<PerfRing> rings = new ArrayList<>();
+    private final Set<Integer> threads = new TreeSet<>();
+    private final long sampleType;
+    private int type = PerfEvent.TYPE_HARDWARE;
+    private long config = PerfEvent.HW_CPU_CYCLES;
+    private boolean kernel;
+    private long lost;
+
+    private Sampler(Options o) {
+        this.options = o;
+        this.kernel = o.kernel();
+        long st = PerfEvent.SAMPLE_IP | PerfEvent.SAMPLE_TID | PerfEvent.SAMPLE_TIME | PerfEvent.SAMPLE_CPU
+                | PerfEvent.SAMPLE_PERIOD;
+        if (o.callchain()) st |= PerfEvent.SAMPLE_CALLCHAIN;
+        this.sampleType = st;
+        if (o.frequency() <= 0) throw new Failure(Failure.Kind.USAGE, "frequency must be at least 1 Hz");
+    }
+
+    /**
+     * Samples every thread of the processes {@code pids}, including threads and children they
+     * create later. Throws Failure(NO_SUCH_PROCESS) for a pid that does not exist.
+     */
+    public static Sampler attach(Collection<Integer> pids, Options o) {
+        Sampler s = new Sampler(o);
+        try {
+            List<Integer> cpus = onlineCpus();
+            int[] ringFd = new int[cpus.size()];
+            java.util.Arrays.fill(ringFd, -1);
+            for (int pid : pids) {
+                if (!ProcFs.exists(pid)) {
+                    throw new Failure(Failure.Kind.NO_SUCH_PROCESS, "no process " + pid);
+                }
+                // A thread created between listing and opening is covered only if its creator already had
+                // its event; list again until no new thread shows up.
+                Set<Integer> done = new LinkedHashSet<>();
+                while (true) {
+                    List<Integer> todo = new ArrayList<>();
+                    for (int tid : tasks(pid)) if (done.add(tid)) todo.add(tid);
+                    if (todo.isEmpty()) break;
+                    for (int tid : todo) {
+                        for (int i = 0; i < cpus.size(); i++) {
+                            int fd = s.openFor(tid, cpus.get(i), true);
+                            if (fd < 0) break; // thread exited meanwhile
+                            if (ringFd[i] < 0) {
+                                ringFd[i] = fd;
+                                s.rings.add(PerfRing.map(fd, RING_PAGES));
+                            } else {
+                                PerfEvent.setOutput(fd, ringFd[i]);
+                            }
+                        }
+                    }
+                }
+                if (done.isEmpty()) throw new Failure(Failure.Kind.NO_SUCH_PROCESS, "no process " + pid);
+                s.threads.addAll(done);
+            }
+            if (s.rings.isEmpty()) throw new Failure(Failure.Kind.TARGET_EXITED, "the target exited before sampling began");
+            return s;
+        } catch (RuntimeException e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    /** Samples every process on every online cpu. */
+    public static Sampler systemWide(Options o) {
+        Sampler s = new Sampler(o);
+        try {
+            for (int cpu : onlineCpus()) {
+                int fd = s.openFor(-1, cpu, false);
+                s.rings.add(PerfRing.map(fd, RING_PAGES));
+            }
+            return s;
+        } catch (RuntimeException e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    /** Opens one event; -1 when the thread is gone. Picks the event type on the first call. */
+    private int openFor(int tid, int cpu, boolean inherit) {
+        while (true) {
+            PerfEvent.Attr a = new PerfEvent.Attr();
+            a.type = type;
+            a.config = config;
+            a.samplePeriod = options.frequency();
+            a.sampleType = sampleType;
+            a.clockid = CLOCK_MONOTONIC;
+            a.flag(PerfEvent.BIT_FREQ).flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_EXCLUDE_HV)
+                    .flag(PerfEvent.BIT_COMM).flag(PerfEvent.BIT_TASK).flag(PerfEvent.BIT_MMAP)
+                    .flag(PerfEvent.BIT_MMAP2);
+            if (inherit) a.flag(PerfEvent.BIT_INHERIT);
+            if (tid == -1) a.flag(PerfEvent.BIT_EXCLUDE_IDLE);
+            if (!kernel) a.flag(PerfEvent.BIT_EXCLUDE_KERNEL).flag(PerfEvent.BIT_EXCLUDE_CALLCHAIN_KERNEL);
+            try {
+                int fd = PerfEvent.open(a, tid, cpu, -1);
+                fds.add(fd);
+                return fd;
+            } catch (SysException.ProcessGoneException e) {
+                return -1;
+            } catch (SysException e) {
+                if (type == PerfEvent.TYPE_HARDWARE && fds.isEmpty()
+                        && (e.errno() == Errno.ENOENT || e.errno() == Errno.EOPNOTSUPP || e.errno() == Errno.EINVAL)) {
+                    // No PMU (typical VM): fall back to the hrtimer-driven software clock, as perf does.
+                    type = PerfEvent.TYPE_SOFTWARE;
+                    config = PerfEvent.SW_CPU_CLOCK;
+                    continue;
+                }
+                if (e instanceof SysException.PermissionException && kernel && fds.isEmpty()) {
+                    // perf_event_paranoid 2 still allows user-mode samples of one's own processes.
+                    kernel = false;
+                    continue;
+                }
+                int max = maxSampleRate();
+                if (e.errno() == Errno.EINVAL && max > 0 && options.frequency() > max) {
+                    // The kernel lowers this limit by itself when sampling interrupts take too long.
+                    throw new Failure(Failure.Kind.USAGE, "-F " + options.frequency() + " is above the kernel's"
+                            + " limit of " + max + " Hz (sysctl kernel.perf_event_max_sample_rate)");
+                }
+                if (e instanceof SysException.PermissionException) {
+                    throw new Failure(Failure.Kind.PERMISSION, e.getMessage(), e);
+                }
+                throw e;
+            }
+        }
+    }
+
+    /** "cycles" or "cpu-clock": the event that drives the samples. */
+    public String event() {
+        return type == PerfEvent.TYPE_HARDWARE ? "cycles" : "cpu-clock";
+    }
+
+    /** False when kernel-mode samples were refused (perf_event_paranoid) and only user mode is sampled. */
+    public boolean kernelSampled() {
+        return kernel;
+    }
+
+    /** Threads the events were opened on (later threads inherit them and are not listed). */
+    public Set<Integer> threads() {
+        return Set.copyOf(threads);
+    }
+
+    /** Records the kernel dropped because a ring was full (PERF_RECORD_LOST). */
+    public long lost() {
+        return lost;
+    }
+
+    /** Hands every waiting record of every ring to {@code sink}; returns how many. */
+    public int drain(Consumer<PerfRecord> sink) {
+        int n = 0;
+        for (PerfRing r : rings) {
+            n += r.drain(b -> {
+                PerfRecord rec = PerfRecord.decode(b, sampleType);
+                if (rec instanceof PerfRecord.Lost l) lost += l.lost();
+                sink.accept(rec);
+            });
+        }
+        return n;
+    }
+
+    @Override
+    public void close() {
+        // Closing the fds ends the events everywhere, inherited copies included: nothing stays in the target.
+        for (PerfRing r : rings) r.close();
+        rings.clear();
+        for (int fd : fds) Files.close(fd);
+        fds.clear();
+    }
+
+    private static int[] tasks(int pid) {
+        try {
+            return ProcFs.tasks(pid);
+        } catch (RuntimeException e) {
+            return new int[0]; // exited meanwhile
+        }
+    }
+
+    /** Online cpus from /sys/devices/system/cpu/online ("0-3,5"). */
+    static List<Integer> onlineCpus() {
+        List<Integer> out = new ArrayList<>();
+        try {
+            String s = java.nio.file.Files.readString(Path.of("/sys/devices/system/cpu/online")).trim();
+            for (String part : s.split(",")) {
+                String[] r = part.split("-");
+                int a = Integer.parseInt(r[0]), b = r.length > 1 ? Integer.parseInt(r[1]) : a;
+                for (int c = a; c <= b; c++) out.add(c);
+            }
+        } catch (IOException | NumberFormatException e) {
+            for (int c = 0; c < Runtime.getRuntime().availableProcessors(); c++) out.add(c);
+        }
+        return out;
+    }
+
+    private static int maxSampleRate() {
+        try {
+            return Integer.parseInt(java.nio.file.Files.readString(
+                    Path.of("/proc/sys/kernel/perf_event_max_sample_rate")).trim());
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+    }
+}

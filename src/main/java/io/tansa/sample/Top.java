@@ -1,0 +1,108 @@
+package io.tansa.sample;
+
+import io.tansa.proc.ProcFs;
+import io.tansa.profile.Frame;
+import io.tansa.profile.Stack;
+import io.tansa.report.TopTable;
+import io.tansa.sys.PerfRecord;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import java.util.function.IntFunction;
+import java.util.function.LongFunction;
+import java.util.stream.Collectors;
+
+/**
+ * tansa top as a library call: samples the targets (or every cpu), names the sampled frames and
+ * counts them into a {@link TopTable}, handing the table to a listener at every refresh.
+ */
+public final class Top {
+    private Top() {}
+
+    /**
+     * @param pids      processes to sample (ignored with allCpus)
+     * @param allCpus   sample every process on every cpu
+     * @param frequency samples per second per cpu a target runs on
+     * @param duration  when to stop
+     * @param callchain record call chains (children column)
+     * @param refresh   how often the listener sees the table
+     */
+    public record Request(List<Integer> pids, boolean allCpus, int frequency, Duration duration, boolean callchain,
+            Duration refresh) {}
+
+    /** Why sampling ended. */
+    public enum Stop {
+        DURATION("duration reached"), INTERRUPTED("interrupted"), TARGET_EXITED("target exited");
+
+        public final String text;
+
+        Stop(String text) { this.text = text; }
+    }
+
+    /** The final table and why sampling ended. */
+    public record Result(TopTable table, Stop stop) {}
+
+    private static final long TICK_NANOS = 100_000_000L;
+
+    /**
+     * Samples until the duration passes, {@code stop} answers true, or every target exited.
+     *
+     * @param symbols pid → resolver of user-space addresses of that process
+     * @param update  called with the live table every {@code refresh} (on this thread)
+     */
+    public static Result run(Request r, IntFunction<LongFunction<Frame>> symbols, BooleanSupplier stop,
+            Consumer<TopTable> update) {
+        Sampler.Options o = new Sampler.Options(r.frequency(), r.callchain(), true);
+        TopTable table = new TopTable(r.allCpus(), r.callchain());
+        SampleStacks stacks = new SampleStacks(symbols);
+        try (Sampler s = r.allCpus() ? Sampler.systemWide(o) : Sampler.attach(r.pids(), o)) {
+            String target = r.allCpus() ? "all cpus" : r.pids().stream()
+                    .map(p -> "pid " + p + " (" + stacks.comm(p, p) + ")").collect(Collectors.joining(", "));
+            if (!s.kernelSampled()) target += ", user space only (perf_event_paranoid)";
+            String tgt = target;
+            long start = System.nanoTime();
+            long end = start + r.duration().toNanos();
+            long refresh = Math.max(TICK_NANOS, r.refresh().toNanos());
+            long nextRefresh = start + refresh;
+            // Sample times are CLOCK_MONOTONIC, as System.nanoTime on Linux: samples after the end are not
+            // counted even when naming frames (first use of a big binary) made the loop late.
+            long[] window = {end};
+            Consumer<PerfRecord> sink = rec -> {
+                stacks.observe(rec);
+                if (rec instanceof PerfRecord.Sample smp && smp.time() - window[0] <= 0) {
+                    Stack st = stacks.stack(smp, r.callchain());
+                    table.add(st, r.allCpus() ? stacks.comm(smp.pid(), smp.pid()) : null);
+                }
+            };
+            Stop why;
+            while (true) {
+                long now = System.nanoTime();
+                long wait = Math.min(TICK_NANOS, end - now);
+                if (wait > 0) java.util.concurrent.locks.LockSupport.parkNanos(wait);
+                s.drain(sink);
+                now = System.nanoTime();
+                if (now - end >= 0) { why = Stop.DURATION; break; }
+                if (stop.getAsBoolean()) { why = Stop.INTERRUPTED; window[0] = now; break; }
+                if (!r.allCpus() && r.pids().stream().noneMatch(Top::alive)) { why = Stop.TARGET_EXITED; break; }
+                if (now - nextRefresh >= 0) {
+                    table.header(new TopTable.Header(s.event(), r.frequency(), tgt, s.lost(), null));
+                    update.accept(table);
+                    nextRefresh += refresh;
+                }
+            }
+            s.drain(sink);
+            table.header(new TopTable.Header(s.event(), r.frequency(), tgt, s.lost(), why.text));
+            return new Result(table, why);
+        }
+    }
+
+    /** A process that exists and is not a zombie. */
+    static boolean alive(int pid) {
+        try {
+            return ProcFs.exists(pid) && ProcFs.status(pid, pid).state() != 'Z';
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+}

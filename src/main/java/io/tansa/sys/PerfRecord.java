@@ -1,0 +1,122 @@
+package io.tansa.sys;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Records of a perf ring buffer ({@link PerfRing#drain}), decoded. Body layouts are the ones
+ * documented next to {@code enum perf_event_type} in &lt;linux/perf_event.h&gt; (and
+ * perf_event_open(2), "MMAP layout"); the constants are checked against the header in
+ * PerfRecordLayoutTest. Sample bodies depend on the event's {@code sample_type}: only the
+ * fields tansa asks for are decoded (IP, TID, TIME, CPU, PERIOD, CALLCHAIN, in that kernel order).
+ */
+public sealed interface PerfRecord {
+
+    // struct perf_event_header.misc
+    int MISC_CPUMODE_MASK = 7, MISC_KERNEL = 1, MISC_USER = 2, MISC_HYPERVISOR = 3, MISC_GUEST_KERNEL = 4,
+            MISC_GUEST_USER = 5;
+    int MISC_COMM_EXEC = 1 << 13;
+
+    // enum perf_callchain_context: markers inside PERF_SAMPLE_CALLCHAIN ips (as unsigned 64-bit values)
+    long CONTEXT_HV = -32, CONTEXT_KERNEL = -128, CONTEXT_USER = -512, CONTEXT_GUEST = -2048,
+            CONTEXT_GUEST_KERNEL = -2176, CONTEXT_GUEST_USER = -2560, CONTEXT_MAX = -4095;
+
+    /** True for a callchain entry that is a context marker rather than an address. */
+    static boolean isContextMarker(long ip) {
+        return Long.compareUnsigned(ip, CONTEXT_MAX) >= 0;
+    }
+
+    /**
+     * PERF_RECORD_SAMPLE. {@code cpumode} is header.misc &amp; MISC_CPUMODE_MASK (MISC_KERNEL or
+     * MISC_USER for the IP); {@code callchain} holds the raw ips with their context markers, or is
+     * empty without PERF_SAMPLE_CALLCHAIN. Fields not in the sample type are 0 (cpu: -1).
+     */
+    record Sample(int cpumode, long ip, int pid, int tid, long time, int cpu, long period, long[] callchain)
+            implements PerfRecord {
+        public boolean kernel() {
+            return cpumode == MISC_KERNEL || cpumode == MISC_GUEST_KERNEL;
+        }
+    }
+
+    /** PERF_RECORD_MMAP2: {@code filename} mapped at [addr, addr+len) from file offset pgoff. */
+    record Mmap2(int pid, int tid, long addr, long len, long pgoff, int prot, String filename) implements PerfRecord {}
+
+    /** PERF_RECORD_COMM: thread {@code tid} is now called {@code comm} ({@code exec}: by execve). */
+    record Comm(int pid, int tid, String comm, boolean exec) implements PerfRecord {}
+
+    /** PERF_RECORD_FORK (exit = false) or PERF_RECORD_EXIT (exit = true). */
+    record Task(boolean exit, int pid, int ppid, int tid, int ptid, long time) implements PerfRecord {}
+
+    /** PERF_RECORD_LOST: {@code lost} records dropped because the ring was full. */
+    record Lost(long id, long lost) implements PerfRecord {}
+
+    /** PERF_RECORD_THROTTLE / UNTHROTTLE: the kernel lowered (or restored) the sample rate. */
+    record Throttle(boolean throttled) implements PerfRecord {}
+
+    /** Any other record type, kept only by type. */
+    record Other(int type) implements PerfRecord {}
+
+    /**
+     * Decodes one record as handed out by {@link PerfRing#drain} (little-endian, positioned at
+     * the header). {@code sampleType} is the event's attr.sample_type (a combination of
+     * PerfEvent.SAMPLE_IP, SAMPLE_TID, SAMPLE_TIME, SAMPLE_CPU, SAMPLE_PERIOD, SAMPLE_CALLCHAIN;
+     * other bits are rejected because their fields would shift the layout).
+     */
+    static PerfRecord decode(ByteBuffer b, long sampleType) {
+        int type = b.getInt(0);
+        int misc = b.getShort(4) & 0xffff;
+        int size = b.getShort(6) & 0xffff;
+        return switch (type) {
+            case PerfEvent.RECORD_SAMPLE -> sample(b, misc, sampleType);
+            // struct { header; u32 pid, tid; u64 addr, len, pgoff; u32 maj, min; u64 ino, ino_generation;
+            //          u32 prot, flags; char filename[]; sample_id }
+            case PerfEvent.RECORD_MMAP2 -> new Mmap2(b.getInt(8), b.getInt(12), b.getLong(16), b.getLong(24),
+                    b.getLong(32), b.getInt(64), cString(b, 72, size));
+            // struct { header; u32 pid, tid; char comm[]; sample_id }
+            case PerfEvent.RECORD_COMM -> new Comm(b.getInt(8), b.getInt(12), cString(b, 16, size),
+                    (misc & MISC_COMM_EXEC) != 0);
+            // struct { header; u32 pid, ppid; u32 tid, ptid; u64 time; sample_id }
+            case PerfEvent.RECORD_FORK, PerfEvent.RECORD_EXIT -> new Task(type == PerfEvent.RECORD_EXIT,
+                    b.getInt(8), b.getInt(12), b.getInt(16), b.getInt(20), b.getLong(24));
+            // struct { header; u64 id; u64 lost; sample_id }
+            case PerfEvent.RECORD_LOST -> new Lost(b.getLong(8), b.getLong(16));
+            case PerfEvent.RECORD_THROTTLE, PerfEvent.RECORD_UNTHROTTLE ->
+                    new Throttle(type == PerfEvent.RECORD_THROTTLE);
+            default -> new Other(type);
+        };
+    }
+
+    private static Sample sample(ByteBuffer b, int misc, long st) {
+        long known = PerfEvent.SAMPLE_IP | PerfEvent.SAMPLE_TID | PerfEvent.SAMPLE_TIME | PerfEvent.SAMPLE_CPU
+                | PerfEvent.SAMPLE_PERIOD | PerfEvent.SAMPLE_CALLCHAIN;
+        if ((st & ~known) != 0) throw new IllegalArgumentException("sample_type 0x" + Long.toHexString(st)
+                + " has fields this decoder does not know");
+        int p = 8;
+        long ip = 0, time = 0, period = 0;
+        int pid = 0, tid = 0, cpu = -1;
+        long[] chain = new long[0];
+        if ((st & PerfEvent.SAMPLE_IP) != 0) { ip = b.getLong(p); p += 8; }
+        if ((st & PerfEvent.SAMPLE_TID) != 0) { pid = b.getInt(p); tid = b.getInt(p + 4); p += 8; }
+        if ((st & PerfEvent.SAMPLE_TIME) != 0) { time = b.getLong(p); p += 8; }
+        if ((st & PerfEvent.SAMPLE_CPU) != 0) { cpu = b.getInt(p); p += 8; } // u32 cpu, res
+        if ((st & PerfEvent.SAMPLE_PERIOD) != 0) { period = b.getLong(p); p += 8; }
+        if ((st & PerfEvent.SAMPLE_CALLCHAIN) != 0) {
+            long nr = b.getLong(p);
+            p += 8;
+            int n = (int) Math.max(0, Math.min(nr, (b.limit() - p) / 8));
+            chain = new long[n];
+            for (int i = 0; i < n; i++) chain[i] = b.getLong(p + 8 * i);
+        }
+        return new Sample(misc & MISC_CPUMODE_MASK, ip, pid, tid, time, cpu, period, chain);
+    }
+
+    /** NUL-terminated string starting at {@code off}, within the record (names are padded to 8 bytes). */
+    private static String cString(ByteBuffer b, int off, int size) {
+        int end = off;
+        int lim = Math.min(size, b.limit());
+        while (end < lim && b.get(end) != 0) end++;
+        byte[] s = new byte[Math.max(0, end - off)];
+        b.get(off, s);
+        return new String(s, StandardCharsets.UTF_8);
+    }
+}

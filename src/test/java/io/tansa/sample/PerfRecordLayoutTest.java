@@ -1,0 +1,48 @@
+package io.tansa.sample;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.tansa.sys.PerfEvent;
+import io.tansa.sys.PerfRecord;
+import io.tansa.testing.Native;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The perf record constants in sys.PerfRecord / sys.PerfEvent against &lt;linux/perf_event.h&gt;. */
+class PerfRecordLayoutTest {
+    @Test
+    void constantsMatchHeader() {
+        Map<String, Long> c = new HashMap<>();
+        for (String l : Native.run(Native.build("layout_perf_records").toString()).out().split("\n")) {
+            String[] kv = l.split(" ");
+            c.put(kv[0], Long.parseLong(kv[1]));
+        }
+        assertEquals(PerfRecord.MISC_CPUMODE_MASK, c.get("MISC_CPUMODE_MASK"));
+        assertEquals(PerfRecord.MISC_KERNEL, c.get("MISC_KERNEL"));
+        assertEquals(PerfRecord.MISC_USER, c.get("MISC_USER"));
+        assertEquals(PerfRecord.MISC_HYPERVISOR, c.get("MISC_HYPERVISOR"));
+        assertEquals(PerfRecord.MISC_GUEST_KERNEL, c.get("MISC_GUEST_KERNEL"));
+        assertEquals(PerfRecord.MISC_GUEST_USER, c.get("MISC_GUEST_USER"));
+        assertEquals(PerfRecord.MISC_COMM_EXEC, c.get("MISC_COMM_EXEC"));
+        assertEquals(PerfRecord.CONTEXT_HV, c.get("CONTEXT_HV"));
+        assertEquals(PerfRecord.CONTEXT_KERNEL, c.get("CONTEXT_KERNEL"));
+        assertEquals(PerfRecord.CONTEXT_USER, c.get("CONTEXT_USER"));
+        assertEquals(PerfRecord.CONTEXT_GUEST, c.get("CONTEXT_GUEST"));
+        assertEquals(PerfRecord.CONTEXT_GUEST_KERNEL, c.get("CONTEXT_GUEST_KERNEL"));
+        assertEquals(PerfRecord.CONTEXT_GUEST_USER, c.get("CONTEXT_GUEST_USER"));
+        assertEquals(PerfRecord.CONTEXT_MAX, c.get("CONTEXT_MAX"));
+        assertEquals(PerfEvent.RECORD_MMAP, c.get("RECORD_MMAP"));
+        assertEquals(PerfEvent.RECORD_LOST, c.get("RECORD_LOST"));
+        assertEquals(PerfEvent.RECORD_COMM, c.get("RECORD_COMM"));
+        assertEquals(PerfEvent.RECORD_EXIT, c.get("RECORD_EXIT"));
+        assertEquals(PerfEvent.RECORD_THROTTLE, c.get("RECORD_THROTTLE"));
+        assertEquals(PerfEvent.RECORD_UNTHROTTLE, c.get("RECORD_UNTHROTTLE"));
+        assertEquals(PerfEvent.RECORD_FORK, c.get("RECORD_FORK"));
+        assertEquals(PerfEvent.RECORD_SAMPLE, c.get("RECORD_SAMPLE"));
+        assertEquals(PerfEvent.RECORD_MMAP2, c.get("RECORD_MMAP2"));
+        assertEquals(PerfEvent.SAMPLE_CALLCHAIN, c.get("SAMPLE_CALLCHAIN"));
+        assertEquals(PerfEvent.SAMPLE_CPU, c.get("SAMPLE_CPU"));
+        assertEquals(PerfEvent.SAMPLE_PERIOD, c.get("SAMPLE_PERIOD"));
+    }
+}
