@@ -21,7 +21,6 @@ import picocli.CommandLine.Option;
             DiffCommand.class,
             FdsCommand.class,
             SocketsCommand.class,
-
             TopCommand.class,
             CommandLine.HelpCommand.class,
         },
