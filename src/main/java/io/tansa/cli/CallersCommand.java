@@ -18,8 +18,9 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "callers", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Who calls this function: probe SYMBOL in every thread of the targets and rank the call paths.",
-            "SYMBOL is name, object:name (e.g. libcrypt.so.1:crypt_ra) or name+0xOFF."},
-        footer = {"", "Examples:", "  tansa callers -p 1234 crypt_ra", "  tansa callers -p 1234 -n 200 -f json libc.so.6:malloc"})
+            "SYMBOL is name, object:name (e.g. libcrypt.so.1:crypt_ra) or name+0xOFF.",
+            "With -- CMD ARGS the program is started under tansa and traced from its first instruction."},
+        footer = {"", "Examples:", "  tansa callers -p 1234 crypt_ra", "  tansa callers -p 1234 -n 200 -f json libc.so.6:malloc", "  tansa callers -n 0 crypt_ra -- ruby app.rb"})
 public final class CallersCommand implements Callable<Integer> {
     @Mixin Common common;
 
@@ -43,9 +44,13 @@ public final class CallersCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "SYMBOL", description = "Function to probe.")
     String symbol;
 
+    @Parameters(index = "1..*", paramLabel = "CMD", description = "After --: a program to start and trace from its first instruction.")
+    List<String> command = new ArrayList<>();
+
     @Override
     public Integer call() throws IOException {
         List<Integer> pids = new ArrayList<>(common.pids);
+        if (!pids.isEmpty() && !command.isEmpty()) throw new Failure(Failure.Kind.USAGE, "give -p PID or -- CMD, not both");
         Formats.choose(common.format, common.output); // a bad -f or shaping option fails before attaching
         shape.shape();
         Duration limit = Common.parseDuration(duration);
@@ -62,7 +67,7 @@ public final class CallersCommand implements Callable<Integer> {
         }, "tansa-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            Profile p = Callers.run(new Callers.Request(pids, symbol, count, limit, rate, children, MAX_FRAMES, lang(),
+            Profile p = Callers.run(new Callers.Request(pids, command, symbol, count, limit, rate, children, MAX_FRAMES, lang(),
                     common.quiet ? null : s -> common.info("tansa: %s", s), progress::update, progress::start), handle);
             String stopped = p.meta().getOrDefault("stopped", "");
             progress.finish(stopped + (p.meta().containsKey("dropped")

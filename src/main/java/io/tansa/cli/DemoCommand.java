@@ -54,7 +54,7 @@ public final class DemoCommand implements Callable<Integer> {
                     bin, pid);
             System.out.printf("$ tansa callers -p %d -n %d hash_password%n%n", pid, count);
             Progress progress = new Progress(false, "hits on hash_password", count, null);
-            Profile p = Callers.run(new Callers.Request(List.of(pid), "hash_password", count, Duration.ofSeconds(60), 0,
+            Profile p = Callers.run(new Callers.Request(List.of(pid), List.of(), "hash_password", count, Duration.ofSeconds(60), 0,
                     false, CallersCommand.MAX_FRAMES, StackCapture.Lang.AUTO, null, progress::update, progress::start),
                     new Callers.Run());
             progress.finish(p.meta().getOrDefault("stopped", ""));

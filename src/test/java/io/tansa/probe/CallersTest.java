@@ -203,6 +203,18 @@ class CallersTest {
     }
 
     @Test
+    void commandIsTracedFromItsFirstInstruction() throws IOException {
+        // -- CMD: started under tansa, probed before any of its code runs; the program's own output is intact
+        Tansa r = Tansa.start("callers", "-n", "0", "--rate", "0", "-f", "json", "-o", "/dev/stderr", "target", "--",
+                late.toString(), "2", "50");
+        r.process.getOutputStream().write("go\n".getBytes());
+        r.process.getOutputStream().close();
+        assertEquals(0, r.waitExit(), r.err());
+        assertTrue(r.out().contains("done 7600"), "program output: " + r.out());
+        assertEquals(100, count(r.err(), "hits"), r.err());
+    }
+
+    @Test
     void ambiguousSymbolProbesEveryDefinition() {
         try (Target t = Target.start(dup.toString())) {
             t.awaitLine("ready");

@@ -40,7 +40,7 @@ class CaptureReportTest {
         try (Target sh = Target.start("sh", "-c", bin + " " + a + " " + b + " 2 100 & wait")) {
             int pid = Integer.parseInt(sh.awaitLine("ready ").substring(6).strip());
             try {
-                Profile p = Callers.run(new Callers.Request(List.of(pid), "target", hits, Duration.ofSeconds(30), 0, false, 64,
+                Profile p = Callers.run(new Callers.Request(List.of(pid), List.of(), "target", hits, Duration.ofSeconds(30), 0, false, 64,
                         io.tansa.capture.StackCapture.Lang.NATIVE, null, null, null), new Callers.Run());
                 assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "target survives the capture");
                 return p;
