@@ -53,10 +53,17 @@ public final class Callers {
             session.log("started %s as pid %d", String.join(" ", req.command()), pid);
             return session.capture(new ProcessSymbols(pid).resolve(req.symbol()), List.of(pid));
         }
+        List<Integer> pids = new ArrayList<>(req.pids());
+        if (req.children()) {
+            // the targets' existing descendants too (a Unicorn master's workers); later ones are followed
+            for (int i = 0; i < pids.size(); i++) {
+                for (int c : io.tansa.proc.ProcFs.children(pids.get(i))) if (!pids.contains(c)) pids.add(c);
+            }
+        }
         // Resolve in every target; a location is a (file, offset), valid for every process that
         // maps that file (forked workers, several -p of the same program).
         Map<String, ProbeTarget> unique = new LinkedHashMap<>();
-        for (int pid : req.pids()) {
+        for (int pid : pids) {
             if (!io.tansa.proc.ProcFs.exists(pid)) {
                 throw new Failure(Failure.Kind.NO_SUCH_PROCESS, "no such process: " + pid);
             }
@@ -64,7 +71,7 @@ public final class Callers {
                 unique.putIfAbsent(t.file() + "@" + t.fileOffset(), t);
             }
         }
-        return session.capture(new ArrayList<>(unique.values()), req.pids());
+        return session.capture(new ArrayList<>(unique.values()), pids);
     }
 
     /** One capture: the tracer, the stack capture and the profile they fill. */

@@ -51,7 +51,12 @@ public final class Tracer {
         boolean onHit(Hit hit);
     }
 
-    private static final int SEIZE_OPTIONS = Ptrace.O_TRACECLONE | Ptrace.O_TRACESYSGOOD | Ptrace.O_TRACEEXEC;
+    /**
+     * Forks are always followed: with --children the child is probed; without, it is released at
+     * its first stop with the SIGTRAP disposition it would have had (fork copies the guard's SIG_IGN).
+     */
+    private static final int SEIZE_OPTIONS = Ptrace.O_TRACECLONE | Ptrace.O_TRACESYSGOOD | Ptrace.O_TRACEEXEC
+            | Ptrace.O_TRACEFORK | Ptrace.O_TRACEVFORK;
     private static final long SIGTRAP_MASK = 1L << (Signals.SIGTRAP - 1);
 
     private List<ProbeTarget> targets = List.of();
@@ -150,7 +155,7 @@ public final class Tracer {
         int pid = Spawn.spawn(cmd);
         Ptrace.Wait w = Ptrace.waitpid(pid, Ptrace.WUNTRACED);
         if (!w.stopped()) throw new Failure(Failure.Kind.INTERNAL, "could not start " + argv.get(0));
-        Ptrace.seize(pid, SEIZE_OPTIONS | (opt.children() ? Ptrace.O_TRACEFORK | Ptrace.O_TRACEVFORK : 0));
+        Ptrace.seize(pid, SEIZE_OPTIONS);
         Signals.kill(pid, Signals.SIGCONT);
         int entryFd = -1;
         try {
@@ -222,7 +227,7 @@ public final class Tracer {
             for (int tid : ProcFs.tasks(pid)) {
                 if (tasks.containsKey(tid)) continue;
                 try {
-                    Ptrace.seize(tid, SEIZE_OPTIONS | (opt.children() ? Ptrace.O_TRACEFORK | Ptrace.O_TRACEVFORK : 0));
+                    Ptrace.seize(tid, SEIZE_OPTIONS);
                 } catch (SysException.ProcessGoneException e) {
                     continue; // the thread exited meanwhile
                 } catch (SysException.PermissionException e) {
@@ -488,6 +493,10 @@ public final class Tracer {
                 // keep the first process as the model
             }
             p = adoptProcess(tgid, parent);
+            if (!opt.children()) {
+                release(tid, p);
+                return;
+            }
         }
         Task t = new Task(tid, p);
         tasks.put(tid, t);
@@ -495,11 +504,27 @@ public final class Tracer {
         Ptrace.cont(tid, 0);
     }
 
+    /** A forked child that is not to be traced: restore its SIGTRAP disposition, detach it. */
+    private void release(int tid, Proc p) {
+        Injector.Deferred d = new Injector.Deferred();
+        try {
+            p.guard.restore(tid, p.syscallInsn, d);
+        } catch (RuntimeException e) {
+            log("could not restore SIGTRAP disposition in child %d: %s", p.pid, e.getMessage());
+        }
+        procs.remove(p.pid);
+        try {
+            Ptrace.detach(tid, d.signals.isEmpty() ? 0 : d.signals.get(0));
+        } catch (SysException e) {
+            // gone already
+        }
+    }
+
     private Proc adoptProcess(int pid, Proc parent) {
         Proc p = procs.computeIfAbsent(pid, Proc::new);
         p.syscallInsn = parent.syscallInsn; // fork keeps the address space layout
         p.guard.inherit(parent.guard);
-        log("following child process %d", pid);
+        if (opt.children()) log("following child process %d", pid);
         return p;
     }
 

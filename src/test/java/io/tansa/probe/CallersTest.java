@@ -172,7 +172,7 @@ class CallersTest {
     void durationBoundsTheRun() throws Exception {
         try (Target t = Target.start(sigs.toString())) {
             t.awaitLine("ready");
-            Tansa r = Tansa.run("callers", "-p", "" + t.pid(), "-n", "0", "-d", "300ms", "-f", "json", "target");
+            Tansa r = Tansa.run("callers", "-p", "" + t.pid(), "-n", "0", "-d", "2s", "-f", "json", "target");
             assertEquals(0, r.exitCode(), r.err());
             assertTrue(r.out().contains("\"stopped\": \"duration reached\""), r.out());
             assertTrue(count(r.out(), "hits") > 0, r.out());

@@ -49,6 +49,19 @@ public final class Target implements AutoCloseable {
         }
     }
 
+    /** Next stdout line containing {@code text}; fails if the program ends first. */
+    public String awaitContaining(String text) {
+        try {
+            String l;
+            while ((l = out.readLine()) != null) {
+                if (l.contains(text)) return l;
+            }
+            throw new AssertionError("target ended before printing '" + text + "'");
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** All remaining stdout (waits for exit). */
     public String rest() {
         try {

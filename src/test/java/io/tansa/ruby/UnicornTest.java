@@ -1,0 +1,98 @@
+package io.tansa.ruby;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tansa.proc.ProcFs;
+import io.tansa.sys.Signals;
+import io.tansa.testing.Privileged;
+import io.tansa.testing.Tansa;
+import io.tansa.testing.Target;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The seed's case: a Unicorn app with 2 workers under load; `tansa callers -p MASTER --children`
+ * finds both endpoints' Ruby paths to crypt_ra in both workers, follows a worker respawned
+ * mid-capture, and the server keeps answering every request.
+ */
+class UnicornTest {
+    @Test
+    void workersAndRespawnedWorkersAreTraced() throws Exception {
+        Privileged.requireRoot();
+        Path dir = Path.of("src/test/ruby/unicorn").toAbsolutePath();
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        try (Target master = Target.start("sh", "-c", "cd " + dir + " && TANSA_TEST_PORT=" + port
+                + " exec unicorn -c unicorn.conf.rb config.ru 2>&1")) {
+            for (int ready = 0; ready < 2; ) if (master.awaitContaining(" ready").contains("worker=")) ready++;
+            int masterPid = master.pid();
+            List<Integer> workers = ProcFs.children(masterPid);
+            assertEquals(2, workers.size(), "two workers: " + workers);
+
+            HttpClient http = HttpClient.newHttpClient();
+            AtomicInteger ok = new AtomicInteger(), failed = new AtomicInteger();
+            AtomicReference<Boolean> run = new AtomicReference<>(true);
+            Thread load = Thread.ofPlatform().daemon().start(() -> {
+                for (long i = 0; run.get(); i++) {
+                    String path = i % 4 == 3 ? "/signup" : "/login";
+                    try {
+                        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
+                                HttpResponse.BodyHandlers.ofString());
+                        if (r.statusCode() == 200) ok.incrementAndGet();
+                        else failed.incrementAndGet();
+                    } catch (Exception e) {
+                        failed.incrementAndGet();
+                    }
+                }
+            });
+            Tansa tansa = Tansa.start("callers", "-p", "" + masterPid, "--children", "-n", "0", "--rate", "0",
+                    "-d", "120s", "--group-by", "process", "-f", "json", "crypt_ra");
+            tansa.awaitErr("probing");
+            // kill a worker mid-capture: the master forks a new one, which tansa must follow
+            Signals.kill(workers.get(0), Signals.SIGKILL);
+            while (!master.awaitContaining(" ready").contains("worker=")) { } // the new worker is up
+            Set<Integer> now = new HashSet<>(ProcFs.children(masterPid));
+            now.removeAll(workers);
+            assertEquals(1, now.size(), "one respawned worker");
+            int respawned = now.iterator().next();
+            int before = ok.get();
+            while (ok.get() < before + 40) Thread.sleep(20); // let the new worker serve (not a timing assertion)
+            Signals.kill((int) tansa.process.pid(), Signals.SIGINT);
+            assertEquals(130, tansa.waitExit(), tansa.err());
+            run.set(false);
+            load.join(30_000);
+
+            String json = tansa.out();
+            assertTrue(json.contains("\"name\": \"login\"") && json.contains("\"name\": \"signup\""),
+                    "both endpoints' Ruby paths: " + json);
+            assertTrue(json.contains("config.ru"), json);
+            assertTrue(json.contains("process " + workers.get(1)), "the surviving original worker was traced");
+            assertTrue(json.contains("process " + respawned), "the respawned worker was traced: " + json);
+            assertEquals(0, failed.get(), "the server kept answering");
+            // nothing of tansa remains in the master or the workers
+            for (int pid : ProcFs.children(masterPid)) assertUntraced(pid);
+            assertUntraced(masterPid);
+        }
+    }
+
+    static void assertUntraced(int pid) throws Exception {
+        var st = ProcFs.status(pid, pid);
+        assertEquals(0, st.sigIgn() & (1L << 4), "SIGTRAP not left ignored in " + pid);
+        String tracer = java.nio.file.Files.readAllLines(Path.of("/proc/" + pid + "/status")).stream()
+                .filter(l -> l.startsWith("TracerPid:")).findFirst().orElseThrow();
+        assertEquals("TracerPid:\t0", tracer, "detached: " + pid);
+    }
+}
