@@ -129,6 +129,7 @@ public final class Tracer implements AutoCloseable {
         }
         Tracer t = new Tracer(options);
         try {
+            t.mapRings();
             if (options.command().isEmpty()) t.attachPids();
             else t.startCommand();
         } catch (RuntimeException e) {
@@ -138,14 +139,36 @@ public final class Tracer implements AutoCloseable {
         return t;
     }
 
+    /**
+     * One ring per CPU, on a dummy software event of tansa's own thread (it records nothing):
+     * mapping it before the target's events exist keeps the mmap out of the attach window.
+     */
+    private void mapRings() {
+        for (int i = 0; i < cpus.length; i++) {
+            PerfEvent.Attr a = new PerfEvent.Attr();
+            a.type = PerfEvent.TYPE_SOFTWARE;
+            a.config = PerfEvent.SW_DUMMY;
+            a.clockid = CLOCK_MONOTONIC; // SET_OUTPUT needs the same clock on both events
+            a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_WATERMARK).flag(PerfEvent.BIT_DISABLED);
+            a.wakeupEvents = ringPages() * PerfRing.PAGE / 4; // wakeup_watermark, bytes
+            int fd = PerfEvent.open(a, 0, cpus[i], -1);
+            fds.add(fd);
+            rings[i] = PerfRing.map(fd, ringPages());
+        }
+    }
+
     private void attachPids() {
         for (int pid : options.pids()) {
             if (!Targets.running(pid)) throw new Failure(Failure.Kind.NO_SUCH_PROCESS, "no such process: " + pid);
             roots.add(pid);
         }
         // New threads of a thread already covered inherit its events; list again for the others.
+        // Each round opens its events disabled and enables them together afterwards, so a thread or
+        // process forked meanwhile inherits a complete set (or, if forked in the middle of the
+        // opens, a set enabled at once rather than one that starts recording halfway).
         for (int round = 0; round < 20; round++) {
             boolean added = false;
+            int first = fds.size();
             for (int pid : roots) {
                 for (int tid : Targets.threads(pid)) {
                     if (tracedTids.add(tid)) {
@@ -155,6 +178,7 @@ public final class Tracer implements AutoCloseable {
                     }
                 }
             }
+            for (int k = first; k < fds.size(); k++) PerfEvent.enable(fds.get(k));
             if (!added) break;
         }
         if (tracedTids.isEmpty()) throw new Failure(Failure.Kind.TARGET_EXITED, "target exited before tracing began");
@@ -204,7 +228,8 @@ public final class Tracer implements AutoCloseable {
                 a.clockid = CLOCK_MONOTONIC;
                 a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_INHERIT).flag(PerfEvent.BIT_WATERMARK);
                 if (!options.children()) a.flag(PerfEvent.BIT_INHERIT_THREAD);
-                if (onExec) a.flag(PerfEvent.BIT_DISABLED).flag(PerfEvent.BIT_ENABLE_ON_EXEC);
+                a.flag(PerfEvent.BIT_DISABLED);
+                if (onExec) a.flag(PerfEvent.BIT_ENABLE_ON_EXEC);
                 if (id == enterId) a.flag(PerfEvent.BIT_COMM);
                 a.wakeupEvents = ringPages() * PerfRing.PAGE / 4; // wakeup_watermark, bytes
                 int fd;
@@ -225,8 +250,7 @@ public final class Tracer implements AutoCloseable {
                         // the userspace check below still applies; the kernel just does not pre-filter
                     }
                 }
-                if (rings[i] == null) rings[i] = PerfRing.map(fd, ringPages());
-                else PerfEvent.setOutput(fd, rings[i].fd());
+                PerfEvent.setOutput(fd, rings[i].fd());
             }
         }
         return true;
@@ -345,7 +369,6 @@ public final class Tracer implements AutoCloseable {
         while (true) {
             long now = System.nanoTime();
             for (int i = 0; i < rings.length; i++) {
-                if (rings[i] == null) continue;
                 Pending p = pending[i];
                 rings[i].drain(rec -> read(rec, p, listener));
             }
@@ -378,7 +401,7 @@ public final class Tracer implements AutoCloseable {
         int[] polled = new int[rings.length];
         int[] index = new int[rings.length];
         for (int i = 0; i < rings.length; i++) {
-            if (rings[i] != null && !hup[i]) {
+            if (!hup[i]) {
                 index[n] = i;
                 polled[n++] = rings[i].fd();
             }
@@ -388,7 +411,7 @@ public final class Tracer implements AutoCloseable {
             return;
         }
         short[] rev = Files.poll(Arrays.copyOf(polled, n), timeoutMs);
-        // POLLHUP: the event's own thread exited; its ring still carries the others' records
+        // POLLHUP would mean the ring's event is gone; stop polling it (the drain still runs)
         for (int k = 0; k < n; k++) if ((rev[k] & Files.POLLHUP) != 0) hup[index[k]] = true;
     }
 
