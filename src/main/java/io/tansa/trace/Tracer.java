@@ -29,10 +29,14 @@ import java.util.stream.Collectors;
  * <p>Coverage. One event pair per target thread and per CPU (pid = tid, cpu = N), all with
  * {@code inherit} so threads born later get the events from their creator (with
  * {@code inherit_thread} unless child processes are wanted). Per-CPU events are needed because
- * the kernel refuses to mmap an inherited per-task event with cpu = -1; they also let every event
- * of one CPU share that CPU's ring (PERF_EVENT_IOC_SET_OUTPUT). Threads are listed again until
- * the list is stable; a thread born in that window may have both inherited and its own events,
- * whose records are identical (same ring, tid, time and type) and are dropped as duplicates.
+ * the kernel refuses to mmap an inherited per-task event with cpu = -1 (and SET_OUTPUT across
+ * tasks needs a per-CPU ring); every event of one CPU writes into that CPU's ring, which belongs
+ * to a dummy event of tansa's own (PERF_EVENT_IOC_SET_OUTPUT). Events are opened disabled and
+ * enabled together. Threads are listed again until the list is stable; a thread born in that
+ * window may have both inherited and its own events, whose records are identical (same ring,
+ * tid, time and type) and are dropped as duplicates. A child process forked in the instant
+ * between two of the opens may inherit only part of the events (then some of its calls show
+ * unreturned); threads are covered by the re-listing.
  *
  * <p>Order. Each CPU's ring is in time order; a thread that migrates has its entry in one ring
  * and its exit in another. Records carry CLOCK_MONOTONIC time ({@code use_clockid}); each round
