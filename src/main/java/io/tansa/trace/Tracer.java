@@ -55,7 +55,11 @@ public final class Tracer implements AutoCloseable {
     private static final int CLOCK_MONOTONIC = 1;
     private static final int POLL_MS = 50;
 
-    /** What to trace. */
+    /**
+     * What to trace: -p pids or a command, whether to follow child processes, how long (null =
+     * until the targets exit or {@link #stop}), which syscall numbers (null = all), and the ring
+     * size per CPU in pages (a power of two; 0 = default).
+     */
     public record Options(List<Integer> pids, List<String> command, boolean children, Duration duration,
             Set<Integer> syscalls, int ringPages) {
         public Options {
