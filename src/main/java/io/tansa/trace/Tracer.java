@@ -97,6 +97,7 @@ public final class Tracer implements AutoCloseable {
     private Process child;
     private volatile boolean stopRequested;
     private long lost, records;
+    private int attached;
 
     private Tracer(Options options) {
         this.options = options;
@@ -182,14 +183,17 @@ public final class Tracer implements AutoCloseable {
                     if (tracedTids.add(tid)) {
                         String name = Targets.comm(pid, tid);
                         if (name != null) names.put(tid, new ThreadName(pid, name));
-                        added |= openThread(tid, false);
+                        if (openThread(tid, false)) {
+                            attached++;
+                            added = true;
+                        }
                     }
                 }
             }
             for (int k = first; k < fds.size(); k++) PerfEvent.enable(fds.get(k));
             if (!added) break;
         }
-        if (tracedTids.isEmpty()) throw new Failure(Failure.Kind.TARGET_EXITED, "target exited before tracing began");
+        if (attached == 0) throw new Failure(Failure.Kind.TARGET_EXITED, "target exited before tracing began");
     }
 
     private void startCommand() {
@@ -213,6 +217,7 @@ public final class Tracer implements AutoCloseable {
         }
         roots.add(pid);
         tracedTids.add(pid);
+        attached = 1;
         try {
             openThread(pid, true);
         } catch (RuntimeException e) {
@@ -279,7 +284,7 @@ public final class Tracer implements AutoCloseable {
 
     /** Number of target threads the events were opened on (threads born later are not counted). */
     public int threadsAttached() {
-        return tracedTids.size();
+        return attached;
     }
 
     /** Records the kernel dropped because a ring was full. */
