@@ -106,8 +106,9 @@ public final class Tracer implements AutoCloseable {
             enter = Tracefs.format("raw_syscalls", "sys_enter");
             exit = Tracefs.format("raw_syscalls", "sys_exit");
         } catch (SysException.PermissionException e) {
-            throw new Failure(Failure.Kind.PERMISSION, "tracefs is not mounted and mounting it was refused ("
-                    + e.getMessage() + "); run as root or mount it: mount -t tracefs nodev /sys/kernel/tracing", e);
+            throw new Failure(Failure.Kind.PERMISSION, "cannot use the syscall tracepoints: " + e.getMessage()
+                    + "; tansa trace needs root (CAP_SYS_ADMIN to mount tracefs, read access to"
+                    + " /sys/kernel/tracing, CAP_PERFMON for the events)", e);
         } catch (SysException e) {
             throw new Failure(Failure.Kind.UNSUPPORTED, "no raw_syscalls tracepoints (" + e.getMessage()
                     + "); the kernel needs CONFIG_FTRACE_SYSCALLS", e);
