@@ -49,6 +49,9 @@ public final class TraceCommand implements Callable<Integer> {
     @Option(names = {"-d", "--duration"}, paramLabel = "DURATION", description = "Stop after this long (10s, 500ms, 2m).")
     String duration;
 
+    @Option(names = "--buffer", paramLabel = "MIB", description = "Ring buffer per CPU in MiB (default: 64 MiB over all CPUs, at most 16 per CPU).")
+    int bufferMib;
+
     @Parameters(paramLabel = "COMMAND", arity = "0..*", description = "Program to start and trace (after --).")
     List<String> command = new ArrayList<>();
 
@@ -63,7 +66,10 @@ public final class TraceCommand implements Callable<Integer> {
         if (perThread && !summary) throw new Failure(Failure.Kind.USAGE, "--per-thread needs -c");
         Set<Integer> only = parseSyscalls(syscalls);
         Duration d = Common.parseDuration(duration);
-        Tracer.Options opts = new Tracer.Options(common.pids, command, children, d, only, 0);
+        if (bufferMib < 0 || bufferMib > 1024) throw new Failure(Failure.Kind.USAGE, "--buffer takes 1..1024 (MiB)");
+        // pages, rounded down to a power of two as perf requires
+        int pages = bufferMib == 0 ? 0 : Integer.highestOneBit(bufferMib * 256);
+        Tracer.Options opts = new Tracer.Options(common.pids, command, children, d, only, pages);
         PrintStream out = new PrintStream(common.openOutput(), false);
         Summary sum = summary ? new Summary(perThread) : null;
         Tracer.Listener listener = sum != null ? sum : new EventPrinter(out, timing, fds);

@@ -66,7 +66,7 @@ public final class Tracefs {
         try {
             for (String l : Files.readAllLines(Path.of("/proc/self/mounts"))) {
                 String[] f = l.split(" ");
-                if (f.length > 2 && f[2].equals("tracefs") && Files.isDirectory(Path.of(f[1], "events"))) {
+                if (f.length > 2 && f[2].equals("tracefs")) {
                     return Path.of(f[1]);
                 }
             }
@@ -86,6 +86,8 @@ public final class Tracefs {
         Path f = root().resolve("events").resolve(system).resolve(event).resolve("format");
         try {
             return parse(Files.readString(f));
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw SysException.of("read " + f, Errno.EACCES);
         } catch (IOException e) {
             throw new SysException("cannot read " + f + ": " + e.getMessage(), Errno.ENOENT);
         }

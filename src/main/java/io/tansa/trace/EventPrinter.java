@@ -1,8 +1,6 @@
 package io.tansa.trace;
 
-import io.tansa.sys.Mem;
 import io.tansa.sys.Strerror;
-import io.tansa.sys.SysException;
 import java.io.PrintStream;
 import java.util.HashMap;
 import java.util.List;
@@ -14,7 +12,10 @@ import java.util.Set;
  * One line per syscall, strace style but joined: {@code [1234 CPU 0/KVM] ioctl(15<anon_inode:kvm-vcpu:0>,
  * KVM_RUN, 0) = 0 <0.000031>}. Thread names come from /proc and from COMM records; with fds on,
  * fd arguments carry what /proc/PID/fd/N points to (cached per fd until close/dup2/exec).
- * Strings are read from the target's memory when the line is printed (after the call).
+ * fd targets are read from the live target when the line is printed (tens of ms after the call):
+ * for a process that has exited by then they show as plain numbers. Strings are shown as their
+ * address: read that late, the buffer may hold something else already, and what tansa prints
+ * must be true.
  */
 public final class EventPrinter implements Tracer.Listener {
     private final PrintStream out;
@@ -40,6 +41,9 @@ public final class EventPrinter implements Tracer.Listener {
             SyscallTable.number("pidfd_open"), SyscallTable.number("perf_event_open"),
             SyscallTable.number("userfaultfd"), SyscallTable.number("fanotify_init"),
             SyscallTable.number("io_uring_setup"));
+
+    /** &lt;fcntl.h&gt;: "relative to the current directory" for the *at() calls. */
+    private static final int AT_FDCWD = -100;
 
     public EventPrinter(PrintStream out, boolean timing, boolean fds) {
         this.out = out;
@@ -80,7 +84,7 @@ public final class EventPrinter implements Tracer.Listener {
             b.append(c.ret);
             if (fds && RETURNS_FD.contains(c.nr)) {
                 fdNames.remove(key(c.pid, c.ret));
-                fd(c.pid, c.ret, false);
+                fd(c.pid, c.ret);
             }
         }
         if (timing && c.durationNs >= 0) b.append(String.format(Locale.ROOT, " <%.6f>", c.durationNs / 1e9));
@@ -106,16 +110,19 @@ public final class EventPrinter implements Tracer.Listener {
         switch (kind) {
             case FD -> {
                 int fd = (int) v;
-                b.append(fd);
-                if (fds && fd >= 0) fd(c.pid, fd, true);
+                if (fd == AT_FDCWD) b.append("AT_FDCWD");
+                else b.append(fd);
+                if (fds && fd >= 0) fd(c.pid, fd);
             }
+            case FLAGS -> b.append("0x").append(Long.toHexString(v));
+            case MODE -> b.append(v == 0 ? "0" : "0" + Long.toOctalString(v));
             case IOCTL_REQUEST -> b.append(IoctlTable.name(v));
-            case STRING -> string(c.pid, v);
             case POINTER -> {
                 if (v == 0) b.append("NULL");
                 else b.append("0x").append(Long.toHexString(v));
             }
             case SIGNED -> b.append(v);
+            case INT -> b.append((int) v);
             case UNSIGNED -> {
                 if (v >= 0 && v < 0x10000) b.append(v);
                 else b.append("0x").append(Long.toHexString(v));
@@ -123,7 +130,7 @@ public final class EventPrinter implements Tracer.Listener {
         }
     }
 
-    private void fd(int pid, long fd, boolean bracketsOnly) {
+    private void fd(int pid, long fd) {
         long k = key(pid, fd);
         String t = fdNames.get(k);
         if (t == null) {
@@ -149,41 +156,5 @@ public final class EventPrinter implements Tracer.Listener {
 
     private static long key(int pid, long fd) {
         return ((long) pid << 32) | (fd & 0xffffffffL);
-    }
-
-    private final byte[] strBuf = new byte[64];
-
-    private void string(int pid, long addr) {
-        if (addr == 0) {
-            b.append("NULL");
-            return;
-        }
-        int n;
-        try {
-            n = Mem.read(pid, addr, strBuf, 0, strBuf.length);
-        } catch (SysException e) {
-            n = -1;
-        }
-        if (n <= 0) {
-            b.append("0x").append(Long.toHexString(addr));
-            return;
-        }
-        b.append('"');
-        int i = 0;
-        for (; i < n && strBuf[i] != 0; i++) {
-            int ch = strBuf[i] & 0xff;
-            switch (ch) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                case '\t' -> b.append("\\t");
-                default -> {
-                    if (ch < 0x20 || ch >= 0x7f) b.append(String.format("\\x%02x", ch));
-                    else b.append((char) ch);
-                }
-            }
-        }
-        b.append('"');
-        if (i == n) b.append("...");
     }
 }

@@ -14,7 +14,7 @@ import java.util.Set;
  */
 final class SyscallArgs {
     /** How one argument prints. */
-    enum Kind { FD, STRING, POINTER, SIGNED, UNSIGNED, IOCTL_REQUEST }
+    enum Kind { FD, POINTER, SIGNED, INT, UNSIGNED, FLAGS, MODE, IOCTL_REQUEST }
 
     record Arg(String name, Kind kind) {}
 
@@ -54,15 +54,16 @@ final class SyscallArgs {
     static Kind kind(String syscall, Tracefs.Field f) {
         String decl = f.declaration();
         if (syscall.equals("ioctl") && f.name().equals("cmd")) return Kind.IOCTL_REQUEST;
-        if (decl.contains("*")) {
-            return decl.contains("char") && !f.name().equals("buf") && !f.name().startsWith("buf") ? Kind.STRING
-                    : Kind.POINTER;
-        }
+        if (decl.contains("*")) return Kind.POINTER;
         if (FD_NAMES.contains(f.name())) return Kind.FD;
+        if (f.name().contains("flags")) return Kind.FLAGS;
+        if (f.name().equals("mode")) return Kind.MODE;
         if (decl.startsWith("unsigned long") || decl.startsWith("u64") || decl.startsWith("size_t")
                 || decl.startsWith("unsigned int") || decl.startsWith("u32") || decl.startsWith("umode_t")) {
             return Kind.UNSIGNED;
         }
-        return Kind.SIGNED;
+        // 32-bit C types (int, pid_t, clockid_t...) arrive sign- or zero-extended in a 64-bit slot
+        return decl.startsWith("long") || decl.startsWith("loff_t") || decl.startsWith("off_t")
+                || decl.startsWith("s64") ? Kind.SIGNED : Kind.INT;
     }
 }

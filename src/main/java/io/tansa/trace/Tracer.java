@@ -29,10 +29,14 @@ import java.util.stream.Collectors;
  * <p>Coverage. One event pair per target thread and per CPU (pid = tid, cpu = N), all with
  * {@code inherit} so threads born later get the events from their creator (with
  * {@code inherit_thread} unless child processes are wanted). Per-CPU events are needed because
- * the kernel refuses to mmap an inherited per-task event with cpu = -1; they also let every event
- * of one CPU share that CPU's ring (PERF_EVENT_IOC_SET_OUTPUT). Threads are listed again until
- * the list is stable; a thread born in that window may have both inherited and its own events,
- * whose records are identical (same ring, tid, time and type) and are dropped as duplicates.
+ * the kernel refuses to mmap an inherited per-task event with cpu = -1 (and SET_OUTPUT across
+ * tasks needs a per-CPU ring); every event of one CPU writes into that CPU's ring, which belongs
+ * to a dummy event of tansa's own (PERF_EVENT_IOC_SET_OUTPUT). Events are opened disabled and
+ * enabled together. Threads are listed again until the list is stable; a thread born in that
+ * window may have both inherited and its own events, whose records are identical (same ring,
+ * tid, time and type) and are dropped as duplicates. A child process forked in the instant
+ * between two of the opens may inherit only part of the events (then some of its calls show
+ * unreturned); threads are covered by the re-listing.
  *
  * <p>Order. Each CPU's ring is in time order; a thread that migrates has its entry in one ring
  * and its exit in another. Records carry CLOCK_MONOTONIC time ({@code use_clockid}); each round
@@ -51,7 +55,11 @@ public final class Tracer implements AutoCloseable {
     private static final int CLOCK_MONOTONIC = 1;
     private static final int POLL_MS = 50;
 
-    /** What to trace. */
+    /**
+     * What to trace: -p pids or a command, whether to follow child processes, how long (null =
+     * until the targets exit or {@link #stop}), which syscall numbers (null = all), and the ring
+     * size per CPU in pages (a power of two; 0 = default).
+     */
     public record Options(List<Integer> pids, List<String> command, boolean children, Duration duration,
             Set<Integer> syscalls, int ringPages) {
         public Options {
@@ -89,6 +97,7 @@ public final class Tracer implements AutoCloseable {
     private Process child;
     private volatile boolean stopRequested;
     private long lost, records;
+    private int attached;
 
     private Tracer(Options options) {
         this.options = options;
@@ -97,8 +106,9 @@ public final class Tracer implements AutoCloseable {
             enter = Tracefs.format("raw_syscalls", "sys_enter");
             exit = Tracefs.format("raw_syscalls", "sys_exit");
         } catch (SysException.PermissionException e) {
-            throw new Failure(Failure.Kind.PERMISSION, "tracefs is not mounted and mounting it was refused ("
-                    + e.getMessage() + "); run as root or mount it: mount -t tracefs nodev /sys/kernel/tracing", e);
+            throw new Failure(Failure.Kind.PERMISSION, "cannot use the syscall tracepoints: " + e.getMessage()
+                    + "; tansa trace needs root (CAP_SYS_ADMIN to mount tracefs, read access to"
+                    + " /sys/kernel/tracing, CAP_PERFMON for the events)", e);
         } catch (SysException e) {
             throw new Failure(Failure.Kind.UNSUPPORTED, "no raw_syscalls tracepoints (" + e.getMessage()
                     + "); the kernel needs CONFIG_FTRACE_SYSCALLS", e);
@@ -129,6 +139,7 @@ public final class Tracer implements AutoCloseable {
         }
         Tracer t = new Tracer(options);
         try {
+            t.mapRings();
             if (options.command().isEmpty()) t.attachPids();
             else t.startCommand();
         } catch (RuntimeException e) {
@@ -138,26 +149,52 @@ public final class Tracer implements AutoCloseable {
         return t;
     }
 
+    /**
+     * One ring per CPU, on a dummy software event of tansa's own thread (it records nothing):
+     * mapping it before the target's events exist keeps the mmap out of the attach window.
+     */
+    private void mapRings() {
+        for (int i = 0; i < cpus.length; i++) {
+            PerfEvent.Attr a = new PerfEvent.Attr();
+            a.type = PerfEvent.TYPE_SOFTWARE;
+            a.config = PerfEvent.SW_DUMMY;
+            a.clockid = CLOCK_MONOTONIC; // SET_OUTPUT needs the same clock on both events
+            a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_WATERMARK).flag(PerfEvent.BIT_DISABLED);
+            a.wakeupEvents = ringPages() * PerfRing.PAGE / 4; // wakeup_watermark, bytes
+            int fd = PerfEvent.open(a, 0, cpus[i], -1);
+            fds.add(fd);
+            rings[i] = PerfRing.map(fd, ringPages());
+        }
+    }
+
     private void attachPids() {
         for (int pid : options.pids()) {
             if (!Targets.running(pid)) throw new Failure(Failure.Kind.NO_SUCH_PROCESS, "no such process: " + pid);
             roots.add(pid);
         }
         // New threads of a thread already covered inherit its events; list again for the others.
+        // Each round opens its events disabled and enables them together afterwards, so a thread or
+        // process forked meanwhile inherits a complete set (or, if forked in the middle of the
+        // opens, a set enabled at once rather than one that starts recording halfway).
         for (int round = 0; round < 20; round++) {
             boolean added = false;
+            int first = fds.size();
             for (int pid : roots) {
                 for (int tid : Targets.threads(pid)) {
                     if (tracedTids.add(tid)) {
                         String name = Targets.comm(pid, tid);
                         if (name != null) names.put(tid, new ThreadName(pid, name));
-                        added |= openThread(tid, false);
+                        if (openThread(tid, false)) {
+                            attached++;
+                            added = true;
+                        }
                     }
                 }
             }
+            for (int k = first; k < fds.size(); k++) PerfEvent.enable(fds.get(k));
             if (!added) break;
         }
-        if (tracedTids.isEmpty()) throw new Failure(Failure.Kind.TARGET_EXITED, "target exited before tracing began");
+        if (attached == 0) throw new Failure(Failure.Kind.TARGET_EXITED, "target exited before tracing began");
     }
 
     private void startCommand() {
@@ -181,6 +218,7 @@ public final class Tracer implements AutoCloseable {
         }
         roots.add(pid);
         tracedTids.add(pid);
+        attached = 1;
         try {
             openThread(pid, true);
         } catch (RuntimeException e) {
@@ -204,7 +242,8 @@ public final class Tracer implements AutoCloseable {
                 a.clockid = CLOCK_MONOTONIC;
                 a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_INHERIT).flag(PerfEvent.BIT_WATERMARK);
                 if (!options.children()) a.flag(PerfEvent.BIT_INHERIT_THREAD);
-                if (onExec) a.flag(PerfEvent.BIT_DISABLED).flag(PerfEvent.BIT_ENABLE_ON_EXEC);
+                a.flag(PerfEvent.BIT_DISABLED);
+                if (onExec) a.flag(PerfEvent.BIT_ENABLE_ON_EXEC);
                 if (id == enterId) a.flag(PerfEvent.BIT_COMM);
                 a.wakeupEvents = ringPages() * PerfRing.PAGE / 4; // wakeup_watermark, bytes
                 int fd;
@@ -225,8 +264,7 @@ public final class Tracer implements AutoCloseable {
                         // the userspace check below still applies; the kernel just does not pre-filter
                     }
                 }
-                if (rings[i] == null) rings[i] = PerfRing.map(fd, ringPages());
-                else PerfEvent.setOutput(fd, rings[i].fd());
+                PerfEvent.setOutput(fd, rings[i].fd());
             }
         }
         return true;
@@ -247,7 +285,7 @@ public final class Tracer implements AutoCloseable {
 
     /** Number of target threads the events were opened on (threads born later are not counted). */
     public int threadsAttached() {
-        return tracedTids.size();
+        return attached;
     }
 
     /** Records the kernel dropped because a ring was full. */
@@ -345,7 +383,6 @@ public final class Tracer implements AutoCloseable {
         while (true) {
             long now = System.nanoTime();
             for (int i = 0; i < rings.length; i++) {
-                if (rings[i] == null) continue;
                 Pending p = pending[i];
                 rings[i].drain(rec -> read(rec, p, listener));
             }
@@ -378,7 +415,7 @@ public final class Tracer implements AutoCloseable {
         int[] polled = new int[rings.length];
         int[] index = new int[rings.length];
         for (int i = 0; i < rings.length; i++) {
-            if (rings[i] != null && !hup[i]) {
+            if (!hup[i]) {
                 index[n] = i;
                 polled[n++] = rings[i].fd();
             }
@@ -388,7 +425,7 @@ public final class Tracer implements AutoCloseable {
             return;
         }
         short[] rev = Files.poll(Arrays.copyOf(polled, n), timeoutMs);
-        // POLLHUP: the event's own thread exited; its ring still carries the others' records
+        // POLLHUP would mean the ring's event is gone; stop polling it (the drain still runs)
         for (int k = 0; k < n; k++) if ((rev[k] & Files.POLLHUP) != 0) hup[index[k]] = true;
     }
 
