@@ -1,7 +1,7 @@
 /* Test workload for tansa callers: THREADS threads each run ROUNDS rounds; a round calls
  * target() 3 times via path_a() and once via path_b(). Prints "ready PID" when the threads run
  * and, at the end, its own ground truth: per-path call counts and a checksum of target()'s
- * results (must not change under tracing). Args: threads rounds [delay_us [wait]] */
+ * results (must not change under tracing). Args: threads rounds (0 = until a line on stdin) [delay_us [wait]] */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +11,8 @@
 static long rounds;
 static int delay_us;
 static volatile long calls_a, calls_b;
-static volatile long checksum;
+static volatile long checksum, mismatches;
+static volatile int stop;
 static pthread_barrier_t start;
 
 __attribute__((noipa)) long target(long x) {
@@ -19,9 +20,18 @@ __attribute__((noipa)) long target(long x) {
     return r ^ (r >> 13);
 }
 
+static long expect(long x) {
+    long r = x * 2654435761u;
+    return r ^ (r >> 13);
+}
+
 __attribute__((noipa)) long path_a(long i) {
     long s = 0;
-    for (int k = 0; k < 3; k++) s += target(i + k);
+    for (int k = 0; k < 3; k++) {
+        long r = target(i + k);
+        if (r != expect(i + k)) __atomic_add_fetch(&mismatches, 1, __ATOMIC_RELAXED);
+        s += r;
+    }
     __atomic_add_fetch(&calls_a, 3, __ATOMIC_RELAXED);
     return s;
 }
@@ -34,7 +44,7 @@ __attribute__((noipa)) long path_b(long i) {
 static void *worker(void *arg) {
     long id = (long)arg, s = 0;
     pthread_barrier_wait(&start);
-    for (long i = 0; i < rounds; i++) {
+    for (long i = 0; rounds ? i < rounds : !stop; i++) {
         s += path_a(i + id);
         s += path_b(i + id);
         if (delay_us) usleep(delay_us);
@@ -54,7 +64,13 @@ int main(int argc, char **argv) {
     printf("ready %d\n", getpid());
     if (argc > 4) getchar(); /* "wait": start the rounds when a line arrives on stdin */
     pthread_barrier_wait(&start);
+    if (rounds == 0) { /* run until a line arrives on stdin */
+        char line[16];
+        if (!fgets(line, sizeof line, stdin)) {}
+        stop = 1;
+    }
     for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
-    printf("calls_a %ld\ncalls_b %ld\nchecksum %ld\n", calls_a, calls_b, checksum);
+    printf("calls_a %ld\ncalls_b %ld\nchecksum %ld\nmismatches %ld\n", calls_a, calls_b, checksum, mismatches);
+    printf("a_is_3b %d\n", calls_a == 3 * calls_b);
     return 0;
 }

@@ -19,8 +19,9 @@ import java.util.function.Consumer;
  */
 public final class Callers {
     /** What to capture. */
-    public record Request(List<Integer> pids, String symbol, long count, Duration duration, double rate,
-            boolean children, int maxDepth, Consumer<String> log, Consumer<Long> onHit) {}
+    public record Request(List<Integer> pids, List<String> command, String symbol, long count, Duration duration, double rate,
+            boolean children, int maxDepth, StackCapture.Lang lang, Consumer<String> log, Consumer<Long> onHit,
+            Runnable onAttached) {}
 
     /** A started capture that another thread may stop. */
     public static final class Run {
@@ -42,9 +43,18 @@ public final class Callers {
     private Callers() {}
 
     public static Profile run(Request req, Run handle) {
-        if (req.pids().isEmpty()) throw new Failure(Failure.Kind.USAGE, "no target: give -p PID or -- CMD ARGS");
-        // Resolve against the first process; a location is a (file, offset), valid for every
-        // process that maps that file (forked workers, several -p of the same program).
+        if (req.pids().isEmpty() && req.command().isEmpty()) {
+            throw new Failure(Failure.Kind.USAGE, "no target: give -p PID or -- CMD ARGS");
+        }
+        Session session = new Session(req, handle);
+        if (!req.command().isEmpty()) {
+            // -- CMD: started stopped at its entry point, resolved there, probed from its first instruction
+            int pid = session.tracer.launch(req.command());
+            session.log("started %s as pid %d", String.join(" ", req.command()), pid);
+            return session.capture(new ProcessSymbols(pid).resolve(req.symbol()), List.of(pid));
+        }
+        // Resolve in every target; a location is a (file, offset), valid for every process that
+        // maps that file (forked workers, several -p of the same program).
         Map<String, ProbeTarget> unique = new LinkedHashMap<>();
         for (int pid : req.pids()) {
             if (!io.tansa.proc.ProcFs.exists(pid)) {
@@ -54,31 +64,60 @@ public final class Callers {
                 unique.putIfAbsent(t.file() + "@" + t.fileOffset(), t);
             }
         }
-        List<ProbeTarget> targets = new ArrayList<>(unique.values());
-        Profile profile = new Profile();
-        for (ProbeTarget t : targets) profile.addLocation(t.symbol(), t.module(), t.address());
-        profile.meta("symbol", req.symbol());
-        StackCapture capture = new StackCapture(targets, req.maxDepth());
-        long[] count = {0};
-        Tracer tracer = Tracer.create(targets,
-                new Tracer.Options(req.count(), req.duration(), req.rate(), req.children(), req.log()),
-                hit -> {
-                    Stack s = capture.capture(hit);
-                    profile.record(s);
-                    if (req.onHit() != null) req.onHit().accept(++count[0]);
-                    return true;
-                });
-        handle.tracer = tracer;
-        if (handle.stopRequested) tracer.requestStop(Tracer.StopReason.INTERRUPTED);
-        Tracer.Result r = tracer.run(req.pids());
-        profile.meta("stopped", switch (r.reason()) {
-            case COUNT -> "count reached";
-            case DURATION -> "duration reached";
-            case INTERRUPTED -> "interrupted";
-            case TARGET_EXITED -> "target exited";
-        });
-        if (r.dropped() > 0) profile.meta("dropped", Long.toString(r.dropped()));
-        if (!r.exited().isEmpty()) profile.meta("exited", r.exited().toString());
-        return profile;
+        return session.capture(new ArrayList<>(unique.values()), req.pids());
+    }
+
+    /** One capture: the tracer, the stack capture and the profile they fill. */
+    private static final class Session {
+        final Request req;
+        final Tracer tracer;
+        final Profile profile = new Profile();
+        StackCapture capture;
+        long count;
+
+        Session(Request req, Run handle) {
+            this.req = req;
+            this.tracer = Tracer.create(
+                    new Tracer.Options(req.count(), req.duration(), req.rate(), req.children(), req.log(), req.onAttached()),
+                    this::onHit);
+            handle.tracer = tracer;
+            if (handle.stopRequested) tracer.requestStop(Tracer.StopReason.INTERRUPTED);
+        }
+
+        void log(String fmt, Object... args) {
+            if (req.log() != null) req.log().accept(String.format(fmt, args));
+        }
+
+        private boolean onHit(Tracer.Hit hit) {
+            Stack s = capture.capture(hit);
+            profile.record(s);
+            if (req.onHit() != null) req.onHit().accept(++count);
+            return true;
+        }
+
+        Profile capture(List<ProbeTarget> targets, List<Integer> pids) {
+            for (ProbeTarget t : targets) profile.addLocation(t.symbol(), t.module(), t.address());
+            profile.meta("symbol", req.symbol());
+            capture = new StackCapture(targets, req.maxDepth(), req.lang());
+            for (int pid : pids) {
+                var rb = capture.ruby(pid);
+                if (rb.isPresent()) {
+                    profile.meta("ruby", rb.get().version());
+                } else if (req.lang() == StackCapture.Lang.RUBY) {
+                    throw new Failure(Failure.Kind.USAGE, "--lang ruby: process " + pid
+                            + " runs no supported Ruby (needs libruby or a ruby executable; Ruby 3.1 layouts)");
+                }
+            }
+            Tracer.Result r = tracer.run(pids, targets);
+            profile.meta("stopped", switch (r.reason()) {
+                case COUNT -> "count reached";
+                case DURATION -> "duration reached";
+                case INTERRUPTED -> "interrupted";
+                case TARGET_EXITED -> "target exited";
+            });
+            if (r.dropped() > 0) profile.meta("dropped", Long.toString(r.dropped()));
+            if (!r.exited().isEmpty()) profile.meta("exited", r.exited().toString());
+            return profile;
+        }
     }
 }

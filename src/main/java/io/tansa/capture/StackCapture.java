@@ -7,59 +7,103 @@ import io.tansa.profile.Frame;
 import io.tansa.profile.Stack;
 import io.tansa.symbols.ProbeTarget;
 import io.tansa.symbols.ProcessSymbols;
+import io.tansa.unwind.ProcessMemory;
+import io.tansa.unwind.Reg;
+import io.tansa.unwind.Unwinder;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import io.tansa.ruby.RubyReader;
 
 /**
- * Turns a probe hit into a {@link Stack}: walks the native stack of the stopped thread and
- * symbolizes each return address (looked up at address − 1, the call instruction, so a call
- * that is the last instruction of a function is attributed to that function).
+ * Turns a probe hit into a {@link Stack}: unwinds the native stack of the stopped thread with
+ * DWARF CFI (frame pointers where no CFI covers a pc) and symbolizes each frame (return
+ * addresses at address − 1, the call instruction). A stack that could not be followed to its
+ * end ends in an {@code [unknown]} frame rather than a guessed caller.
  */
 public final class StackCapture {
     private final List<ProbeTarget> targets;
     private final Map<Integer, ProcessSymbols> symbols = new HashMap<>();
     private final Map<Integer, List<Mapping>> maps = new HashMap<>();
-    private final byte[][] entryInsn;
+    private final Map<Integer, String> threadNames = new HashMap<>();
+    private final Map<Integer, CfiModules> modules = new HashMap<>();
+    private final Map<Integer, Optional<RubyReader>> ruby = new HashMap<>();
     private final int maxDepth;
+    private final Lang lang;
 
-    public StackCapture(List<ProbeTarget> targets, int maxDepth) {
+    /** Which frames to capture: native only, Ruby merged into native, or Ruby only. */
+    public enum Lang { AUTO, NATIVE, RUBY }
+
+    public StackCapture(List<ProbeTarget> targets, int maxDepth, Lang lang) {
         this.targets = targets;
         this.maxDepth = maxDepth;
-        this.entryInsn = new byte[targets.size()][];
-        for (int i = 0; i < targets.size(); i++) {
-            entryInsn[i] = FramePointerWalker.insnAt(targets.get(i).file(), targets.get(i).fileOffset());
-        }
+        this.lang = lang;
+    }
+
+    /** The Ruby reader of a process, if it runs a supported Ruby (and Ruby frames are wanted). */
+    public Optional<RubyReader> ruby(int pid) {
+        if (lang == Lang.NATIVE) return Optional.empty();
+        return ruby.computeIfAbsent(pid, p -> {
+            ProcessSymbols syms = symbols.computeIfAbsent(p, ProcessSymbols::new);
+            String exe = ProcFs.exe(p);
+            String exeName = exe == null ? "ruby" : exe.substring(exe.lastIndexOf('/') + 1);
+            return RubyReader.detect(p, name -> syms.symbolAddress("libruby", name)
+                    .orElse(syms.symbolAddress(exeName, name).orElse(-1)));
+        });
     }
 
     public Stack capture(Tracer.Hit hit) {
         ProcessSymbols syms = symbols.computeIfAbsent(hit.pid(), ProcessSymbols::new);
-        List<Mapping> m = maps.computeIfAbsent(hit.pid(), ProcFs::maps);
+        CfiModules cfi = modules.computeIfAbsent(hit.pid(), pid -> new CfiModules(symbols.get(pid)));
         ProbeTarget target = hit.location() >= 0 && hit.location() < targets.size() ? targets.get(hit.location()) : null;
-        long pc0 = hit.regs().ip();
-        boolean atEntry = false;
-        if (target != null) {
-            long probeAddr = probeAddress(target, m);
-            if (probeAddr != 0) {
-                pc0 = probeAddr;
-                atEntry = !target.symbol().contains("+");
+        Unwinder.Result r = Unwinder.unwind(Reg.fromPtrace(hit.regs()), new ProcessMemory(hit.pid()), cfi, maxDepth);
+        List<Frame> frames = new ArrayList<>(r.size() + 1);
+        for (int i = 0; i < r.size(); i++) {
+            Frame f = syms.frame(r.lookupPc(i));
+            long addr = r.pc(i);
+            // the sigtrap arrives after the probed instruction ran: report the probe's own address
+            if (i == 0 && target != null) addr = probeAddress(target, maps.computeIfAbsent(hit.pid(), ProcFs::maps), addr);
+            frames.add(Frame.nativeFrame(f.name(), f.module(), addr));
+        }
+        if (r.truncated()) frames.add(Frame.nativeFrame("[unknown]", null, 0));
+        Optional<RubyReader> rb = ruby(hit.pid());
+        if (rb.isPresent()) frames = merge(frames, rb.get().frames(hit.tid(), hit.regs()), lang);
+        String comm = threadNames.computeIfAbsent(hit.tid(), tid -> ProcFs.comm(hit.pid(), tid));
+        return new Stack(hit.pid(), hit.tid(), comm, hit.timeNanos(), hit.location(), frames);
+    }
+
+    /**
+     * Ruby frames in place of the interpreter's own: the native frames called from Ruby (the probed
+     * C function and the extension code down to the first libruby frame), then the Ruby frames, then
+     * the native frames outside the interpreter (main, libc start). With {@link Lang#RUBY}, only
+     * the Ruby frames (native ones when the thread runs no Ruby).
+     */
+    static List<Frame> merge(List<Frame> nat, List<Frame> rubyFrames, Lang lang) {
+        if (rubyFrames.isEmpty()) return nat;
+        if (lang == Lang.RUBY) return rubyFrames;
+        int first = -1, last = -1;
+        for (int i = 0; i < nat.size(); i++) {
+            if (isInterpreter(nat.get(i))) {
+                if (first < 0) first = i;
+                last = i;
             }
         }
-        long[] stackRange = stackOf(m, hit.regs().sp());
-        long[] pcs = FramePointerWalker.walk(hit.pid(), hit.regs(), pc0, atEntry,
-                target == null ? new byte[16] : entryInsn[hit.location()], stackRange[0], stackRange[1],
-                a -> executable(m, a), maxDepth);
-        List<Frame> frames = new ArrayList<>(pcs.length);
-        for (int i = 0; i < pcs.length; i++) {
-            Frame f = syms.frame(i == 0 ? pcs[i] : pcs[i] - 1);
-            frames.add(i == 0 ? f : Frame.nativeFrame(f.name(), f.module(), pcs[i]));
-        }
-        return new Stack(hit.pid(), hit.tid(), ProcFs.comm(hit.pid(), hit.tid()), hit.timeNanos(), hit.location(), frames);
+        if (first < 0) first = last = nat.size() - 1;
+        List<Frame> out = new ArrayList<>(nat.subList(0, first));
+        out.addAll(rubyFrames);
+        out.addAll(nat.subList(last + 1, nat.size()));
+        return out;
+    }
+
+    private static boolean isInterpreter(Frame f) {
+        String m = f.module();
+        return m != null && (m.startsWith("libruby") || m.equals("ruby"));
     }
 
     /** The runtime address of a target in this process (file offset → mapping). */
-    private static long probeAddress(ProbeTarget t, List<Mapping> maps) {
+    private static long probeAddress(ProbeTarget t, List<Mapping> maps, long fallback) {
         for (Mapping m : maps) {
             if (m.executable() && m.path() != null
                     && (m.path().equals(t.file().toString()) || m.path().endsWith("/" + t.module()))
@@ -67,16 +111,7 @@ public final class StackCapture {
                 return m.start() + (t.fileOffset() - m.offset());
             }
         }
-        return t.address();
+        return fallback;
     }
 
-    private static boolean executable(List<Mapping> maps, long a) {
-        for (Mapping m : maps) if (a >= m.start() && a < m.end()) return m.executable();
-        return false;
-    }
-
-    private static long[] stackOf(List<Mapping> maps, long sp) {
-        for (Mapping m : maps) if (sp >= m.start() && sp < m.end()) return new long[] {m.start(), m.end()};
-        return new long[] {sp, sp + (8 << 20)};
-    }
 }

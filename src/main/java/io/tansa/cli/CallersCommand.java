@@ -2,12 +2,10 @@ package io.tansa.cli;
 
 import io.tansa.Failure;
 import io.tansa.capture.Callers;
+import io.tansa.capture.StackCapture;
 import io.tansa.profile.Profile;
-import io.tansa.report.JsonRenderer;
-import io.tansa.report.Renderer;
-import io.tansa.report.TextRenderer;
 import java.io.IOException;
-import java.io.OutputStream;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -20,8 +18,9 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "callers", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Who calls this function: probe SYMBOL in every thread of the targets and rank the call paths.",
-            "SYMBOL is name, object:name (e.g. libcrypt.so.1:crypt_ra) or name+0xOFF."},
-        footer = {"", "Examples:", "  tansa callers -p 1234 crypt_ra", "  tansa callers -p 1234 -n 200 -f json libc.so.6:malloc"})
+            "SYMBOL is name, object:name (e.g. libcrypt.so.1:crypt_ra) or name+0xOFF.",
+            "With -- CMD ARGS the program is started under tansa and traced from its first instruction."},
+        footer = {"", "Examples:", "  tansa callers -p 1234 crypt_ra", "  tansa callers -p 1234 -n 200 -f json libc.so.6:malloc", "  tansa callers -n 0 crypt_ra -- ruby app.rb"})
 public final class CallersCommand implements Callable<Integer> {
     @Mixin Common common;
 
@@ -37,8 +36,7 @@ public final class CallersCommand implements Callable<Integer> {
     @Option(names = "--children", description = "Also trace child processes forked by the targets while tracing.")
     boolean children;
 
-    @Option(names = "--max-depth", paramLabel = "N", description = "Frames per stack (default ${DEFAULT-VALUE}).")
-    int maxDepth = 128;
+    @Mixin ShapeOptions shape;
 
     @Option(names = "--lang", paramLabel = "LANG", description = "auto, native or ruby (default ${DEFAULT-VALUE}).")
     String lang = "auto";
@@ -46,10 +44,17 @@ public final class CallersCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "SYMBOL", description = "Function to probe.")
     String symbol;
 
+    @Parameters(index = "1..*", paramLabel = "CMD", description = "After --: a program to start and trace from its first instruction.")
+    List<String> command = new ArrayList<>();
+
     @Override
     public Integer call() throws IOException {
         List<Integer> pids = new ArrayList<>(common.pids);
-        Renderer renderer = renderer(common.format);
+        if (!pids.isEmpty() && !command.isEmpty()) throw new Failure(Failure.Kind.USAGE, "give -p PID or -- CMD, not both");
+        Formats.choose(common.format, common.output); // a bad -f or shaping option fails before attaching
+        shape.shape();
+        Duration limit = Common.parseDuration(duration);
+        Progress progress = new Progress(common.quiet, "hits on " + symbol, count, limit);
         Callers.Run handle = new Callers.Run();
         CountDownLatch done = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
@@ -62,14 +67,12 @@ public final class CallersCommand implements Callable<Integer> {
         }, "tansa-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            Profile p = Callers.run(new Callers.Request(pids, symbol, count, Common.parseDuration(duration), rate,
-                    children, maxDepth, common.quiet ? null : s -> common.info("tansa: %s", s), null), handle);
-            try (OutputStream out = common.openOutput()) {
-                renderer.render(p, out);
-            }
+            Profile p = Callers.run(new Callers.Request(pids, command, symbol, count, limit, rate, children, MAX_FRAMES, lang(),
+                    common.quiet ? null : s -> common.info("tansa: %s", s), progress::update, progress::start), handle);
             String stopped = p.meta().getOrDefault("stopped", "");
-            common.info("tansa: %d hits (%s)%s", p.total(), stopped,
-                    p.meta().containsKey("dropped") ? ", " + p.meta().get("dropped") + " over the rate cap or count not captured" : "");
+            progress.finish(stopped + (p.meta().containsKey("dropped")
+                    ? "; " + p.meta().get("dropped") + " hits not captured (rate cap, or after the count)" : ""));
+            Formats.output(p, common, shape);
             if (stopped.equals("target exited") && !common.pids.isEmpty()) {
                 common.info("tansa: target exited during the capture: %s", p.meta().getOrDefault("exited", ""));
                 return Failure.Kind.TARGET_EXITED.exitCode;
@@ -90,11 +93,15 @@ public final class CallersCommand implements Callable<Integer> {
         }
     }
 
-    static Renderer renderer(String format) {
-        return switch (format) {
-            case "text" -> new TextRenderer();
-            case "json" -> new JsonRenderer();
-            default -> throw new Failure(Failure.Kind.USAGE, "unknown format '" + format + "' (text, json)");
+    private StackCapture.Lang lang() {
+        return switch (lang) {
+            case "auto" -> StackCapture.Lang.AUTO;
+            case "native" -> StackCapture.Lang.NATIVE;
+            case "ruby" -> StackCapture.Lang.RUBY;
+            default -> throw new Failure(Failure.Kind.USAGE, "--lang must be auto, native or ruby, not '" + lang + "'");
         };
     }
+
+    /** Frames captured per hit (shaping's --max-depth cuts what is shown). */
+    static final int MAX_FRAMES = 256;
 }

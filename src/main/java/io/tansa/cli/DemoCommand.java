@@ -1,14 +1,73 @@
 package io.tansa.cli;
 
+import io.tansa.Failure;
+import io.tansa.capture.Callers;
+import io.tansa.capture.StackCapture;
+import io.tansa.profile.Profile;
+import io.tansa.report.TextRenderer;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
+/**
+ * The main job on a bundled workload: compiles a small multi-threaded C "login service" with
+ * gcc, starts it, and shows who calls its hot function — what {@code tansa callers -p PID
+ * hash_password} prints on it. The workload is stopped afterwards.
+ */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Run tansa callers on a bundled demo workload (builds it with gcc).")
+        description = "Run tansa callers on a bundled demo workload (a small C program built with gcc).")
 public final class DemoCommand implements Callable<Integer> {
+    @Option(names = {"-n", "--count"}, description = "Hits to capture (default ${DEFAULT-VALUE}).")
+    long count = 400;
+
     @Override
-    public Integer call() {
-        System.out.println("demo: not yet");
-        return 0;
+    public Integer call() throws Exception {
+        Path dir = Files.createTempDirectory("tansa-demo");
+        Path src = dir.resolve("login_service.c");
+        Path bin = dir.resolve("login_service");
+        try (InputStream in = DemoCommand.class.getResourceAsStream("/io/tansa/demo/demo.c")) {
+            Files.copy(in, src);
+        }
+        Process gcc = new ProcessBuilder("gcc", "-O2", "-g", "-pthread", "-o", bin.toString(), src.toString())
+                .inheritIO().start();
+        if (gcc.waitFor() != 0) throw new Failure(Failure.Kind.UNSUPPORTED, "gcc failed to build the demo workload");
+        // Started through sh so it is not this JVM's child: the JDK's process reaper would
+        // otherwise wait for it and take the ptrace stops tansa needs.
+        Process sh = new ProcessBuilder("/bin/sh", "-c", "\"$0\" & wait", bin.toString())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        BufferedReader out = new BufferedReader(new InputStreamReader(sh.getInputStream(), StandardCharsets.UTF_8));
+        String ready = out.readLine();
+        if (ready == null || !ready.startsWith("ready ")) throw new Failure(Failure.Kind.INTERNAL, "demo workload did not start");
+        int pid = Integer.parseInt(ready.substring(6).trim());
+        try {
+            System.out.printf("Demo workload: %s (pid %d), two threads serving logins (3 in 4) and sign-ups (1 in 4).%n",
+                    bin, pid);
+            System.out.printf("$ tansa callers -p %d -n %d hash_password%n%n", pid, count);
+            Progress progress = new Progress(false, "hits on hash_password", count, null);
+            Profile p = Callers.run(new Callers.Request(List.of(pid), List.of(), "hash_password", count, Duration.ofSeconds(60), 0,
+                    false, CallersCommand.MAX_FRAMES, StackCapture.Lang.AUTO, null, progress::update, progress::start),
+                    new Callers.Run());
+            progress.finish(p.meta().getOrDefault("stopped", ""));
+            new TextRenderer().render(p, System.out);
+            System.out.printf("%nThe workload was never stopped for more than one hit at a time and is left exactly as it was.%n"
+                    + "Next: tansa callers -p PID -f flamegraph -o callers.html SYMBOL, tansa top -p PID, tansa trace -c -p PID.%n");
+            return 0;
+        } finally {
+            io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGKILL);
+            sh.waitFor(5, TimeUnit.SECONDS);
+            Files.deleteIfExists(bin);
+            Files.deleteIfExists(src);
+            Files.deleteIfExists(dir);
+        }
     }
 }

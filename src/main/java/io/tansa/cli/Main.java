@@ -15,7 +15,12 @@ import picocli.CommandLine.Option;
         description = "Look inside a live Linux process without restarting it.",
         subcommands = {
             CallersCommand.class,
+            TraceCommand.class,
             DemoCommand.class,
+            ReportCommand.class,
+            DiffCommand.class,
+            FdsCommand.class,
+            SocketsCommand.class,
             TopCommand.class,
             CommandLine.HelpCommand.class,
         },

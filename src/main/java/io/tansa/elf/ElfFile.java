@@ -12,12 +12,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import org.tukaani.xz.XZInputStream;
@@ -40,7 +41,11 @@ public final class ElfFile implements AutoCloseable {
     private final List<long[]> notes; // {offset, size} of PT_NOTE segments
     private final List<long[]> dynamicSeg; // {offset, size} of PT_DYNAMIC
     private final List<Section> sections;
-    private volatile SymbolTable table;
+    private volatile List<RawSymbols> raw;
+    private volatile FullTable full;
+    private volatile AddressIndex byAddress;
+    private volatile List<Relocation> relocations;
+    private volatile Optional<String> soname;
     private final List<ElfFile> extraSymbolSources = new ArrayList<>();
 
     private ElfFile(String origin, ByteBuffer buf) {
@@ -154,14 +159,15 @@ public final class ElfFile implements AutoCloseable {
      * and value as an earlier one is dropped.
      */
     public List<Symbol> symbols() {
-        return table().all;
+        return full().all;
     }
 
     /** Symbols called {@code name}; "name@VERSION" / "name@@VERSION" also match the version. */
     public List<Symbol> lookup(String name) {
         int at = name.indexOf('@');
         String base = at < 0 ? name : name.substring(0, at);
-        List<Symbol> hits = table().byName.getOrDefault(base, List.of());
+        FullTable f = full;
+        List<Symbol> hits = f != null ? f.byName.getOrDefault(base, List.of()) : scan(base);
         if (at < 0) return hits;
         boolean wantDefault = name.startsWith("@@", at);
         String ver = name.substring(at + (wantDefault ? 2 : 1));
@@ -175,17 +181,17 @@ public final class ElfFile implements AutoCloseable {
     /**
      * The function containing link-time address {@code vaddr}: the best-named symbol with
      * value &lt;= vaddr &lt; value + size, or, for a size-0 symbol, the nearest preceding one.
+     * Among aliases the name is global before weak before local, exported, fewer leading
+     * underscores, shorter.
      */
     public Optional<Symbol> symbolAt(long vaddr) {
-        SymbolTable t = table();
-        int i = upperBound(t.starts, vaddr) - 1;
+        AddressIndex x = addressIndex();
+        int i = upperBound(x.starts, vaddr) - 1;
         if (i < 0) return Optional.empty();
-        Symbol s = t.funcs[i];
-        if (s.size() == 0 || vaddr - s.value() < s.size()) return Optional.of(s);
+        if (x.sizes[i] == 0 || vaddr - x.starts[i] < x.sizes[i]) return Optional.of(x.symbol(i));
         // A nested or overlapping function further back may still contain it.
         for (int j = i - 1; j >= 0 && j >= i - 8; j--) {
-            Symbol o = t.funcs[j];
-            if (o.size() != 0 && vaddr - o.value() < o.size()) return Optional.of(o);
+            if (x.sizes[j] != 0 && vaddr - x.starts[j] < x.sizes[j]) return Optional.of(x.symbol(j));
         }
         return Optional.empty();
     }
@@ -229,6 +235,12 @@ public final class ElfFile implements AutoCloseable {
 
     /** DT_SONAME from the dynamic section. */
     public Optional<String> soname() {
+        Optional<String> s = soname;
+        if (s == null) soname = s = readSoname();
+        return s;
+    }
+
+    private Optional<String> readSoname() {
         Optional<Section> dyn = sections.stream().filter(s -> s.type() == Section.SHT_DYNAMIC).findFirst();
         if (dyn.isPresent() && dyn.get().link() < sections.size()) {
             Section d = dyn.get();
@@ -246,10 +258,36 @@ public final class ElfFile implements AutoCloseable {
         return Optional.empty();
     }
 
+    /** The dynamic relocations (every allocated SHT_RELA section), in file order. */
+    public List<Relocation> dynamicRelocations() {
+        List<Relocation> r = relocations;
+        if (r != null) return r;
+        List<Relocation> out = new ArrayList<>();
+        for (Section s : sections) {
+            if (s.type() != Section.SHT_RELA || (s.flags() & Section.SHF_ALLOC) == 0) continue;
+            Section dynsym = s.link() > 0 && s.link() < sections.size() ? sections.get(s.link()) : null;
+            long strOff = dynsym != null && dynsym.link() < sections.size() ? sections.get(dynsym.link()).offset() : -1;
+            ByteBuffer b = s.buffer();
+            for (int p = 0; p + 24 <= b.capacity(); p += 24) {
+                long info = b.getLong(p + 8);
+                int sym = (int) (info >>> 32);
+                String name = null;
+                if (sym != 0 && dynsym != null && strOff >= 0 && (sym + 1L) * 24 <= dynsym.data().capacity()) {
+                    name = cstring(strOff + Integer.toUnsignedLong(dynsym.buffer().getInt(sym * 24)));
+                }
+                out.add(new Relocation(b.getLong(p), (int) info, name, b.getLong(p + 16)));
+            }
+        }
+        relocations = r = List.copyOf(out);
+        return r;
+    }
+
     /** Adds the symbols of {@code other} (a separate debug file for this one) to {@link #symbols()}. */
     public synchronized void addSymbolSource(ElfFile other) {
         extraSymbolSources.add(other);
-        table = null;
+        raw = null;
+        full = null;
+        byAddress = null;
     }
 
     /** Nothing to release eagerly: the mapping is unmapped when the object is collected. */
@@ -264,108 +302,213 @@ public final class ElfFile implements AutoCloseable {
 
     // ---- symbols ----
 
-    private record SymbolTable(List<Symbol> all, Map<String, List<Symbol>> byName, long[] starts, Symbol[] funcs) {}
-
-    private SymbolTable table() {
-        SymbolTable t = table;
-        if (t != null) return t;
+    /** The symbol tables in precedence order: .dynsym, .symtab, MiniDebugInfo, added debug files. */
+    private List<RawSymbols> raw() {
+        List<RawSymbols> r = raw;
+        if (r != null) return r;
         synchronized (this) {
-            if (table == null) table = buildTable();
-            return table;
-        }
-    }
-
-    private SymbolTable buildTable() {
-        List<Symbol> all = new ArrayList<>();
-        Set<String> seen = new HashSet<>();
-        for (Section s : sections) if (s.type() == Section.SHT_DYNSYM) readSymbols(s, true, all, seen);
-        for (Section s : sections) if (s.type() == Section.SHT_SYMTAB) readSymbols(s, false, all, seen);
-        ElfFile mini = miniDebugInfo();
-        List<ElfFile> extra = new ArrayList<>(extraSymbolSources);
-        if (mini != null) extra.add(mini);
-        for (ElfFile e : extra) {
-            for (Section s : e.sections) if (s.type() == Section.SHT_SYMTAB) e.readSymbols(s, false, all, seen);
-        }
-        Map<String, List<Symbol>> byName = new HashMap<>(all.size() * 2);
-        for (Symbol s : all) byName.computeIfAbsent(s.name(), k -> new ArrayList<>(1)).add(s);
-        List<Symbol> funcs = new ArrayList<>();
-        for (Symbol s : all) if (s.isFunction() && s.value() != 0) funcs.add(s);
-        funcs.sort(Comparator.comparingLong(Symbol::value).thenComparing(ElfFile::preference));
-        // One entry per address: the best-named alias, with the largest size among them.
-        List<Symbol> uniq = new ArrayList<>(funcs.size());
-        for (Symbol s : funcs) {
-            if (!uniq.isEmpty() && uniq.getLast().value() == s.value()) {
-                Symbol b = uniq.getLast();
-                if (s.size() > b.size()) uniq.set(uniq.size() - 1, withSize(b, s.size()));
-                continue;
+            if (raw != null) return raw;
+            List<RawSymbols> out = new ArrayList<>();
+            for (Section sec : sections) if (sec.type() == Section.SHT_DYNSYM) rawTable(sec, true, out);
+            for (Section sec : sections) if (sec.type() == Section.SHT_SYMTAB) rawTable(sec, false, out);
+            ElfFile mini = miniDebugInfo();
+            List<ElfFile> extra = new ArrayList<>(extraSymbolSources);
+            if (mini != null) extra.add(mini);
+            for (ElfFile e : extra) {
+                for (Section sec : e.sections) if (sec.type() == Section.SHT_SYMTAB) e.rawTable(sec, false, out);
             }
-            uniq.add(s);
+            raw = List.copyOf(out);
+            return raw;
         }
-        long[] starts = new long[uniq.size()];
-        for (int i = 0; i < starts.length; i++) starts[i] = uniq.get(i).value();
-        return new SymbolTable(Collections.unmodifiableList(all), byName, starts, uniq.toArray(Symbol[]::new));
     }
 
-    private static Symbol withSize(Symbol s, long size) {
-        return new Symbol(s.name(), s.version(), s.value(), size, s.type(), s.bind(), s.dynamic(), s.defaultVersion());
+    private void rawTable(Section tab, boolean dynamic, List<RawSymbols> out) {
+        if (tab.link() >= sections.size() || tab.data().capacity() == 0) return;
+        byte[] versym = null;
+        String[] verNames = null;
+        if (dynamic) {
+            for (Section sec : sections) if (sec.type() == Section.SHT_GNU_VERSYM) versym = sec.bytes();
+            verNames = versionDefinitions();
+        }
+        out.add(new RawSymbols(tab.bytes(), sections.get(tab.link()).bytes(), versym, verNames, dynamic));
     }
 
-    /** Sort key among aliases (lower is better): global, then weak, then local; exported; fewer leading underscores; shorter. */
-    private static int preference(Symbol s) {
-        int bind = switch (s.bind()) {
+    /**
+     * Dedup key: name and value, plus the version for .dynsym (one address may carry several
+     * versions, as pthread_attr_getstacksize@@GLIBC_2.34 and @GLIBC_2.2.5 do); a .symtab entry
+     * repeating an earlier name and value is dropped.
+     */
+    private static final class Key {
+        final String name;
+        final long value;
+        final String version;
+
+        Key(String name, long value, String version) {
+            this.name = name;
+            this.value = value;
+            this.version = version;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && k.value == value && k.name.equals(name) && Objects.equals(k.version, version);
+        }
+
+        @Override
+        public int hashCode() {
+            return name.hashCode() * 31 + Long.hashCode(value) + (version == null ? 0 : version.hashCode() * 7);
+        }
+    }
+
+    private static boolean fresh(Symbol s, Set<Key> seen) {
+        Key nv = new Key(s.name(), s.value(), null);
+        boolean fresh = s.dynamic() ? seen.add(new Key(s.name(), s.value(), s.version())) : !seen.contains(nv);
+        seen.add(nv);
+        return fresh;
+    }
+
+    /** lookup before (or without) the full table: compare name bytes, decode only the matches. */
+    private List<Symbol> scan(String name) {
+        byte[] want = name.getBytes(StandardCharsets.UTF_8);
+        List<Symbol> out = new ArrayList<>(2);
+        Set<Key> seen = new HashSet<>();
+        for (RawSymbols r : raw()) {
+            for (int i = 1; i < r.count; i++) {
+                if (!r.nameIs(i, want) || !r.defined(i)) continue;
+                Symbol s = r.decode(i);
+                if (s.name().equals(name) && fresh(s, seen)) out.add(s);
+            }
+        }
+        return out.isEmpty() ? List.of() : out;
+    }
+
+    private record FullTable(List<Symbol> all, Map<String, List<Symbol>> byName) {}
+
+    private FullTable full() {
+        FullTable f = full;
+        if (f != null) return f;
+        synchronized (this) {
+            if (full != null) return full;
+            List<Symbol> all = new ArrayList<>();
+            Set<Key> seen = new HashSet<>();
+            for (RawSymbols r : raw()) {
+                for (int i = 1; i < r.count; i++) {
+                    if (!r.defined(i)) continue;
+                    Symbol s = r.decode(i);
+                    if (fresh(s, seen)) all.add(s);
+                }
+            }
+            Map<String, List<Symbol>> byName = new HashMap<>(all.size() * 2);
+            for (Symbol s : all) byName.computeIfAbsent(s.name(), k -> new ArrayList<>(1)).add(s);
+            full = new FullTable(Collections.unmodifiableList(all), byName);
+            return full;
+        }
+    }
+
+    /**
+     * Functions sorted by address, one entry per address (the best-named alias, with the largest
+     * size among them), kept as arrays; Symbols are decoded when asked for.
+     */
+    private static final class AddressIndex {
+        final long[] starts, sizes;
+        final RawSymbols[] tables;
+        final int[] entries;
+        final Symbol[] decoded;
+
+        AddressIndex(long[] starts, long[] sizes, RawSymbols[] tables, int[] entries) {
+            this.starts = starts;
+            this.sizes = sizes;
+            this.tables = tables;
+            this.entries = entries;
+            this.decoded = new Symbol[starts.length];
+        }
+
+        Symbol symbol(int i) {
+            Symbol s = decoded[i];
+            if (s == null) {
+                s = tables[i].decode(entries[i]);
+                if (s.size() != sizes[i]) {
+                    s = new Symbol(s.name(), s.version(), s.value(), sizes[i], s.type(), s.bind(), s.dynamic(), s.defaultVersion());
+                }
+                decoded[i] = s; // a benign race: every thread computes the same Symbol
+            }
+            return s;
+        }
+    }
+
+    private AddressIndex addressIndex() {
+        AddressIndex x = byAddress;
+        if (x != null) return x;
+        synchronized (this) {
+            if (byAddress != null) return byAddress;
+            List<RawSymbols> rs = raw();
+            int n = 0;
+            for (RawSymbols r : rs) n += r.count;
+            long[] value = new long[n], size = new long[n];
+            int[] pref = new int[n], tab = new int[n], entry = new int[n];
+            int k = 0;
+            for (int t = 0; t < rs.size(); t++) {
+                RawSymbols r = rs.get(t);
+                for (int i = 1; i < r.count; i++) {
+                    if (!r.isFunction(i) || !r.defined(i) || r.value(i) == 0) continue;
+                    value[k] = r.value(i);
+                    size[k] = r.size(i);
+                    pref[k] = preference(r, i);
+                    tab[k] = t;
+                    entry[k] = i;
+                    k++;
+                }
+            }
+            int[] order = new int[k];
+            for (int i = 0; i < k; i++) order[i] = i;
+            sortByValueThenPreference(order, value, pref);
+            int u = 0;
+            long[] starts = new long[k], sizes = new long[k];
+            RawSymbols[] tables = new RawSymbols[k];
+            int[] entries = new int[k];
+            for (int o : order) {
+                if (u > 0 && starts[u - 1] == value[o]) {
+                    sizes[u - 1] = Math.max(sizes[u - 1], size[o]);
+                    continue;
+                }
+                starts[u] = value[o];
+                sizes[u] = size[o];
+                tables[u] = rs.get(tab[o]);
+                entries[u] = entry[o];
+                u++;
+            }
+            byAddress = new AddressIndex(Arrays.copyOf(starts, u), Arrays.copyOf(sizes, u), Arrays.copyOf(tables, u),
+                    Arrays.copyOf(entries, u));
+            return byAddress;
+        }
+    }
+
+    /** Sort key among aliases (lower is better): global, weak, local; exported; fewer leading underscores; shorter. */
+    private static int preference(RawSymbols r, int i) {
+        int bind = switch (r.bind(i)) {
             case Symbol.STB_GLOBAL -> 0;
             case Symbol.STB_WEAK -> 1;
             default -> 2;
         };
-        int us = 0;
-        while (us < s.name().length() && s.name().charAt(us) == '_') us++;
-        return bind * 1_000_000 + (s.dynamic() ? 0 : 100_000) + Math.min(us, 9) * 10_000 + Math.min(s.name().length(), 9999);
+        return bind << 20 | (r.dynamic ? 0 : 1) << 19 | Math.min(r.underscores(i), 15) << 15 | Math.min(r.nameLength(i), 0x7fff);
     }
 
-    private void readSymbols(Section symtab, boolean dynamic, List<Symbol> out, Set<String> seen) {
-        if (symtab.link() >= sections.size() || symtab.data().capacity() == 0) return;
-        long strOff = sections.get(symtab.link()).offset();
-        long strSize = sections.get(symtab.link()).size();
-        ByteBuffer versym = null;
-        String[] verNames = null;
-        if (dynamic) {
-            for (Section s : sections) if (s.type() == Section.SHT_GNU_VERSYM) versym = s.buffer();
-            verNames = versionDefinitions();
-        }
-        long base = symtab.offset();
-        int count = (int) (symtab.data().capacity() / 24);
-        for (int i = 1; i < count; i++) {
-            int p = (int) (base + i * 24L);
-            int info = buf.get(p + 4) & 0xff;
-            int stype = info & 0xf, bind = info >>> 4;
-            int shndx = u16(p + 6);
-            if (shndx == 0) continue; // undefined: defined elsewhere
-            if (stype == Symbol.STT_SECTION || stype == Symbol.STT_FILE) continue;
-            long value = buf.getLong(p + 8), size = buf.getLong(p + 16);
-            if (shndx == 0xfff1 && value == 0) continue; // SHN_ABS markers such as version names
-            int nameOff = buf.getInt(p) ;
-            if (nameOff == 0 || Integer.toUnsignedLong(nameOff) >= strSize) continue;
-            String name = cstring(strOff + Integer.toUnsignedLong(nameOff));
-            String version = null;
-            boolean dflt = true;
-            if (versym != null && verNames != null && i * 2 + 1 < versym.capacity()) {
-                int v = versym.getShort(i * 2) & 0xffff;
-                int idx = v & 0x7fff;
-                if (idx > 1 && idx < verNames.length && verNames[idx] != null) {
-                    version = verNames[idx];
-                    dflt = (v & 0x8000) == 0;
+    /** Stable merge sort of indices by (value, preference), on primitives. */
+    private static void sortByValueThenPreference(int[] a, long[] value, int[] pref) {
+        int[] tmp = new int[a.length];
+        for (int width = 1; width < a.length; width <<= 1) {
+            for (int lo = 0; lo < a.length - width; lo += width << 1) {
+                int mid = lo + width, hi = Math.min(lo + (width << 1), a.length);
+                int i = lo, j = mid, k = lo;
+                while (i < mid && j < hi) {
+                    int x = a[i], y = a[j];
+                    boolean takeRight = value[y] < value[x] || (value[y] == value[x] && pref[y] < pref[x]);
+                    tmp[k++] = takeRight ? a[j++] : a[i++];
                 }
-            } else if (!dynamic) {
-                // .symtab spells versions into the name: "memcpy@@GLIBC_2.14", "memcpy@GLIBC_2.2.5".
-                int at = name.indexOf('@');
-                if (at > 0) {
-                    dflt = name.startsWith("@@", at);
-                    version = name.substring(at + (dflt ? 2 : 1));
-                    name = name.substring(0, at);
-                }
+                while (i < mid) tmp[k++] = a[i++];
+                while (j < hi) tmp[k++] = a[j++];
+                System.arraycopy(tmp, lo, a, lo, hi - lo);
             }
-            if (!seen.add(name + '\0' + value)) continue;
-            out.add(new Symbol(name, version, value, size, stype, bind, dynamic, dflt));
         }
     }
 
@@ -421,7 +564,10 @@ public final class ElfFile implements AutoCloseable {
             if (desc + descsz > end) break;
             if (ntype == NT_GNU_BUILD_ID && namesz == 4 && buf.getInt((int) name) == 0x00554e47) { // "GNU\0"
                 StringBuilder b = new StringBuilder();
-                for (int i = 0; i < descsz; i++) b.append(String.format("%02x", buf.get((int) (desc + i)) & 0xff));
+                for (int i = 0; i < descsz; i++) {
+                    int v = buf.get((int) (desc + i)) & 0xff;
+                    b.append(Character.forDigit(v >>> 4, 16)).append(Character.forDigit(v & 0xf, 16));
+                }
                 return Optional.of(b.toString());
             }
             p = desc + ((descsz + 3) & ~3L);

@@ -9,7 +9,7 @@ import java.nio.ByteOrder;
  */
 public record Section(String name, int type, long addr, long offset, long size, long flags, int link, int info,
                       long entsize, ByteBuffer data) {
-    public static final int SHT_PROGBITS = 1, SHT_SYMTAB = 2, SHT_STRTAB = 3, SHT_NOTE = 7, SHT_NOBITS = 8,
+    public static final int SHT_PROGBITS = 1, SHT_SYMTAB = 2, SHT_STRTAB = 3, SHT_RELA = 4, SHT_NOTE = 7, SHT_NOBITS = 8,
             SHT_DYNSYM = 11, SHT_DYNAMIC = 6, SHT_GNU_VERDEF = 0x6ffffffd, SHT_GNU_VERSYM = 0x6fffffff;
     public static final long SHF_ALLOC = 2, SHF_EXECINSTR = 4;
 

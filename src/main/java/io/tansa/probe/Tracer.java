@@ -11,6 +11,7 @@ import io.tansa.sys.Ptrace;
 import io.tansa.sys.Regs;
 import io.tansa.sys.Self;
 import io.tansa.sys.SigInfo;
+import io.tansa.sys.Spawn;
 import io.tansa.sys.Signals;
 import io.tansa.sys.SysException;
 import java.time.Duration;
@@ -39,7 +40,8 @@ public final class Tracer {
     public record Hit(int pid, int tid, int location, long timeNanos, Regs regs) {}
 
     /** Bounds of a run. count ≤ 0 = unbounded, duration null = unbounded, rate ≤ 0 = no cap. */
-    public record Options(long count, Duration duration, double rate, boolean children, Consumer<String> log) {}
+    public record Options(long count, Duration duration, double rate, boolean children, Consumer<String> log,
+            Runnable attached) {}
 
     /** What a run did. */
     public record Result(long hits, long dropped, StopReason reason, Map<Integer, String> exited) {}
@@ -52,7 +54,7 @@ public final class Tracer {
     private static final int SEIZE_OPTIONS = Ptrace.O_TRACECLONE | Ptrace.O_TRACESYSGOOD | Ptrace.O_TRACEEXEC;
     private static final long SIGTRAP_MASK = 1L << (Signals.SIGTRAP - 1);
 
-    private final List<ProbeTarget> targets;
+    private List<ProbeTarget> targets = List.of();
     private final Options opt;
     private final HitHandler handler;
     private final int uprobeType;
@@ -70,6 +72,8 @@ public final class Tracer {
     private long windowStart, windowHits;
     private boolean eventsDisabled;
     private volatile long reenableAtNanos;
+    /** A launched program's thread, stopped at its entry point until probes are in place; else -1. */
+    private int launchedStopped = -1;
 
     private static final class Proc {
         final int pid;
@@ -85,17 +89,15 @@ public final class Tracer {
         Task(int tid, Proc proc) { this.tid = tid; this.proc = proc; }
     }
 
-    private Tracer(List<ProbeTarget> targets, Options opt, HitHandler handler) {
-        this.targets = targets;
+    private Tracer(Options opt, HitHandler handler) {
         this.opt = opt;
         this.handler = handler;
         this.uprobeType = PerfEvent.pmuType("uprobe");
     }
 
     /** Creates a tracer; nothing touches a process until {@link #run}. */
-    public static Tracer create(List<ProbeTarget> targets, Options opt, HitHandler handler) {
-        if (targets.isEmpty()) throw new IllegalArgumentException("no probe targets");
-        return new Tracer(targets, opt, handler);
+    public static Tracer create(Options opt, HitHandler handler) {
+        return new Tracer(opt, handler);
     }
 
     /** Asks a running tracer to stop (any thread; e.g. a shutdown hook on SIGINT/SIGTERM). */
@@ -107,7 +109,9 @@ public final class Tracer {
      * Attaches to {@code pids}, probes every thread (and threads born later) until a bound is
      * reached, then removes every probe and detaches. Always detaches, also on exceptions.
      */
-    public Result run(List<Integer> pids) {
+    public Result run(List<Integer> pids, List<ProbeTarget> targets) {
+        if (targets.isEmpty()) throw new IllegalArgumentException("no probe targets");
+        this.targets = List.copyOf(targets);
         tracerTid = Self.tid();
         Self.installWakeHandler();
         running = true;
@@ -115,8 +119,13 @@ public final class Tracer {
         try {
             for (int pid : pids) attach(pid);
             for (Proc p : List.copyOf(procs.values())) openAll(p);
+            if (launchedStopped > 0) {
+                Ptrace.cont(launchedStopped, 0); // from its entry point, probes in place
+                launchedStopped = -1;
+            }
             log("probing %d location%s in %d thread%s of %s", targets.size(), targets.size() == 1 ? "" : "s",
                     tasks.size(), tasks.size() == 1 ? "" : "s", pids);
+            if (opt.attached() != null) opt.attached().run();
             loop();
         } finally {
             running = false;
@@ -127,11 +136,82 @@ public final class Tracer {
         return new Result(hits, dropped, reason, exited);
     }
 
+    // ---- launch -------------------------------------------------------------------------------
+
+    /**
+     * Starts {@code argv} traced and returns its pid, stopped at the program's entry point: after
+     * the dynamic loader mapped its libraries (so symbols resolve) and before any of its code ran.
+     * The program is started by a shell that stops itself, is seized, then execs the command; at
+     * the exec a one-shot uprobe on AT_ENTRY stops it. Call {@link #run} next, on the same thread.
+     */
+    public int launch(List<String> argv) {
+        List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c", "kill -STOP $$; exec \"$0\" \"$@\""));
+        cmd.addAll(argv);
+        int pid = Spawn.spawn(cmd);
+        Ptrace.Wait w = Ptrace.waitpid(pid, Ptrace.WUNTRACED);
+        if (!w.stopped()) throw new Failure(Failure.Kind.INTERNAL, "could not start " + argv.get(0));
+        Ptrace.seize(pid, SEIZE_OPTIONS | (opt.children() ? Ptrace.O_TRACEFORK | Ptrace.O_TRACEVFORK : 0));
+        Signals.kill(pid, Signals.SIGCONT);
+        int entryFd = -1;
+        try {
+            while (true) {
+                w = Ptrace.waitpid(pid, Ptrace.WALL);
+                if (w.gone()) throw new Failure(Failure.Kind.TARGET_EXITED, argv.get(0) + " ended before it started ("
+                        + (w.exited() ? "exit " + w.exitCode() : Signals.name(w.termSig())) + ")");
+                if (!w.stopped()) continue;
+                int ev = w.event();
+                if (ev == Ptrace.EVENT_EXEC && entryFd < 0) {
+                    entryFd = entryProbe(pid);
+                    Ptrace.cont(pid, 0);
+                } else if (ev == 0 && w.stopSig() == Signals.SIGTRAP && entryFd >= 0
+                        && Ptrace.getSigInfo(pid).isPerfTrap()) {
+                    break; // at the entry point, stopped
+                } else if (ev == 0) {
+                    Ptrace.cont(pid, w.stopSig() == Signals.SIGSTOP ? 0 : w.stopSig());
+                } else {
+                    Ptrace.cont(pid, 0);
+                }
+            }
+        } finally {
+            if (entryFd >= 0) Files.close(entryFd);
+        }
+        Proc p = new Proc(pid);
+        procs.put(pid, p);
+        tasks.put(pid, new Task(pid, p));
+        launchedStopped = pid;
+        return pid;
+    }
+
+    private int entryProbe(int pid) {
+        long entry = ProcFs.auxv(pid, ProcFs.AT_ENTRY);
+        for (io.tansa.proc.Mapping m : ProcFs.maps(pid)) {
+            if (entry >= m.start() && entry < m.end() && m.path() != null) {
+                PerfEvent.Attr a = new PerfEvent.Attr();
+                a.type = uprobeType;
+                a.uprobePath = ProcFs.objectPath(pid, m).toString();
+                a.config2 = m.offset() + (entry - m.start());
+                a.samplePeriod = 1;
+                a.flag(PerfEvent.BIT_SIGTRAP).flag(PerfEvent.BIT_REMOVE_ON_EXEC);
+                return PerfEvent.open(a, pid, -1, -1);
+            }
+        }
+        throw new Failure(Failure.Kind.UNSUPPORTED, "cannot find the entry point of process " + pid);
+    }
+
     // ---- attach -------------------------------------------------------------------------------
 
     private void attach(int pid) {
         if (pid == Self.pid()) throw new Failure(Failure.Kind.USAGE, "refusing to trace tansa itself");
         if (!ProcFs.exists(pid)) throw new Failure(Failure.Kind.NO_SUCH_PROCESS, "no such process: " + pid);
+        if (pid == launchedStopped) {
+            Proc p = procs.get(pid);
+            p.syscallInsn = Injector.findSyscallInsn(pid);
+            Status st = ProcFs.status(pid, pid);
+            if (((st.sigIgn() | st.sigCgt()) & SIGTRAP_MASK) == 0) {
+                p.guard.set(pid, p.syscallInsn, new Injector.Deferred()); // stopped already: no interrupt
+            }
+            return;
+        }
         Proc p = new Proc(pid);
         procs.put(pid, p);
         // Seize every thread; repeat until the listing is stable (threads may be born meanwhile —

@@ -89,6 +89,17 @@ public final class ProcFs {
         return new Status(name, tgid, ppid, state, pnd, shd, blk, ign, cgt, uid);
     }
 
+    /** The process's pid in its own (innermost) pid namespace: the last NSpid field of /proc/PID/status. */
+    public static int nsPid(int pid) {
+        for (String line : readString(pid, "/proc/" + pid + "/status").split("\n")) {
+            if (line.startsWith("NSpid:")) {
+                String[] f = line.substring(6).strip().split("\\s+");
+                return Integer.parseInt(f[f.length - 1]);
+            }
+        }
+        return pid;
+    }
+
     /** Thread name (/proc/PID/task/TID/comm, without the newline). */
     public static String comm(int pid, int tid) {
         String s = readString(pid, "/proc/" + pid + "/task/" + tid + "/comm");
@@ -213,5 +224,28 @@ public final class ProcFs {
             return new Failure(Failure.Kind.PERMISSION, "cannot read " + path + " (needs the same uid or CAP_SYS_PTRACE)", e);
         }
         return new Failure(Failure.Kind.INTERNAL, "cannot read " + path + ": " + e, e);
+    }
+
+    /** AT_ENTRY in the aux vector (getauxval(3)): the program's entry point address. */
+    public static final long AT_ENTRY = 9;
+
+    /**
+     * A value from /proc/PID/auxv (pairs of unsigned longs, ending with AT_NULL), or 0 when
+     * absent. Failure(NO_SUCH_PROCESS) when the process is gone.
+     */
+    public static long auxv(int pid, long type) {
+        byte[] b;
+        try {
+            b = java.nio.file.Files.readAllBytes(Path.of("/proc/" + pid + "/auxv"));
+        } catch (java.io.IOException e) {
+            throw new io.tansa.Failure(io.tansa.Failure.Kind.NO_SUCH_PROCESS, "no such process: " + pid);
+        }
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        while (bb.remaining() >= 16) {
+            long t = bb.getLong(), v = bb.getLong();
+            if (t == type) return v;
+            if (t == 0) break;
+        }
+        return 0;
     }
 }

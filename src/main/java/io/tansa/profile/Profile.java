@@ -43,16 +43,39 @@ public final class Profile {
 
     public synchronized void keepStacks(boolean keep) { keepStacks = keep; }
 
-    public synchronized void record(Stack s) {
+    /** Aggregation identity of a path: two stacks with equal keys are the same path. */
+    public static String pathKey(List<Frame> frames) {
         StringBuilder k = new StringBuilder();
-        for (Frame f : s.frames()) k.append(f.key()).append('\u0001');
-        paths.computeIfAbsent(k.toString(), x -> new PathAcc(s.frames())).count++;
+        for (Frame f : frames) k.append(f.key()).append('\u0001');
+        return k.toString();
+    }
+
+    public synchronized void record(Stack s) {
+        paths.computeIfAbsent(pathKey(s.frames()), x -> new PathAcc(s.frames())).count++;
         if (s.location() >= 0 && s.location() < locationHits.size()) {
             locationHits.set(s.location(), locationHits.get(s.location()) + 1);
         }
         if (keepStacks) stacks.add(s);
         total++;
     }
+
+    /**
+     * Adds {@code count} hits of an already aggregated path (a recording or a shaped profile
+     * without raw stacks); no {@link Stack} is kept for them.
+     */
+    public synchronized void record(List<Frame> frames, long count) {
+        if (count <= 0) return;
+        paths.computeIfAbsent(pathKey(frames), x -> new PathAcc(List.copyOf(frames))).count += count;
+        total += count;
+    }
+
+    /** Adds hits to a location directly (for paths recorded without their stacks). */
+    public synchronized void addLocationHits(int location, long hits) {
+        locationHits.set(location, locationHits.get(location) + hits);
+    }
+
+    /** Whether raw stacks are kept: then {@link #stacks()} holds every recorded hit. */
+    public synchronized boolean keepsStacks() { return keepStacks; }
 
     public synchronized long total() { return total; }
 

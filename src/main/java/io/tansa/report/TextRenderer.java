@@ -4,39 +4,51 @@ import io.tansa.profile.Frame;
 import io.tansa.profile.Profile;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Locale;
 
 /** Default output: distinct paths ranked by count with their share, innermost frame first. */
 public final class TextRenderer implements Renderer {
     @Override
     public void render(Profile p, OutputStream os) throws IOException {
-        PrintStream out = new PrintStream(os, false, StandardCharsets.UTF_8);
+        StringBuilder b = new StringBuilder(header(p));
         long total = p.total();
-        List<Profile.Location> locs = p.locations();
-        String sym = p.meta().getOrDefault("symbol", "");
-        out.printf("%d hits%s%s%n", total, sym.isEmpty() ? "" : " on " + sym,
-                p.meta().containsKey("stopped") ? " (stopped: " + p.meta().get("stopped") + ")" : "");
-        if (locs.size() > 1) {
-            out.printf("%d locations:%n", locs.size());
-            for (Profile.Location l : locs) {
-                out.printf("  %-30s %-28s 0x%x  %d hits%s%n", l.symbol(), l.module(), l.address(), l.hits(),
-                        l.hits() == 0 ? " (never hit)" : "");
-            }
-        }
         int rank = 0;
         for (Profile.Path path : p.paths()) {
             rank++;
-            out.printf("%n#%d  %d hits  %.1f%%%n", rank, path.count(), total == 0 ? 0.0 : 100.0 * path.count() / total);
+            b.append("\n#").append(rank).append("  ").append(path.count()).append(" hits  ")
+                    .append(Names.percent(path.count(), total)).append('\n');
+            // Plain appends, not String.format: this loop runs once per frame of every path.
             for (Frame f : path.frames()) {
                 if (f.kind() == Frame.Kind.RUBY) {
-                    out.printf("    %s:%d:in `%s'%n", f.file(), f.line(), f.name());
+                    b.append("    ").append(f.file()).append(':').append(f.line()).append(":in `").append(Names.name(f)).append("'\n");
                 } else {
-                    out.printf("    %-40s %s%n", f.name(), f.module() == null ? "" : f.module());
+                    String name = Names.name(f);
+                    b.append("    ").append(name).repeat(' ', Math.max(0, 40 - name.length())).append(' ')
+                            .append(f.module() == null ? "" : f.module()).append('\n');
                 }
             }
         }
-        out.flush();
+        os.write(b.toString().getBytes(StandardCharsets.UTF_8));
+        os.flush();
+    }
+
+    /** "N hits on SYMBOL (stopped: …)", the probed locations when there are several, and the shaping applied. */
+    static String header(Profile p) {
+        StringBuilder b = new StringBuilder();
+        List<Profile.Location> locs = p.locations();
+        String sym = p.meta().getOrDefault("symbol", "");
+        b.append(String.format(Locale.ROOT, "%d hits%s%s%n", p.total(), sym.isEmpty() ? "" : " on " + sym,
+                p.meta().containsKey("stopped") ? " (stopped: " + p.meta().get("stopped") + ")" : ""));
+        if (locs.size() > 1) {
+            b.append(String.format(Locale.ROOT, "%d locations:%n", locs.size()));
+            for (Profile.Location l : locs) {
+                b.append(String.format(Locale.ROOT, "  %-30s %-28s 0x%x  %d hits%s%n", l.symbol(), l.module(), l.address(),
+                        l.hits(), l.hits() == 0 ? " (never hit)" : ""));
+            }
+        }
+        if (p.meta().containsKey("shape")) b.append("shaped: ").append(p.meta().get("shape")).append('\n');
+        return b.toString();
     }
 }

@@ -30,8 +30,12 @@ final class ElfCache {
         };
     }
 
-    /** The parsed ELF file at {@code p}, from cache when this file (or its build) was seen before. */
-    static ElfFile get(Path p) throws IOException {
+    /**
+     * The parsed ELF file at {@code p}, from cache when this file (or its build) was seen before.
+     * A stripped object gets the symbols of its separate debug file (see {@link DebugFiles}),
+     * looked up under {@code root} for {@code mappedPath}, its path in the process.
+     */
+    static ElfFile get(Path p, Path root, String mappedPath) throws IOException {
         BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
         String fileKey = a.fileKey() + "/" + a.size() + "/" + a.lastModifiedTime().toMillis();
         synchronized (ElfCache.class) {
@@ -44,6 +48,7 @@ final class ElfCache {
             ElfFile e = id == null ? null : BY_BUILD_ID.get(id);
             if (e == null) {
                 e = fresh;
+                if (!DebugFiles.hasFullSymbols(e)) DebugFiles.find(e, root, mappedPath).ifPresent(e::addSymbolSource);
                 if (id != null) BY_BUILD_ID.put(id, e);
             }
             BY_FILE.put(fileKey, e);

@@ -2,6 +2,7 @@ package io.tansa.symbols;
 
 import io.tansa.Failure;
 import io.tansa.elf.ElfFile;
+import io.tansa.elf.Relocation;
 import io.tansa.elf.Segment;
 import io.tansa.elf.Symbol;
 import io.tansa.proc.Mapping;
@@ -27,11 +28,17 @@ import java.util.TreeMap;
  */
 public final class ProcessSymbols {
     private static final long PAGE = 4096;
+    /** End of the x86-64 user address space (47-bit); above it are kernel addresses. */
+    private static final long USER_END = 1L << 47;
     private static final String UNKNOWN = "[unknown]";
+    /** Module name of frames named by the JIT's /tmp/perf-PID.map. */
+    public static final String JIT = "[jit]";
 
     private final int pid;
     private volatile Snapshot snap;
     private volatile long lastMissRefreshNanos;
+    private volatile PerfMap perfMap;
+    private volatile Path root; // where the process's files are seen from here: "/" or /proc/PID/root
 
     /** Reads the process's maps; throws {@code Failure(NO_SUCH_PROCESS)} when it is gone. */
     public ProcessSymbols(int pid) {
@@ -60,15 +67,18 @@ public final class ProcessSymbols {
      */
     public Frame frame(long addr) {
         Hit h = find(addr);
-        if (h.module == null) return Frame.nativeFrame(UNKNOWN, h.region, addr);
-        Optional<Symbol> s = symbolIn(h.module, addr);
-        return Frame.nativeFrame(s.map(Symbol::name).orElse(UNKNOWN), h.module.name(), addr);
+        if (h.module != null && h.module.elf() != null) {
+            return Frame.nativeFrame(symbolIn(h.module, addr).map(Symbol::name).orElse(UNKNOWN), h.module.name(), addr);
+        }
+        Optional<String> jit = jitSymbol(h, addr);
+        if (jit.isPresent()) return Frame.nativeFrame(jit.get(), JIT, addr);
+        return Frame.nativeFrame(UNKNOWN, h.module != null ? h.module.name() : h.region, addr);
     }
 
     /** "work+0x12" for display; "libx.so+0x1f30" when the object has no symbol there; "0x7f…" outside objects. */
     public String describe(long addr) {
         Hit h = find(addr);
-        if (h.module == null) return "0x" + Long.toHexString(addr);
+        if (h.module == null || h.module.elf() == null) return jitSymbol(h, addr).orElse("0x" + Long.toHexString(addr));
         Optional<Symbol> s = symbolIn(h.module, addr);
         if (s.isPresent()) {
             long off = addr - h.module.bias() - s.get().value();
@@ -95,6 +105,7 @@ public final class ProcessSymbols {
         try {
             return resolve(sp, snap);
         } catch (Failure f) {
+            if (f.kind() != Failure.Kind.SYMBOL_NOT_FOUND) throw f;
             // An object dlopen'ed since the maps were read: look once more.
             Snapshot fresh = load();
             snap = fresh;
@@ -108,7 +119,8 @@ public final class ProcessSymbols {
      */
     public OptionalLong symbolAddress(String objectPrefix, String name) {
         for (Module m : snap.modules) {
-            if (!m.name().startsWith(objectPrefix) || m.elf() == null) continue;
+            if (m.elf() == null || !(objectIs(m, objectPrefix) || objectPrefixAtBoundary(m, objectPrefix)
+                    || m.name().startsWith(objectPrefix))) continue;
             for (Symbol s : m.elf().lookup(name)) {
                 if (!s.isTls() && s.value() != 0) return OptionalLong.of(m.bias() + s.value());
             }
@@ -156,12 +168,17 @@ public final class ProcessSymbols {
         if (sp.object != null) {
             scope = scope.stream().filter(m -> objectMatches(m, sp.object)).toList();
             if (scope.isEmpty()) {
+                List<String> loaded = st.modules.stream().map(Module::name).distinct().toList();
+                String list = loaded.size() <= 40 ? String.join(", ", loaded)
+                        : String.join(", ", loaded.subList(0, 40)) + ", … (" + loaded.size() + " in all)";
                 throw new Failure(Failure.Kind.SYMBOL_NOT_FOUND, "no object '" + sp.object + "' is loaded in " + pid
-                        + "; loaded: " + String.join(", ", st.modules.stream().map(Module::name).distinct().toList()));
+                        + "; loaded: " + list);
             }
-            // An exact file name or path beats a prefix ("libc" must not also pick libcrypt.so.1 when libc.so.6 is named).
-            List<Module> exact = scope.stream().filter(m -> m.name().equals(sp.object) || m.path().equals(sp.object)).toList();
+            // An exact name beats a prefix at a name boundary ("libc" → libc.so.6, not libcrypt.so.1), which beats any prefix.
+            List<Module> exact = scope.stream().filter(m -> objectIs(m, sp.object)).toList();
+            List<Module> bounded = scope.stream().filter(m -> objectPrefixAtBoundary(m, sp.object)).toList();
             if (!exact.isEmpty()) scope = exact;
+            else if (!bounded.isEmpty()) scope = bounded;
         }
         List<ProbeTarget> funcs = new ArrayList<>();
         List<ProbeTarget> data = new ArrayList<>();
@@ -172,21 +189,67 @@ public final class ProcessSymbols {
                 byValue.merge(s.value(), s, (a, b) -> a.isFunction() ? a : b);
             }
             for (Symbol s : byValue.values()) {
-                if (sp.offset != 0 && s.size() != 0 && sp.offset >= s.size()) {
+                long base = s.value();
+                if (s.isIfunc()) {
+                    // Callers run what the resolver chose (e.g. __memmove_avx_unaligned_erms), not the resolver.
+                    OptionalLong impl = ifuncImplementation(m, s, st);
+                    if (impl.isPresent()) base = impl.getAsLong() - m.bias();
+                } else if (sp.offset != 0 && s.size() != 0 && sp.offset >= s.size()) {
                     throw new Failure(Failure.Kind.USAGE, sp.text + ": offset 0x" + Long.toHexString(sp.offset)
                             + " is past the end of " + sp.name + " in " + m.name() + " (size 0x" + Long.toHexString(s.size()) + ")");
                 }
-                long vaddr = s.value() + sp.offset;
+                long vaddr = base + sp.offset;
                 long fileOff = m.elf().vaddrToFileOffset(vaddr);
                 if (fileOff < 0) continue; // not backed by the file (e.g. .bss data)
                 String label = sp.offset == 0 ? sp.name : sp.name + "+0x" + Long.toHexString(sp.offset);
                 ProbeTarget t = new ProbeTarget(label, m.name(), m.file(), fileOff, m.bias() + vaddr);
-                (s.isFunction() ? funcs : data).add(t);
+                List<ProbeTarget> into = s.isFunction() ? funcs : data;
+                if (into.stream().noneMatch(o -> o.address() == t.address())) into.add(t);
             }
         }
         if (!funcs.isEmpty()) return funcs;
         if (!data.isEmpty()) return data;
         throw notFound(sp, scope);
+    }
+
+    /**
+     * Where IFUNC {@code s} of {@code m} was resolved to in this process: the GOT slot of an
+     * R_X86_64_IRELATIVE relocation in {@code m} whose addend is the resolver, else a
+     * JUMP_SLOT/GLOB_DAT slot naming it in any object, when it points into {@code m}'s code.
+     * Empty when no slot is bound yet (lazy binding) or memory cannot be read.
+     */
+    private OptionalLong ifuncImplementation(Module m, Symbol s, Snapshot st) {
+        for (Relocation r : m.elf().dynamicRelocations()) {
+            if (r.type() == Relocation.R_X86_64_IRELATIVE && r.addend() == s.value()) {
+                OptionalLong v = slotInto(m.bias() + r.offset(), m);
+                if (v.isPresent()) return v;
+            }
+        }
+        for (Module other : st.modules) {
+            if (other.elf() == null) continue;
+            for (Relocation r : other.elf().dynamicRelocations()) {
+                if ((r.type() == Relocation.R_X86_64_JUMP_SLOT || r.type() == Relocation.R_X86_64_GLOB_DAT)
+                        && s.name().equals(r.symbol())) {
+                    OptionalLong v = slotInto(other.bias() + r.offset(), m);
+                    if (v.isPresent()) return v;
+                }
+            }
+        }
+        return OptionalLong.empty();
+    }
+
+    /** The pointer stored at {@code slot}, when it points into an executable mapping of {@code m}. */
+    private OptionalLong slotInto(long slot, Module m) {
+        byte[] b;
+        try {
+            b = ProcFs.readMemory(pid, slot, 8);
+        } catch (Failure f) {
+            return OptionalLong.empty();
+        }
+        if (b.length < 8) return OptionalLong.empty();
+        long v = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        for (Mapping map : m.mappings()) if (map.executable() && map.contains(v)) return OptionalLong.of(v);
+        return OptionalLong.empty();
     }
 
     private Failure notFound(Spec sp, List<Module> scope) {
@@ -199,19 +262,51 @@ public final class ProcessSymbols {
         return new Failure(Failure.Kind.SYMBOL_NOT_FOUND, msg);
     }
 
-    private static boolean objectMatches(Module m, String object) {
+    private boolean objectMatches(Module m, String object) {
         if (object.contains("/")) {
             if (m.path().equals(object)) return true;
             try {
-                return Path.of(object).toRealPath().toString().equals(Path.of(m.path()).toRealPath().toString());
+                // A symlink (/lib/x86_64-linux-gnu/libcrypt.so.1) names the file mapped under its real name.
+                return root.resolve(object.substring(object.startsWith("/") ? 1 : 0)).toRealPath()
+                        .equals(root.resolve(m.path().substring(1)).toRealPath());
             } catch (IOException | RuntimeException e) {
                 return false;
             }
         }
-        return m.name().startsWith(object);
+        return m.name().startsWith(object) || soname(m).startsWith(object);
+    }
+
+    /** The object is named exactly: file name, path or DT_SONAME ("libcrypt.so.1" for libcrypt.so.1.1.0). */
+    private static boolean objectIs(Module m, String object) {
+        return m.name().equals(object) || m.path().equals(object) || soname(m).equals(object);
+    }
+
+    /** "libc" for libc.so.6 / libc-2.31.so, "libruby" for libruby-3.1.so.3.1: the prefix ends at '.', '-' or '_'. */
+    private static boolean objectPrefixAtBoundary(Module m, String object) {
+        for (String n : List.of(m.name(), soname(m))) {
+            if (n.length() > object.length() && n.startsWith(object) && ".-_".indexOf(n.charAt(object.length())) >= 0) return true;
+        }
+        return false;
+    }
+
+    private static String soname(Module m) {
+        return m.elf() == null ? "" : m.elf().soname().orElse("");
     }
 
     // ---- symbolize ----
+
+    /** The perf map name for an address in executable memory that belongs to no object (JIT code). */
+    private Optional<String> jitSymbol(Hit h, long addr) {
+        if (h.region == null || h.region.equals(UNKNOWN)) return Optional.empty();
+        PerfMap pm = perfMap;
+        if (pm == null) {
+            int nsPid = ProcFs.nsPid(pid);
+            Path p = root.toString().equals("/") ? Path.of("/tmp/perf-" + nsPid + ".map")
+                    : root.resolve("tmp/perf-" + nsPid + ".map");
+            perfMap = pm = new PerfMap(p);
+        }
+        return pm.lookup(addr);
+    }
 
     private record Hit(Module module, String region) {}
 
@@ -223,7 +318,9 @@ public final class ProcessSymbols {
         Snapshot st = snap;
         Hit h = st.find(addr);
         if (h != null) return h;
-        // In no mapping: maybe mapped since; re-read, but not more than every 10 ms for garbage addresses.
+        // In no executable mapping. Not worth re-reading the maps for data or kernel addresses;
+        // otherwise maybe mapped since: re-read, but not more than every 10 ms for garbage addresses.
+        if (addr < 4096 || addr >= USER_END || st.inAnyMapping(addr)) return new Hit(null, UNKNOWN);
         long now = System.nanoTime();
         if (now - lastMissRefreshNanos > 10_000_000L) {
             lastMissRefreshNanos = now;
@@ -240,22 +337,35 @@ public final class ProcessSymbols {
     }
 
     /** Immutable view of the maps: executable ranges sorted by start, each with its module (or none). */
-    private record Snapshot(List<Module> modules, long[] starts, long[] ends, Module[] owners, String[] regions) {
+    private record Snapshot(List<Module> modules, long[] starts, long[] ends, Module[] owners, String[] regions,
+                            long[] allStarts, long[] allEnds) {
         Hit find(long addr) {
-            int lo = 0, hi = starts.length;
-            while (lo < hi) {
-                int mid = (lo + hi) >>> 1;
-                if (starts[mid] <= addr) lo = mid + 1;
-                else hi = mid;
-            }
-            int i = lo - 1;
+            int i = floor(starts, addr);
             if (i < 0 || addr >= ends[i]) return null;
             return new Hit(owners[i], regions[i]);
+        }
+
+        boolean inAnyMapping(long addr) {
+            int i = floor(allStarts, addr);
+            return i >= 0 && addr < allEnds[i];
+        }
+
+        /** Index of the last start &lt;= addr, or -1. */
+        private static int floor(long[] a, long addr) {
+            int lo = 0, hi = a.length;
+            while (lo < hi) {
+                int mid = (lo + hi) >>> 1;
+                if (a[mid] <= addr) lo = mid + 1;
+                else hi = mid;
+            }
+            return lo - 1;
         }
     }
 
     private Snapshot load() {
-        List<Mapping> maps = ProcFs.maps(pid);
+        // [vsyscall] (ffffffffff600000, negative as a long) would break the sorted arrays; it holds no symbols.
+        List<Mapping> maps = ProcFs.maps(pid).stream().filter(m -> m.start() >= 0 && m.start() < USER_END).toList();
+        root = ProcFs.sameMountNamespace(pid) ? Path.of("/") : Path.of("/proc/" + pid + "/root");
         // Group file mappings per object instance; an offset-0 mapping of a file seen before starts a new instance.
         Map<String, List<List<Mapping>>> groups = new LinkedHashMap<>();
         for (Mapping m : maps) {
@@ -274,7 +384,7 @@ public final class ProcessSymbols {
             }
         }
         modules.sort((a, b) -> Long.compare(a.start(), b.start()));
-        Map<Mapping, Module> owner = new LinkedHashMap<>();
+        Map<Mapping, Module> owner = new java.util.IdentityHashMap<>();
         for (Module mod : modules) for (Mapping m : mod.mappings()) owner.put(m, mod);
         List<Mapping> exec = maps.stream().filter(Mapping::executable).toList();
         long[] starts = new long[exec.size()], ends = new long[exec.size()];
@@ -287,7 +397,9 @@ public final class ProcessSymbols {
             owners[i] = owner.get(m);
             regions[i] = m.path().isEmpty() ? "[anon]" : m.path().startsWith("/") ? fileName(m.path()) : m.path();
         }
-        return new Snapshot(List.copyOf(modules), starts, ends, owners, regions);
+        long[] allStarts = maps.stream().mapToLong(Mapping::start).toArray();
+        long[] allEnds = maps.stream().mapToLong(Mapping::end).toArray();
+        return new Snapshot(List.copyOf(modules), starts, ends, owners, regions, allStarts, allEnds);
     }
 
     private Module module(List<Mapping> ms) {
@@ -298,7 +410,7 @@ public final class ProcessSymbols {
         ElfFile elf;
         try {
             file = ProcFs.objectPath(pid, first);
-            elf = ElfCache.get(file);
+            elf = ElfCache.get(file, root, path);
         } catch (Failure | UncheckedIOException | IOException e) {
             if (e instanceof Failure f && f.kind() == Failure.Kind.NO_SUCH_PROCESS) throw f;
             // Unreadable or not ELF: still a module (frames name it), but without symbols.

@@ -62,6 +62,42 @@ public final class Mem {
         return s.buf.get(JAVA_LONG, 0);
     }
 
+    /** Most ranges one {@link #readv} call takes: IOV_MAX, the remote iovec limit of process_vm_readv(2). */
+    public static final int MAX_RANGES = 1024;
+
+    /**
+     * Reads {@code count} ranges ({@code addrs[i]}, {@code lens[i]}) in ONE process_vm_readv call,
+     * packed back to back into {@code dst} from offset 0. Returns the bytes read: the kernel stops
+     * at the first range that faults, so a result below the sum of the lengths means every range
+     * before the faulting one is complete and the rest are not. ESRCH and EPERM throw.
+     */
+    public static long readv(int pid, long[] addrs, int[] lens, int count, byte[] dst) {
+        if (count > MAX_RANGES) throw new IllegalArgumentException("more than " + MAX_RANGES + " ranges");
+        Scratch s = SCRATCH.get();
+        long total = 0;
+        for (int i = 0; i < count; i++) {
+            s.remote.set(JAVA_LONG, 16L * i, addrs[i]);
+            s.remote.set(JAVA_LONG, 16L * i + 8, lens[i]);
+            total += lens[i];
+        }
+        if (total > SCRATCH_SIZE || total > dst.length) throw new IllegalArgumentException("readv too large");
+        s.local.set(ADDRESS, 0, s.buf);
+        s.local.set(JAVA_LONG, 8, total);
+        long n;
+        try {
+            n = (long) READV.invokeExact(Libc.errnoSeg(), pid, s.local, 1L, s.remote, (long) count, 0L);
+        } catch (Throwable t) {
+            throw Libc.rethrow(t);
+        }
+        if (n < 0) {
+            int e = Libc.errno();
+            if (e == Errno.EFAULT || e == Errno.EIO) return 0;
+            throw SysException.of("process_vm_readv(" + pid + ")", e);
+        }
+        MemorySegment.copy(s.buf, JAVA_BYTE, 0, dst, 0, (int) n);
+        return n;
+    }
+
     /** Writes {@code src} at {@code addr}; the pages must be writable in the target (stack, heap). */
     public static void write(int pid, long addr, byte[] src) {
         Scratch s = SCRATCH.get();

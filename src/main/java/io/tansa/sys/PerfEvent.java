@@ -139,6 +139,17 @@ public final class PerfEvent {
     public static void enable(int fd) { Files.ioctl(fd, IOC_ENABLE, 0); }
     public static void disable(int fd) { Files.ioctl(fd, IOC_DISABLE, 0); }
 
+    /**
+     * Sets a tracepoint filter (PERF_EVENT_IOC_SET_FILTER; syntax of Documentation/trace/events.rst
+     * "Event filtering", e.g. {@code "id == 16 || id == 110"}): records that do not match are
+     * dropped in the kernel. EINVAL when the expression does not parse.
+     */
+    public static void setFilter(int fd, String filter) {
+        try (Arena arena = Arena.ofConfined()) {
+            Files.ioctl(fd, IOC_SET_FILTER, arena.allocateFrom(filter).address());
+        }
+    }
+
     /** Redirects samples of {@code fd} into the ring buffer of {@code targetFd}. */
     public static void setOutput(int fd, int targetFd) { Files.ioctl(fd, IOC_SET_OUTPUT, targetFd); }
 

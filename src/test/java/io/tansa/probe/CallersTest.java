@@ -54,6 +54,19 @@ class CallersTest {
         return out;
     }
 
+    /** Per path, frame addresses ("0x…"), except main's, given as "main". */
+    static List<List<String>> pathsWithAddresses(String json) {
+        List<List<String>> out = new ArrayList<>();
+        Matcher m = Pattern.compile("\\{\"count\": (\\d+), \"frames\": \\[(.*?)\\]\\}").matcher(json);
+        while (m.find()) {
+            List<String> frames = new ArrayList<>();
+            Matcher n = Pattern.compile("\"name\": \"([^\"]*)\", \"module\": [^,]*, \"address\": \"(0x[0-9a-f]+)\"").matcher(m.group(2));
+            while (n.find()) frames.add(n.group(1).equals("main") ? "main" : n.group(2));
+            out.add(frames);
+        }
+        return out;
+    }
+
     static String status(int pid, String field) throws IOException {
         for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
             if (l.startsWith(field + ":")) return l.substring(field.length() + 1).trim();
@@ -187,6 +200,18 @@ class CallersTest {
             assertEquals(200, count(r.out(), "hits"), r.out());
             assertTrue(r.err().contains("target exited"), r.err());
         }
+    }
+
+    @Test
+    void commandIsTracedFromItsFirstInstruction() throws IOException {
+        // -- CMD: started under tansa, probed before any of its code runs; the program's own output is intact
+        Tansa r = Tansa.start("callers", "-n", "0", "--rate", "0", "-f", "json", "-o", "/dev/stderr", "target", "--",
+                late.toString(), "2", "50");
+        r.process.getOutputStream().write("go\n".getBytes());
+        r.process.getOutputStream().close();
+        assertEquals(0, r.waitExit(), r.err());
+        assertTrue(r.out().contains("done 7600"), "program output: " + r.out());
+        assertEquals(100, count(r.err(), "hits"), r.err());
     }
 
     @Test

@@ -1,0 +1,120 @@
+package io.tansa.cli;
+
+import io.tansa.Failure;
+import io.tansa.trace.EventPrinter;
+import io.tansa.trace.Summary;
+import io.tansa.trace.SyscallTable;
+import io.tansa.trace.Tracer;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "trace", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Which syscalls and ioctls a process makes, per thread, without stopping it.",
+            "Reads the raw_syscalls tracepoints through perf events; entry and exit are joined per thread."},
+        footer = {"", "Examples:", "  tansa trace -p 1234 -c            summary until Ctrl-C",
+            "  tansa trace -p 1234 -e ioctl --fds -T", "  tansa trace -c -f json -- ./prog arg"})
+public final class TraceCommand implements Callable<Integer> {
+    @Mixin Common common;
+
+    @Option(names = {"-c", "--summary"}, description = "Print a summary (calls, errors, time) at the end instead of each call.")
+    boolean summary;
+
+    @Option(names = "--per-thread", description = "With -c: a table per thread too.")
+    boolean perThread;
+
+    @Option(names = {"-e", "--syscalls"}, paramLabel = "SYSCALLS", split = ",",
+            description = "Only these syscalls (comma list, e.g. ioctl,read); filtered in the kernel.")
+    List<String> syscalls = new ArrayList<>();
+
+    @Option(names = "-T", description = "Show the time spent in each call.")
+    boolean timing;
+
+    @Option(names = "--fds", description = "Show what fd arguments are (15<anon_inode:kvm-vcpu:0>).")
+    boolean fds;
+
+    @Option(names = "--children", description = "Follow child processes too (threads are always followed).")
+    boolean children;
+
+    @Option(names = {"-d", "--duration"}, paramLabel = "DURATION", description = "Stop after this long (10s, 500ms, 2m).")
+    String duration;
+
+    @Parameters(paramLabel = "COMMAND", arity = "0..*", description = "Program to start and trace (after --).")
+    List<String> command = new ArrayList<>();
+
+    @Override
+    public Integer call() throws Exception {
+        if (!common.format.equals("text") && !common.format.equals("json")) {
+            throw new Failure(Failure.Kind.USAGE, "unknown format '" + common.format + "' (text, json)");
+        }
+        if (common.format.equals("json") && !summary) {
+            throw new Failure(Failure.Kind.USAGE, "-f json needs -c (the summary is the JSON output)");
+        }
+        if (perThread && !summary) throw new Failure(Failure.Kind.USAGE, "--per-thread needs -c");
+        Set<Integer> only = parseSyscalls(syscalls);
+        Duration d = Common.parseDuration(duration);
+        Tracer.Options opts = new Tracer.Options(common.pids, command, children, d, only, 0);
+        PrintStream out = new PrintStream(common.openOutput(), false);
+        Summary sum = summary ? new Summary(perThread) : null;
+        Tracer.Listener listener = sum != null ? sum : new EventPrinter(out, timing, fds);
+
+        try (Tracer tracer = Tracer.attach(opts)) {
+            common.info("tansa trace: %s (%d thread%s); %s", command.isEmpty() ? "pid " + common.pids : command.get(0),
+                    tracer.threadsAttached(), tracer.threadsAttached() == 1 ? "" : "s",
+                    summary ? "summary at exit or Ctrl-C" : "Ctrl-C to stop");
+            // Ctrl-C / SIGTERM: stop reading, print what was captured, then let the JVM exit.
+            CountDownLatch done = new CountDownLatch(1);
+            Thread hook = new Thread(() -> {
+                tracer.stop();
+                try {
+                    done.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "tansa-trace-stop");
+            Runtime.getRuntime().addShutdownHook(hook);
+            try {
+                tracer.run(listener);
+                if (tracer.lost() > 0) {
+                    common.info("tansa trace: %d records lost (ring buffer full); counts are low", tracer.lost());
+                }
+                if (sum != null) {
+                    if (common.format.equals("json")) sum.renderJson(out, tracer.lost());
+                    else sum.renderText(out, tracer.lost());
+                }
+                out.flush();
+                if (common.output != null) out.close();
+            } finally {
+                done.countDown();
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException e) {
+                    // already shutting down: the hook is running
+                }
+            }
+            Process child = tracer.child();
+            return child == null ? 0 : child.waitFor();
+        }
+    }
+
+    static Set<Integer> parseSyscalls(List<String> names) {
+        if (names.isEmpty()) return null;
+        Set<Integer> out = new LinkedHashSet<>();
+        for (String n : names) {
+            int nr = SyscallTable.number(n.trim());
+            if (nr < 0) throw new Failure(Failure.Kind.USAGE, "unknown syscall '" + n + "'");
+            out.add(nr);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,106 @@
+package io.tansa.ruby;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tansa.testing.Privileged;
+import io.tansa.testing.Tansa;
+import io.tansa.testing.Target;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** tansa callers on Debian's real ruby + ruby-bcrypt: Ruby paths to libcrypt's crypt_ra at each hit. */
+class RubyCallersTest {
+    static final Path SCRIPTS = Path.of("src/test/ruby").toAbsolutePath();
+
+    record Hit(int count, List<String[]> frames) {} // frame: kind, name, file-or-module, line
+
+    static List<Hit> paths(String json) {
+        List<Hit> out = new ArrayList<>();
+        Matcher m = Pattern.compile("\\{\"count\": (\\d+), \"frames\": \\[(.*?)\\]\\}").matcher(json);
+        while (m.find()) {
+            List<String[]> fs = new ArrayList<>();
+            Matcher f = Pattern.compile("\\{\"kind\": \"(\\w+)\", \"name\": \"([^\"]*)\", \"(?:file|module)\": (?:\"([^\"]*)\"|null)(?:, \"line\": (\\d+))?")
+                    .matcher(m.group(2));
+            while (f.find()) fs.add(new String[] {f.group(1), f.group(2), f.group(3), f.group(4)});
+            out.add(new Hit(Integer.parseInt(m.group(1)), fs));
+        }
+        return out;
+    }
+
+    static String[] frameNamed(Hit h, String nameSuffix) {
+        for (String[] f : h.frames()) if (f[0].equals("ruby") && f[1].endsWith(nameSuffix)) return f;
+        return null;
+    }
+
+    @Test
+    void threeRubyPathsInTheirProportionsWithExactLines() {
+        Privileged.requireRoot();
+        try (Target t = Target.start("ruby", SCRIPTS.resolve("bcrypt_paths.rb").toString())) {
+            t.awaitLine("ready");
+            Tansa r = Tansa.run("callers", "-q", "-p", "" + t.pid(), "-n", "240", "--rate", "0", "-f", "json", "crypt_ra");
+            assertEquals(0, r.exitCode(), r.err());
+            String json = r.out();
+            // Debian's bcrypt calls libcrypt's crypt_ra; bcrypt_ext.so's own definition is never hit
+            assertTrue(json.matches("(?s).*\"module\": \"libcrypt[^\"]*\", \"address\": \"[^\"]+\", \"hits\": 240.*"), json);
+            int signup = 0, login = 0, rehash = 0;
+            for (Hit h : paths(json)) {
+                assertEquals("crypt_ra", h.frames().get(0)[1], "innermost: the probed function");
+                String[] s = frameNamed(h, "signup"), l = frameNamed(h, "login"), x = frameNamed(h, "rehash");
+                if (s != null) {
+                    signup += h.count();
+                    assertEquals("11", s[3], "signup's call line");
+                } else if (l != null) {
+                    login += h.count();
+                    assertEquals("15", l[3]);
+                } else if (x != null) {
+                    rehash += h.count();
+                    assertEquals("19", x[3]);
+                }
+                for (String[] f : h.frames()) {
+                    if (f[0].equals("ruby") && f[2].endsWith("bcrypt_paths.rb")) {
+                        assertTrue(f[2].startsWith("/"), "absolute path as Ruby reports it: " + f[2]);
+                    }
+                }
+                String[] main = frameNamed(h, "<main>");
+                assertTrue(main != null && main[2].endsWith("bcrypt_paths.rb"), "outermost Ruby frame is <main>");
+            }
+            assertEquals(240, signup + login + rehash, json);
+            // per round: 1 signup, 2 logins, 3 rehashes
+            assertTrue(Math.abs(signup / 240.0 - 1 / 6.0) < 0.05, "signup " + signup);
+            assertTrue(Math.abs(login / 240.0 - 2 / 6.0) < 0.06, "login " + login);
+            assertTrue(Math.abs(rehash / 240.0 - 3 / 6.0) < 0.06, "rehash " + rehash);
+            assertTrue(t.alive());
+        }
+    }
+
+    @Test
+    void eachHitCarriesTheFramesOfTheThreadThatMadeIt() {
+        Privileged.requireRoot();
+        try (Target t = Target.start("ruby", SCRIPTS.resolve("threads_crypt.rb").toString())) {
+            t.awaitLine("ready");
+            Tansa r = Tansa.run("callers", "-q", "-p", "" + t.pid(), "-n", "100", "--rate", "0", "-f", "json",
+                    "--group-by", "thread", "libcrypt:crypt_ra");
+            assertEquals(0, r.exitCode(), r.err());
+            int alpha = 0, beta = 0;
+            for (Hit h : paths(r.out())) {
+                String group = h.frames().getLast()[1];
+                boolean a = frameNamed(h, "work_alpha") != null, b = frameNamed(h, "work_beta") != null;
+                assertTrue(a != b, "one of the two methods: " + group);
+                if (group.contains("alpha")) {
+                    assertTrue(a, "thread alpha's hit shows work_alpha");
+                    alpha += h.count();
+                } else {
+                    assertTrue(group.contains("beta") && b, "thread beta's hit shows work_beta: " + group);
+                    beta += h.count();
+                }
+            }
+            assertEquals(100, alpha + beta);
+            assertTrue(alpha > 0 && beta > 0, alpha + " / " + beta);
+        }
+    }
+}
