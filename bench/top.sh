@@ -2,7 +2,8 @@
 # tansa top vs perf: CPU time the profiler itself uses (user + system, from /usr/bin/time) while
 # sampling a busy 2-thread target at 999 Hz for DURATION seconds. Median of RUNS runs each.
 #   tansa top --once       one table at the end (JVM start included; "sampling only" subtracts
-#                          the CPU of a JVM that starts and exits: `tansa --version`)
+#                          the CPU of a JVM that starts and exits: `tansa --version`; "steady state"
+#                          is the CPU per second of sampling: (run of DURATION - run of 1 s) / (DURATION - 1))
 #   perf record            samples to a file (no symbols yet)
 #   perf record + report   the same plus `perf report --stdio`: the one-shot table perf needs two steps for
 #   perf top --stdio       live table (needs a tty: run under script(1))
@@ -31,14 +32,18 @@ declare -A res
 for i in $(seq "$runs"); do
   res[jvm]+="$(cpu "$here/bin/tansa" --version) "
   res[tansa]+="$(cpu "$here/bin/tansa" top -p "$target" --once -d "${dur}s" -q) "
+  res[tansa1]+="$(cpu "$here/bin/tansa" top -p "$target" --once -d 1s -q) "
   res[record]+="$(cpu perf record -q -F 999 -p "$target" -o "$work/perf.data" -- sleep "$dur") "
   res[report]+="$(cpu perf report --stdio -i "$work/perf.data") "
   res[top]+="$(cpu script -qfc "timeout -s INT $dur perf top --stdio -F 999 -p $target" /dev/null) "
 done
 
 m() { tr ' ' '\n' <<< "${res[$1]}" | grep . | median; }
-jvm=$(m jvm); tansa=$(m tansa); record=$(m record); report=$(m report); top=$(m top)
+jvm=$(m jvm); tansa=$(m tansa); tansa1=$(m tansa1); record=$(m record); report=$(m report); top=$(m top)
 sampling=$(awk -v a="$tansa" -v b="$jvm" 'BEGIN {printf "%.3f", a - b}')
+steady=$(awk -v a="$tansa" -v b="$tansa1" -v d="$dur" 'BEGIN {printf "%.4f", (a - b) / (d - 1)}')
+perfsteady=$(awk -v a="$top" -v d="$dur" 'BEGIN {printf "%.4f", a / d}')
+recsteady=$(awk -v a="$record" -v d="$dur" 'BEGIN {printf "%.4f", a / d}')
 recrep=$(awk -v a="$record" -v b="$report" 'BEGIN {printf "%.3f", a + b}')
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
 echo "CPU seconds used by the profiler, ${dur}s at 999 Hz on 2 busy threads, median of $runs:"
@@ -48,5 +53,7 @@ printf '  %-34s %8s\n' "  sampling only" "$sampling"
 printf '  %-34s %8s\n' "perf record" "$record"
 printf '  %-34s %8s\n' "perf record + perf report" "$recrep"
 printf '  %-34s %8s\n' "perf top --stdio" "$top"
+echo "CPU seconds per second of sampling: tansa steady state $steady, perf record $recsteady (whole run / ${dur}),"\
+" perf top $perfsteady (whole run / ${dur}); tansa/perf-top $(ratio "$steady" "$perfsteady")"
 echo "ratios: tansa/perf-top $(ratio "$tansa" "$top"), tansa/(record+report) $(ratio "$tansa" "$recrep"),"\
 " tansa-sampling/perf-record $(ratio "$sampling" "$record"), tansa-sampling/perf-top $(ratio "$sampling" "$top")"

@@ -81,7 +81,8 @@ public final class TopCommand implements Callable<Integer> {
         try (OutputStream os = common.openOutput()) {
             PrintStream out = new PrintStream(os, false, StandardCharsets.UTF_8);
             if (!once) common.info("tansa: sampling %s at %d Hz for %s (Ctrl-C to stop)",
-                    all ? "all cpus" : "pid " + common.pids, frequency, duration != null ? duration : "10m");
+                    all ? "all cpus" : "pid " + common.pids.stream().map(String::valueOf)
+                            .collect(java.util.stream.Collectors.joining(", ")), frequency, duration != null ? duration : "10m");
             Top.Result r = Top.run(new Top.Request(common.pids, all, frequency, d, callGraph, Duration.ofSeconds(1)),
                     pid -> new ProcessSymbols(pid)::frame, stop::get,
                     once ? t -> { } : t -> print(t, out, json, live));
