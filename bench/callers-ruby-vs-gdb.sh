@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Extra time per hit with Ruby frames, every hit captured: tansa callers (native + Ruby frames of
+# the hitting thread) vs the seed's gdb way (break crypt_ra, call rb_backtrace(), continue), same
+# Ruby + bcrypt workload, same run. Prints medians of REPS runs and the ratio.
+# Usage: bench/callers-ruby-vs-gdb.sh [HITS=300] [REPS=3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+hits=${1:-300}; reps=${2:-3}
+out=bench/out; mkdir -p "$out"
+bin/tansa --version >/dev/null # build once, outside the measurement
+
+run_one() { # $1 = mode → prints the workload's loop time in ns
+  local go="$out/go.$$" log="$out/log.$$" res="$out/res.$$"; rm -f "$go" "$res"
+  ruby bench/ruby_hits.rb "$hits" "$go" > "$res" 2>/dev/null &
+  local pid=$!
+  until grep -q ready "$res" 2>/dev/null; do sleep 0.01; done
+  case "$1" in
+    none) touch "$go" ;;
+    tansa)
+      bin/tansa callers -p "$pid" -n 0 --rate 0 -d 10m crypt_ra >/dev/null 2>"$log" &
+      until grep -q probing "$log" 2>/dev/null; do sleep 0.02; done
+      touch "$go" ;;
+    gdb)
+      printf 'set pagination off\nset breakpoint pending off\nbreak crypt_ra\ncommands\nsilent\ncall (void)rb_backtrace()\ncontinue\nend\nshell touch %s\ncontinue\n' "$go" > "$out/gdb.cmds"
+      gdb -q -batch -p "$pid" -x "$out/gdb.cmds" >/dev/null 2>&1 & ;;
+  esac
+  wait "$pid"
+  wait 2>/dev/null || true
+  sed -n 's/^elapsed_ns \([0-9]*\).*/\1/p' "$res"
+  rm -f "$go" "$log" "$res"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+declare -A res
+for mode in none tansa gdb; do
+  res[$mode]=$(for ((i = 0; i < reps; i++)); do run_one "$mode"; done | median)
+done
+per_tansa=$(( (res[tansa] - res[none]) / hits ))
+per_gdb=$(( (res[gdb] - res[none]) / hits ))
+echo "hits per run: $hits, runs: $reps (medians)"
+printf '%-8s loop %12d ns   extra per hit %9d ns\n' untraced "${res[none]}" 0 tansa "${res[tansa]}" "$per_tansa" gdb "${res[gdb]}" "$per_gdb"
+awk -v t="$per_tansa" -v g="$per_gdb" 'BEGIN { if (t <= 0) t = 1; printf "gdb+rb_backtrace / tansa per-hit cost: %.1fx\n", g / t }'
