@@ -9,8 +9,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -56,16 +54,13 @@ public final class CallersCommand implements Callable<Integer> {
         Duration limit = Common.parseDuration(duration);
         Progress progress = new Progress(common.quiet, "hits on " + symbol, count, limit);
         Callers.Run handle = new Callers.Run();
-        CountDownLatch done = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            handle.stop();
-            try {
-                done.await(10, TimeUnit.SECONDS);
-            } catch (InterruptedException ignored) {
-                Thread.currentThread().interrupt();
-            }
-        }, "tansa-stop");
-        Runtime.getRuntime().addShutdownHook(hook);
+        // Ctrl-C / SIGTERM: stop, detach, print what was captured, then let the JVM exit
+        try (StopOnSignal onSignal = new StopOnSignal(handle::stop)) {
+            return capture(pids, limit, progress, handle);
+        }
+    }
+
+    private int capture(List<Integer> pids, Duration limit, Progress progress, Callers.Run handle) throws IOException {
         try {
             Profile p = Callers.run(new Callers.Request(pids, command, symbol, count, limit, rate, children, MAX_FRAMES, lang(),
                     common.quiet ? null : s -> common.info("tansa: %s", s), progress::update, progress::start), handle);
@@ -79,17 +74,10 @@ public final class CallersCommand implements Callable<Integer> {
             }
             return 0;
         } catch (RuntimeException | Error e) {
-            // during a SIGINT/SIGTERM shutdown the JVM halts as soon as `done` is counted down,
+            // during a SIGINT/SIGTERM shutdown the JVM halts as soon as StopOnSignal is closed,
             // before picocli could print this: say it here
             if (handle.stopped()) System.err.println("tansa: " + Main.classify(e) + ": " + e);
             throw e;
-        } finally {
-            done.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException ignored) {
-                // shutting down already: the hook is running and sees done
-            }
         }
     }
 

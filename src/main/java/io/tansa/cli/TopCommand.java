@@ -13,8 +13,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -68,17 +66,8 @@ public final class TopCommand implements Callable<Integer> {
         boolean json = common.format.equals("json");
         boolean live = !once && common.output == null && System.console() != null && System.console().isTerminal() && !json;
         AtomicBoolean stop = new AtomicBoolean();
-        CountDownLatch done = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            stop.set(true);
-            try {
-                done.await(5, TimeUnit.SECONDS);
-            } catch (InterruptedException ignored) {
-                Thread.currentThread().interrupt();
-            }
-        }, "tansa-stop");
-        Runtime.getRuntime().addShutdownHook(hook);
-        try (OutputStream os = common.openOutput()) {
+        // Ctrl-C / SIGTERM: stop, detach, print what was captured, then let the JVM exit
+        try (StopOnSignal onSignal = new StopOnSignal(() -> stop.set(true)); OutputStream os = common.openOutput()) {
             PrintStream out = new PrintStream(os, false, StandardCharsets.UTF_8);
             if (!once) common.info("tansa: sampling %s at %d Hz for %s (Ctrl-C to stop)",
                     all ? "all cpus" : "pid " + common.pids.stream().map(String::valueOf)
@@ -93,13 +82,6 @@ public final class TopCommand implements Callable<Integer> {
                 return Failure.Kind.TARGET_EXITED.exitCode;
             }
             return 0;
-        } finally {
-            done.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException ignored) {
-                // shutting down already: the hook is running and sees done
-            }
         }
     }
 

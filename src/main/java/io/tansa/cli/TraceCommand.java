@@ -12,8 +12,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -78,18 +76,8 @@ public final class TraceCommand implements Callable<Integer> {
             common.info("tansa trace: %s (%d thread%s); %s", command.isEmpty() ? "pid " + common.pids : command.get(0),
                     tracer.threadsAttached(), tracer.threadsAttached() == 1 ? "" : "s",
                     summary ? "summary at exit or Ctrl-C" : "Ctrl-C to stop");
-            // Ctrl-C / SIGTERM: stop reading, print what was captured, then let the JVM exit.
-            CountDownLatch done = new CountDownLatch(1);
-            Thread hook = new Thread(() -> {
-                tracer.stop();
-                try {
-                    done.await(10, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }, "tansa-trace-stop");
-            Runtime.getRuntime().addShutdownHook(hook);
-            try {
+            // Ctrl-C / SIGTERM: stop, detach, print what was captured, then let the JVM exit
+            try (StopOnSignal onSignal = new StopOnSignal(tracer::stop)) {
                 tracer.run(listener);
                 if (tracer.lost() > 0) {
                     common.info("tansa trace: %d records lost (ring buffer full); counts are low", tracer.lost());
@@ -100,13 +88,6 @@ public final class TraceCommand implements Callable<Integer> {
                 }
                 out.flush();
                 if (common.output != null) out.close();
-            } finally {
-                done.countDown();
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException e) {
-                    // already shutting down: the hook is running
-                }
             }
             Process child = tracer.child();
             return child == null ? 0 : child.waitFor();

@@ -385,7 +385,14 @@ public final class Tracer {
                 throw e;
             }
             if (w == null) continue; // woken by the watchdog
-            dispatch(w);
+            try {
+                dispatch(w);
+            } catch (SysException.ProcessGoneException e) {
+                // the thread was killed between its stop and our reading it (e.g. SIGKILL of a
+                // Unicorn worker): its exit is reported by the next waitpid
+            } catch (Failure e) {
+                if (e.kind() != Failure.Kind.NO_SUCH_PROCESS) throw e; // as above, seen through /proc
+            }
         }
     }
 

@@ -205,6 +205,7 @@ class RubyReaderTest {
         for (int i = 0; i < frames.size(); i++) {
             Frame f = frames.get(i);
             assertEquals(Frame.Kind.RUBY, f.kind());
+            if (f.file().startsWith("<internal:")) continue; // core methods written in Ruby (Integer#zero?)
             assertEquals(SCRIPT.toString(), f.file(), f.toString());
             assertTrue(f.line() >= 1 && f.line() <= source.size(), f.toString());
             String text = source.get(f.line() - 1).trim();

@@ -70,6 +70,7 @@ class UnicornTest {
             int respawned = now.iterator().next();
             int before = ok.get();
             while (ok.get() < before + 40) Thread.sleep(20); // let the new worker serve (not a timing assertion)
+            assertTrue(tansa.process.isAlive(), "tansa ended early: " + tansa.err());
             Signals.kill((int) tansa.process.pid(), Signals.SIGINT);
             assertEquals(130, tansa.waitExit(), tansa.err());
             run.set(false);
