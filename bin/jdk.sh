@@ -1,5 +1,10 @@
 # Sourced by bin/tansa and bin/test: sets $jdk to a JDK 25+ (JAVA_HOME if new enough, else Temurin 25).
-java_major() { "$1/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p' | cut -d. -f1; }
+# The major version from the JDK's release file (no JVM start); 0 when unknown.
+java_major() {
+  local v
+  v=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$1/release" 2>/dev/null)
+  echo "${v:-0}"
+}
 find_jdk() {
   if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]] && (( $(java_major "$JAVA_HOME") >= 25 )); then
     echo "$JAVA_HOME"; return
