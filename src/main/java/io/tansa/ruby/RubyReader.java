@@ -85,14 +85,15 @@ public final class RubyReader {
      * {@code ruby_global_symbols} is a hidden symbol in Debian's stripped libruby, but the exported
      * {@code rb_sym_immortal_count()} is {@code return ruby_global_symbols.last_id;} (symbol.c),
      * which compiles to one RIP-relative load: {@code mov disp32(%rip),%eax} (8b 05) or its REX.W
-     * form (48 8b 05). Its target is the struct's address (last_id is the first member). Returns -1
-     * when the code is not that instruction.
+     * form (48 8b 05), possibly after an endbr64. Its target is the struct's address (last_id is the
+     * first member). Returns -1 when the code is not that instruction.
      */
     static long globalSymbols(Remote mem, long fn) {
         if (fn <= 0) return -1;
         try {
-            ByteBuffer b = mem.read(fn, 8);
-            int at = (b.get(0) & 0xff) == 0x48 ? 1 : 0;
+            ByteBuffer b = mem.read(fn, 12);
+            int at = b.getInt(0) == 0xfa1e0ff3 ? 4 : 0; // endbr64, in builds with CET (-fcf-protection)
+            if ((b.get(at) & 0xff) == 0x48) at++;
             if ((b.get(at) & 0xff) != 0x8b || (b.get(at + 1) & 0xff) != 0x05) return -1;
             return fn + at + 6 + b.getInt(at + 2);
         } catch (Remote.BadState e) {
