@@ -46,6 +46,8 @@ public final class ElfFile implements AutoCloseable {
     private volatile AddressIndex byAddress;
     private volatile List<Relocation> relocations;
     private volatile Optional<String> soname;
+    private volatile Map<Long, Relocation> relocByOffset;
+    private final List<Section> pltSections;
     private final List<ElfFile> extraSymbolSources = new ArrayList<>();
 
     private ElfFile(String origin, ByteBuffer buf) {
@@ -105,6 +107,8 @@ public final class ElfFile implements AutoCloseable {
             }
         }
         sections = List.copyOf(secs);
+        pltSections = sections.stream().filter(x -> x.name().startsWith(".plt") && x.data().capacity() > 0
+                && (x.flags() & Section.SHF_EXECINSTR) != 0).toList();
     }
 
     /**
@@ -185,6 +189,9 @@ public final class ElfFile implements AutoCloseable {
      * underscores, shorter.
      */
     public Optional<Symbol> symbolAt(long vaddr) {
+        for (Section plt : pltSections) {
+            if (vaddr >= plt.addr() && vaddr - plt.addr() < plt.size()) return pltEntry(plt, vaddr);
+        }
         AddressIndex x = addressIndex();
         int i = upperBound(x.starts, vaddr) - 1;
         if (i < 0) return Optional.empty();
@@ -301,6 +308,38 @@ public final class ElfFile implements AutoCloseable {
     }
 
     // ---- symbols ----
+
+    /**
+     * The PLT stub containing {@code vaddr}, named as objdump does: "puts@plt", or
+     * "*ABS*+0x9f550@plt" for an IRELATIVE slot. Each stub jumps through its GOT slot
+     * (jmp *disp32(%rip), opcode ff 25, possibly after endbr64 / a bnd prefix); the dynamic
+     * relocation of that slot names it.
+     */
+    private Optional<Symbol> pltEntry(Section plt, long vaddr) {
+        long ent = plt.entsize() >= 8 ? plt.entsize() : 16;
+        long entry = plt.addr() + (vaddr - plt.addr()) / ent * ent;
+        ByteBuffer b = plt.buffer();
+        int at = (int) (entry - plt.addr());
+        for (int i = at; i + 6 <= Math.min(at + ent, b.capacity()); i++) {
+            if ((b.get(i) & 0xff) != 0xff || (b.get(i + 1) & 0xff) != 0x25) continue;
+            long slot = plt.addr() + i + 6 + b.getInt(i + 2);
+            Relocation r = relocationsByOffset().get(slot);
+            if (r == null) continue;
+            String name = r.symbol() != null ? r.symbol() : "*ABS*+0x" + Long.toHexString(r.addend());
+            return Optional.of(new Symbol(name + "@plt", null, entry, ent, Symbol.STT_FUNC, Symbol.STB_LOCAL, false));
+        }
+        return Optional.empty(); // PLT0, the lazy-binding trampoline
+    }
+
+    private Map<Long, Relocation> relocationsByOffset() {
+        Map<Long, Relocation> m = relocByOffset;
+        if (m == null) {
+            m = new HashMap<>();
+            for (Relocation r : dynamicRelocations()) m.putIfAbsent(r.offset(), r);
+            relocByOffset = m;
+        }
+        return m;
+    }
 
     /** The symbol tables in precedence order: .dynsym, .symtab, MiniDebugInfo, added debug files. */
     private List<RawSymbols> raw() {
