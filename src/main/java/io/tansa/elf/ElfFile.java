@@ -120,7 +120,7 @@ public final class ElfFile implements AutoCloseable {
             long size = ch.size();
             if (size > Integer.MAX_VALUE) throw new Failure(Failure.Kind.UNSUPPORTED, p + ": ELF files over 2 GiB are not supported");
             if (size < 64) throw new Failure(Failure.Kind.UNSUPPORTED, p + ": not an ELF file (" + size + " bytes)");
-            return new ElfFile(p.toString(), ch.map(FileChannel.MapMode.READ_ONLY, 0, size));
+            return parse(p.toString(), ch.map(FileChannel.MapMode.READ_ONLY, 0, size));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open " + p + ": " + e.getMessage(), e);
         }
@@ -129,7 +129,15 @@ public final class ElfFile implements AutoCloseable {
     /** Parses an ELF image held in memory (e.g. MiniDebugInfo, or a [vdso] copied from a process). */
     public static ElfFile of(String origin, byte[] image) {
         if (image.length < 64) throw new Failure(Failure.Kind.UNSUPPORTED, origin + ": not an ELF file");
-        return new ElfFile(origin, ByteBuffer.wrap(image));
+        return parse(origin, ByteBuffer.wrap(image));
+    }
+
+    private static ElfFile parse(String origin, ByteBuffer b) {
+        try {
+            return new ElfFile(origin, b);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw new Failure(Failure.Kind.UNSUPPORTED, origin + ": damaged ELF file (" + e.getMessage() + ")", e);
+        }
     }
 
     /** Where this image came from (a path, or a label for in-memory images). */
@@ -248,8 +256,16 @@ public final class ElfFile implements AutoCloseable {
     }
 
     private Optional<String> readSoname() {
+        try {
+            return readSonameUnchecked();
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            return Optional.empty(); // a damaged dynamic section
+        }
+    }
+
+    private Optional<String> readSonameUnchecked() {
         Optional<Section> dyn = sections.stream().filter(s -> s.type() == Section.SHT_DYNAMIC).findFirst();
-        if (dyn.isPresent() && dyn.get().link() < sections.size()) {
+        if (dyn.isPresent() && dyn.get().link() > 0 && dyn.get().link() < sections.size()) {
             Section d = dyn.get();
             long str = sections.get(d.link()).offset();
             return dynamicString(d.offset(), d.data().capacity(), DT_SONAME, off -> str + off);
@@ -272,21 +288,30 @@ public final class ElfFile implements AutoCloseable {
         List<Relocation> out = new ArrayList<>();
         for (Section s : sections) {
             if (s.type() != Section.SHT_RELA || (s.flags() & Section.SHF_ALLOC) == 0) continue;
-            Section dynsym = s.link() > 0 && s.link() < sections.size() ? sections.get(s.link()) : null;
-            long strOff = dynsym != null && dynsym.link() < sections.size() ? sections.get(dynsym.link()).offset() : -1;
-            ByteBuffer b = s.buffer();
-            for (int p = 0; p + 24 <= b.capacity(); p += 24) {
-                long info = b.getLong(p + 8);
-                int sym = (int) (info >>> 32);
-                String name = null;
-                if (sym != 0 && dynsym != null && strOff >= 0 && (sym + 1L) * 24 <= dynsym.data().capacity()) {
-                    name = cstring(strOff + Integer.toUnsignedLong(dynsym.buffer().getInt(sym * 24)));
-                }
-                out.add(new Relocation(b.getLong(p), (int) info, name, b.getLong(p + 16)));
+            try {
+                relocationsIn(s, out);
+            } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+                // a damaged table: keep what was read
             }
         }
         relocations = r = List.copyOf(out);
         return r;
+    }
+
+    private void relocationsIn(Section s, List<Relocation> out) {
+        Section dynsym = s.link() > 0 && s.link() < sections.size() ? sections.get(s.link()) : null;
+        long strOff = dynsym != null && dynsym.link() > 0 && dynsym.link() < sections.size()
+                ? sections.get(dynsym.link()).offset() : -1;
+        ByteBuffer b = s.buffer();
+        for (int p = 0; p + 24 <= b.capacity(); p += 24) {
+            long info = b.getLong(p + 8);
+            int sym = (int) (info >>> 32);
+            String name = null;
+            if (sym > 0 && dynsym != null && strOff >= 0 && (sym + 1L) * 24 <= dynsym.data().capacity()) {
+                name = cstring(strOff + Integer.toUnsignedLong(dynsym.buffer().getInt(sym * 24)));
+            }
+            out.add(new Relocation(b.getLong(p), (int) info, name, b.getLong(p + 16)));
+        }
     }
 
     /** Adds the symbols of {@code other} (a separate debug file for this one) to {@link #symbols()}. */
@@ -362,14 +387,19 @@ public final class ElfFile implements AutoCloseable {
     }
 
     private void rawTable(Section tab, boolean dynamic, List<RawSymbols> out) {
-        if (tab.link() >= sections.size() || tab.data().capacity() == 0) return;
+        if (tab.link() <= 0 || tab.link() >= sections.size() || tab.data().capacity() == 0) return;
         byte[] versym = null;
         String[] verNames = null;
         if (dynamic) {
             for (Section sec : sections) if (sec.type() == Section.SHT_GNU_VERSYM) versym = sec.bytes();
-            verNames = versionDefinitions();
         }
-        out.add(new RawSymbols(tab.bytes(), sections.get(tab.link()).bytes(), versym, verNames, dynamic));
+        try {
+            if (dynamic) verNames = versionDefinitions();
+            out.add(new RawSymbols(tab.bytes(), sections.get(tab.link()).bytes(), versym, verNames, dynamic));
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            // damaged version tables: the symbols are still usable without versions
+            out.add(new RawSymbols(tab.bytes(), sections.get(tab.link()).bytes(), null, null, dynamic));
+        }
     }
 
     /**
@@ -555,7 +585,7 @@ public final class ElfFile implements AutoCloseable {
     private String[] versionDefinitions() {
         Section vd = null;
         for (Section s : sections) if (s.type() == Section.SHT_GNU_VERDEF) vd = s;
-        if (vd == null || vd.link() >= sections.size()) return null;
+        if (vd == null || vd.link() <= 0 || vd.link() >= sections.size()) return null;
         long str = sections.get(vd.link()).offset();
         Map<Integer, String> names = new HashMap<>();
         int max = 0;
@@ -593,6 +623,14 @@ public final class ElfFile implements AutoCloseable {
     // ---- helpers ----
 
     private Optional<String> buildIdIn(long off, long size) {
+        try {
+            return buildIdAt(off, size);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            return Optional.empty(); // a damaged note
+        }
+    }
+
+    private Optional<String> buildIdAt(long off, long size) {
         long p = off, end = Math.min(off + size, buf.capacity());
         while (p + 12 <= end) {
             long namesz = Integer.toUnsignedLong(buf.getInt((int) p));
@@ -650,8 +688,9 @@ public final class ElfFile implements AutoCloseable {
     }
 
     private String cstring(long off) {
-        int start = (int) off;
         int cap = buf.capacity();
+        if (off < 0 || off >= cap) return ""; // a damaged offset: no name rather than an exception
+        int start = (int) off;
         int end = start;
         while (end < cap && buf.get(end) != 0) end++;
         byte[] b = new byte[end - start];
