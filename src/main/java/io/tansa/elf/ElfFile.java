@@ -46,6 +46,8 @@ public final class ElfFile implements AutoCloseable {
     private volatile AddressIndex byAddress;
     private volatile List<Relocation> relocations;
     private volatile Optional<String> soname;
+    private volatile Map<Long, Relocation> relocByOffset;
+    private final List<Section> pltSections;
     private final List<ElfFile> extraSymbolSources = new ArrayList<>();
 
     private ElfFile(String origin, ByteBuffer buf) {
@@ -105,6 +107,8 @@ public final class ElfFile implements AutoCloseable {
             }
         }
         sections = List.copyOf(secs);
+        pltSections = sections.stream().filter(x -> x.name().startsWith(".plt") && x.data().capacity() > 0
+                && (x.flags() & Section.SHF_EXECINSTR) != 0).toList();
     }
 
     /**
@@ -116,7 +120,7 @@ public final class ElfFile implements AutoCloseable {
             long size = ch.size();
             if (size > Integer.MAX_VALUE) throw new Failure(Failure.Kind.UNSUPPORTED, p + ": ELF files over 2 GiB are not supported");
             if (size < 64) throw new Failure(Failure.Kind.UNSUPPORTED, p + ": not an ELF file (" + size + " bytes)");
-            return new ElfFile(p.toString(), ch.map(FileChannel.MapMode.READ_ONLY, 0, size));
+            return parse(p.toString(), ch.map(FileChannel.MapMode.READ_ONLY, 0, size));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open " + p + ": " + e.getMessage(), e);
         }
@@ -125,7 +129,15 @@ public final class ElfFile implements AutoCloseable {
     /** Parses an ELF image held in memory (e.g. MiniDebugInfo, or a [vdso] copied from a process). */
     public static ElfFile of(String origin, byte[] image) {
         if (image.length < 64) throw new Failure(Failure.Kind.UNSUPPORTED, origin + ": not an ELF file");
-        return new ElfFile(origin, ByteBuffer.wrap(image));
+        return parse(origin, ByteBuffer.wrap(image));
+    }
+
+    private static ElfFile parse(String origin, ByteBuffer b) {
+        try {
+            return new ElfFile(origin, b);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw new Failure(Failure.Kind.UNSUPPORTED, origin + ": damaged ELF file (" + e.getMessage() + ")", e);
+        }
     }
 
     /** Where this image came from (a path, or a label for in-memory images). */
@@ -185,6 +197,9 @@ public final class ElfFile implements AutoCloseable {
      * underscores, shorter.
      */
     public Optional<Symbol> symbolAt(long vaddr) {
+        for (Section plt : pltSections) {
+            if (vaddr >= plt.addr() && vaddr - plt.addr() < plt.size()) return pltEntry(plt, vaddr);
+        }
         AddressIndex x = addressIndex();
         int i = upperBound(x.starts, vaddr) - 1;
         if (i < 0) return Optional.empty();
@@ -241,8 +256,16 @@ public final class ElfFile implements AutoCloseable {
     }
 
     private Optional<String> readSoname() {
+        try {
+            return readSonameUnchecked();
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            return Optional.empty(); // a damaged dynamic section
+        }
+    }
+
+    private Optional<String> readSonameUnchecked() {
         Optional<Section> dyn = sections.stream().filter(s -> s.type() == Section.SHT_DYNAMIC).findFirst();
-        if (dyn.isPresent() && dyn.get().link() < sections.size()) {
+        if (dyn.isPresent() && dyn.get().link() > 0 && dyn.get().link() < sections.size()) {
             Section d = dyn.get();
             long str = sections.get(d.link()).offset();
             return dynamicString(d.offset(), d.data().capacity(), DT_SONAME, off -> str + off);
@@ -265,21 +288,30 @@ public final class ElfFile implements AutoCloseable {
         List<Relocation> out = new ArrayList<>();
         for (Section s : sections) {
             if (s.type() != Section.SHT_RELA || (s.flags() & Section.SHF_ALLOC) == 0) continue;
-            Section dynsym = s.link() > 0 && s.link() < sections.size() ? sections.get(s.link()) : null;
-            long strOff = dynsym != null && dynsym.link() < sections.size() ? sections.get(dynsym.link()).offset() : -1;
-            ByteBuffer b = s.buffer();
-            for (int p = 0; p + 24 <= b.capacity(); p += 24) {
-                long info = b.getLong(p + 8);
-                int sym = (int) (info >>> 32);
-                String name = null;
-                if (sym != 0 && dynsym != null && strOff >= 0 && (sym + 1L) * 24 <= dynsym.data().capacity()) {
-                    name = cstring(strOff + Integer.toUnsignedLong(dynsym.buffer().getInt(sym * 24)));
-                }
-                out.add(new Relocation(b.getLong(p), (int) info, name, b.getLong(p + 16)));
+            try {
+                relocationsIn(s, out);
+            } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+                // a damaged table: keep what was read
             }
         }
         relocations = r = List.copyOf(out);
         return r;
+    }
+
+    private void relocationsIn(Section s, List<Relocation> out) {
+        Section dynsym = s.link() > 0 && s.link() < sections.size() ? sections.get(s.link()) : null;
+        long strOff = dynsym != null && dynsym.link() > 0 && dynsym.link() < sections.size()
+                ? sections.get(dynsym.link()).offset() : -1;
+        ByteBuffer b = s.buffer();
+        for (int p = 0; p + 24 <= b.capacity(); p += 24) {
+            long info = b.getLong(p + 8);
+            int sym = (int) (info >>> 32);
+            String name = null;
+            if (sym > 0 && dynsym != null && strOff >= 0 && (sym + 1L) * 24 <= dynsym.data().capacity()) {
+                name = cstring(strOff + Integer.toUnsignedLong(dynsym.buffer().getInt(sym * 24)));
+            }
+            out.add(new Relocation(b.getLong(p), (int) info, name, b.getLong(p + 16)));
+        }
     }
 
     /** Adds the symbols of {@code other} (a separate debug file for this one) to {@link #symbols()}. */
@@ -302,6 +334,38 @@ public final class ElfFile implements AutoCloseable {
 
     // ---- symbols ----
 
+    /**
+     * The PLT stub containing {@code vaddr}, named as objdump does: "puts@plt", or
+     * "*ABS*+0x9f550@plt" for an IRELATIVE slot. Each stub jumps through its GOT slot
+     * (jmp *disp32(%rip), opcode ff 25, possibly after endbr64 / a bnd prefix); the dynamic
+     * relocation of that slot names it.
+     */
+    private Optional<Symbol> pltEntry(Section plt, long vaddr) {
+        long ent = plt.entsize() >= 8 ? plt.entsize() : 16;
+        long entry = plt.addr() + (vaddr - plt.addr()) / ent * ent;
+        ByteBuffer b = plt.buffer();
+        int at = (int) (entry - plt.addr());
+        for (int i = at; i + 6 <= Math.min(at + ent, b.capacity()); i++) {
+            if ((b.get(i) & 0xff) != 0xff || (b.get(i + 1) & 0xff) != 0x25) continue;
+            long slot = plt.addr() + i + 6 + b.getInt(i + 2);
+            Relocation r = relocationsByOffset().get(slot);
+            if (r == null) continue;
+            String name = r.symbol() != null ? r.symbol() : "*ABS*+0x" + Long.toHexString(r.addend());
+            return Optional.of(new Symbol(name + "@plt", null, entry, ent, Symbol.STT_FUNC, Symbol.STB_LOCAL, false));
+        }
+        return Optional.empty(); // PLT0, the lazy-binding trampoline
+    }
+
+    private Map<Long, Relocation> relocationsByOffset() {
+        Map<Long, Relocation> m = relocByOffset;
+        if (m == null) {
+            m = new HashMap<>();
+            for (Relocation r : dynamicRelocations()) m.putIfAbsent(r.offset(), r);
+            relocByOffset = m;
+        }
+        return m;
+    }
+
     /** The symbol tables in precedence order: .dynsym, .symtab, MiniDebugInfo, added debug files. */
     private List<RawSymbols> raw() {
         List<RawSymbols> r = raw;
@@ -323,14 +387,19 @@ public final class ElfFile implements AutoCloseable {
     }
 
     private void rawTable(Section tab, boolean dynamic, List<RawSymbols> out) {
-        if (tab.link() >= sections.size() || tab.data().capacity() == 0) return;
+        if (tab.link() <= 0 || tab.link() >= sections.size() || tab.data().capacity() == 0) return;
         byte[] versym = null;
         String[] verNames = null;
         if (dynamic) {
             for (Section sec : sections) if (sec.type() == Section.SHT_GNU_VERSYM) versym = sec.bytes();
-            verNames = versionDefinitions();
         }
-        out.add(new RawSymbols(tab.bytes(), sections.get(tab.link()).bytes(), versym, verNames, dynamic));
+        try {
+            if (dynamic) verNames = versionDefinitions();
+            out.add(new RawSymbols(tab.bytes(), sections.get(tab.link()).bytes(), versym, verNames, dynamic));
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            // damaged version tables: the symbols are still usable without versions
+            out.add(new RawSymbols(tab.bytes(), sections.get(tab.link()).bytes(), null, null, dynamic));
+        }
     }
 
     /**
@@ -516,7 +585,7 @@ public final class ElfFile implements AutoCloseable {
     private String[] versionDefinitions() {
         Section vd = null;
         for (Section s : sections) if (s.type() == Section.SHT_GNU_VERDEF) vd = s;
-        if (vd == null || vd.link() >= sections.size()) return null;
+        if (vd == null || vd.link() <= 0 || vd.link() >= sections.size()) return null;
         long str = sections.get(vd.link()).offset();
         Map<Integer, String> names = new HashMap<>();
         int max = 0;
@@ -554,6 +623,14 @@ public final class ElfFile implements AutoCloseable {
     // ---- helpers ----
 
     private Optional<String> buildIdIn(long off, long size) {
+        try {
+            return buildIdAt(off, size);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            return Optional.empty(); // a damaged note
+        }
+    }
+
+    private Optional<String> buildIdAt(long off, long size) {
         long p = off, end = Math.min(off + size, buf.capacity());
         while (p + 12 <= end) {
             long namesz = Integer.toUnsignedLong(buf.getInt((int) p));
@@ -611,8 +688,9 @@ public final class ElfFile implements AutoCloseable {
     }
 
     private String cstring(long off) {
-        int start = (int) off;
         int cap = buf.capacity();
+        if (off < 0 || off >= cap) return ""; // a damaged offset: no name rather than an exception
+        int start = (int) off;
         int end = start;
         while (end < cap && buf.get(end) != 0) end++;
         byte[] b = new byte[end - start];

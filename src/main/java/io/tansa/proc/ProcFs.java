@@ -217,8 +217,10 @@ public final class ProcFs {
     }
 
     private static Failure translate(int pid, String path, IOException e) {
-        if (e instanceof NoSuchFileException || !exists(pid)) {
-            return new Failure(Failure.Kind.NO_SUCH_PROCESS, "no such process: " + pid, e);
+        if (!exists(pid)) return new Failure(Failure.Kind.NO_SUCH_PROCESS, "no such process: " + pid, e);
+        if (e instanceof NoSuchFileException) {
+            // The process is there but not this file: a thread that exited, or exe of a kernel thread.
+            return new Failure(Failure.Kind.NO_SUCH_PROCESS, path + " is gone (no such thread, or a kernel thread)", e);
         }
         if (e instanceof AccessDeniedException) {
             return new Failure(Failure.Kind.PERMISSION, "cannot read " + path + " (needs the same uid or CAP_SYS_PTRACE)", e);

@@ -209,7 +209,7 @@ public final class ProcessSymbols {
         }
         if (!funcs.isEmpty()) return funcs;
         if (!data.isEmpty()) return data;
-        throw notFound(sp, scope);
+        throw notFound(sp, scope, st);
     }
 
     /**
@@ -252,13 +252,18 @@ public final class ProcessSymbols {
         return OptionalLong.empty();
     }
 
-    private Failure notFound(Spec sp, List<Module> scope) {
+    private Failure notFound(Spec sp, List<Module> scope, Snapshot st) {
         List<String> names = new ArrayList<>();
         for (Module m : scope) for (Symbol s : m.elf().symbols()) if (s.isFunction()) names.add(s.name());
         List<String> close = Suggest.closest(sp.name, names, 5);
         String where = sp.object == null ? Integer.toString(pid) : sp.object + " in " + pid;
         String msg = "symbol '" + sp.name + "' not found in " + where
                 + (close.isEmpty() ? " (searched " + scope.size() + " objects)" : "; did you mean: " + String.join(", ", close) + "?");
+        List<String> unread = st.modules.stream()
+                .filter(m -> (m.elf() == null || m.file() == null) && !m.name().equals("[vdso]")
+                        && (sp.object == null || objectMatches(m, sp.object)))
+                .map(Module::path).distinct().toList();
+        if (!unread.isEmpty()) msg += " (could not read: " + String.join(", ", unread) + ")";
         return new Failure(Failure.Kind.SYMBOL_NOT_FOUND, msg);
     }
 

@@ -110,6 +110,46 @@ class ElfFileTest {
         assertEquals(-1, elf.vaddrToFileOffset(-4096));
     }
 
+    /** Damaged files give a Failure or partial answers, never another exception. */
+    @Test
+    void corruptFilesFailCleanly() throws Exception {
+        byte[] good = java.nio.file.Files.readAllBytes(Native.buildAs("symlate", "libsymlate.so", "-shared", "-fPIC"));
+        java.util.Random r = new java.util.Random(7);
+        int opened = 0;
+        for (int round = 0; round < 400; round++) {
+            byte[] b = round % 4 == 0 ? java.util.Arrays.copyOf(good, r.nextInt(good.length)) : good.clone();
+            if (round % 4 != 0) {
+                for (int k = 0; k < 1 + r.nextInt(12); k++) {
+                    // Mostly headers and tables (start and end of the file), where damage matters.
+                    int at = r.nextBoolean() ? r.nextInt(Math.min(b.length, 1024)) : b.length - 1 - r.nextInt(Math.min(b.length, 4096));
+                    b[at] = (byte) r.nextInt(256);
+                }
+            }
+            ElfFile e;
+            try {
+                e = ElfFile.of("fuzz" + round, b);
+            } catch (Failure f) {
+                continue;
+            }
+            opened++;
+            try {
+                e.symbols();
+                e.lookup("late_fn");
+                e.symbolAt(0x1100);
+                e.buildId();
+                e.soname();
+                e.debugLink();
+                e.dynamicRelocations();
+                e.vaddrToFileOffset(0x1100);
+            } catch (Failure f) {
+                // acceptable: reported as a damaged file
+            } catch (RuntimeException ex) {
+                throw new AssertionError("round " + round + ": " + ex, ex);
+            }
+        }
+        assertTrue(opened > 50, "opened " + opened);
+    }
+
     @Test
     void executableSymtabAndNonPie() {
         Path bin = Native.buildAs("symlate", "symlate_nopie.o", "-c", "-fno-pie");

@@ -55,6 +55,7 @@ class ProcFsTest {
             assertEquals(List.of(child), ProcFs.children(pid));
             assertEquals(List.of(bin.toString(), "arg1"), ProcFs.cmdline(pid));
             assertEquals(bin.toString(), ProcFs.exe(pid));
+            assertEquals(pid, ProcFs.nsPid(pid), "same pid namespace");
             List<Mapping> maps = ProcFs.maps(pid);
             Mapping text = maps.stream().filter(m -> m.path().equals(bin.toString()) && m.executable()).findFirst().orElseThrow();
             assertFalse(text.deleted());

@@ -172,6 +172,24 @@ class ProcessSymbolsTest {
         }
     }
 
+    /** PLT stubs are named "callee@plt", as objdump -d names them. */
+    @Test
+    void pltStubsNamedAsObjdump() {
+        for (Path f : List.of(target("symtarget", "-fPIE", "-pie"), Path.of("/lib/x86_64-linux-gnu/libc.so.6"))) {
+            io.tansa.elf.ElfFile elf = io.tansa.elf.ElfFile.open(f);
+            Matcher m = Pattern.compile("(?m)^([0-9a-f]+) <(.+@plt)>:$").matcher(
+                    Native.run("objdump", "-d", "-j", ".plt", "-j", ".plt.sec", "-j", ".plt.got", f.toString()).out());
+            int n = 0;
+            while (m.find()) {
+                long a = Long.parseLong(m.group(1), 16);
+                assertEquals(m.group(2), elf.symbolAt(a + 3).orElseThrow().name(), f + " 0x" + m.group(1));
+                assertEquals(a, elf.symbolAt(a + 3).orElseThrow().value());
+                n++;
+            }
+            assertTrue(n >= 10, f + ": " + n + " stubs");
+        }
+    }
+
     /** The brief's case: ruby-bcrypt's bcrypt_ext.so and libcrypt.so.1 both define crypt_ra. */
     @Test
     void bcryptCryptRaHasTwoDefinitions() {
