@@ -5,20 +5,19 @@
 # Usage: bench/callers-ruby-vs-gdb.sh [HITS=300] [REPS=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 hits=${1:-300}; reps=${2:-3}
 out=bench/out; mkdir -p "$out"
 bin/tansa --version >/dev/null # build once, outside the measurement
 
 run_one() { # $1 = mode → prints the workload's loop time in ns
   local go="$out/go.$$" log="$out/log.$$" res="$out/res.$$"; rm -f "$go" "$res"
-  ruby bench/ruby_hits.rb "$hits" "$go" > "$res" 2>/dev/null &
-  local pid=$!
-  until grep -q ready "$res" 2>/dev/null; do sleep 0.01; done
+  local pid; start_target "$res" ruby bench/ruby_hits.rb "$hits" "$go"
   case "$1" in
     none) touch "$go" ;;
     tansa)
       bin/tansa callers -p "$pid" -n 0 --rate 0 -d 10m crypt_ra >/dev/null 2>"$log" &
-      until grep -q probing "$log" 2>/dev/null; do sleep 0.02; done
+      await_line "$log" probing
       touch "$go" ;;
     gdb)
       printf 'set pagination off\nset breakpoint pending off\nbreak crypt_ra\ncommands\nsilent\ncall (void)rb_backtrace()\ncontinue\nend\nshell touch %s\ncontinue\n' "$go" > "$out/gdb.cmds"
@@ -29,8 +28,6 @@ run_one() { # $1 = mode → prints the workload's loop time in ns
   sed -n 's/^elapsed_ns \([0-9]*\).*/\1/p' "$res"
   rm -f "$go" "$log" "$res"
 }
-
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 declare -A res
 for mode in none tansa gdb; do

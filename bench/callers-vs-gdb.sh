@@ -4,6 +4,7 @@
 # Usage: bench/callers-vs-gdb.sh [HITS=2000] [REPS=5]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 hits=${1:-2000}; reps=${2:-5}
 out=bench/out; mkdir -p "$out"
 gcc -O2 -fno-omit-frame-pointer -g -o "$out/hits" bench/hits.c
@@ -11,14 +12,12 @@ bin/tansa --version >/dev/null # build once, outside the measurement
 
 run_one() { # $1 = mode → prints the target's loop time in ns
   local go="$out/go.$$" log="$out/log.$$" res="$out/res.$$"; rm -f "$go" "$res"
-  "$out/hits" "$hits" "$go" > "$res" &
-  local pid=$!
-  until grep -q ready "$res" 2>/dev/null; do sleep 0.01; done
+  local pid; start_target "$res" "$out/hits" "$hits" "$go"
   case "$1" in
     none) touch "$go" ;;
     tansa)
       bin/tansa callers -p "$pid" -n 0 --rate 0 -d 10m target >/dev/null 2>"$log" &
-      until grep -q probing "$log" 2>/dev/null; do sleep 0.02; done
+      await_line "$log" probing
       touch "$go" ;;
     gdb)
       printf 'set pagination off\nbreak target\ncommands\nsilent\nbt\ncontinue\nend\nshell touch %s\ncontinue\n' "$go" > "$out/gdb.cmds"
@@ -29,8 +28,6 @@ run_one() { # $1 = mode → prints the target's loop time in ns
   sed -n 's/^elapsed_ns \([0-9]*\).*/\1/p' "$res"
   rm -f "$go" "$log" "$res"
 }
-
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 declare -A res
 for mode in none tansa gdb; do

@@ -1,21 +1,17 @@
 package io.tansa.capture;
 
-import io.tansa.elf.ElfFile;
 import io.tansa.symbols.Module;
 import io.tansa.symbols.ProcessSymbols;
 import io.tansa.unwind.Cfi;
 import io.tansa.unwind.Unwinder;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The unwinder's view of a process: for a pc, the call-frame information of the object that
- * contains it (.eh_frame via .eh_frame_hdr, else .debug_frame) and its load bias. Parsed CFI is
- * shared by every process that maps the same object (keyed by build-id, else path).
+ * contains it and its load bias. Parsed CFI is cached per ElfFile by {@link Cfi#of}, and ElfFiles
+ * are shared by every process that maps the same object, so nothing is cached here.
  */
 final class CfiModules implements Unwinder.Modules {
-    private static final Map<String, Optional<Cfi>> CACHE = new ConcurrentHashMap<>();
     private final ProcessSymbols symbols;
 
     CfiModules(ProcessSymbols symbols) {
@@ -27,13 +23,6 @@ final class CfiModules implements Unwinder.Modules {
         Optional<Module> m = symbols.moduleAt(pc);
         if (m.isEmpty()) return null;
         Module mod = m.get();
-        String key = mod.buildId() != null ? mod.buildId() : mod.path();
-        Cfi cfi = CACHE.computeIfAbsent(key, k -> load(mod.elf())).orElse(null);
-        return new Unwinder.ModuleCfi(cfi, mod.bias());
-    }
-
-    private static Optional<Cfi> load(ElfFile elf) {
-        // malformed or absent CFI: null, and this object unwinds by frame pointers only
-        return elf == null ? Optional.empty() : Optional.ofNullable(Cfi.of(elf));
+        return new Unwinder.ModuleCfi(mod.elf() == null ? null : Cfi.of(mod.elf()), mod.bias());
     }
 }

@@ -191,13 +191,8 @@ public final class Tracer {
         long entry = ProcFs.auxv(pid, ProcFs.AT_ENTRY);
         for (io.tansa.proc.Mapping m : ProcFs.maps(pid)) {
             if (entry >= m.start() && entry < m.end() && m.path() != null) {
-                PerfEvent.Attr a = new PerfEvent.Attr();
-                a.type = uprobeType;
-                a.uprobePath = ProcFs.objectPath(pid, m).toString();
-                a.config2 = m.offset() + (entry - m.start());
-                a.samplePeriod = 1;
-                a.flag(PerfEvent.BIT_SIGTRAP).flag(PerfEvent.BIT_REMOVE_ON_EXEC);
-                return PerfEvent.open(a, pid, -1, -1);
+                return PerfEvent.open(uprobe(ProcFs.objectPath(pid, m).toString(), m.offset() + (entry - m.start()), 0),
+                        pid, -1, -1);
             }
         }
         throw new Failure(Failure.Kind.UNSUPPORTED, "cannot find the entry point of process " + pid);
@@ -317,13 +312,7 @@ public final class Tracer {
     private void open(Task t) {
         for (int i = 0; i < targets.size(); i++) {
             ProbeTarget pt = targets.get(i);
-            PerfEvent.Attr a = new PerfEvent.Attr();
-            a.type = uprobeType;
-            a.uprobePath = pt.file().toString();
-            a.config2 = pt.fileOffset();
-            a.samplePeriod = 1;
-            a.sigData = i; // comes back as si_perf_data: which location was hit
-            a.flag(PerfEvent.BIT_SIGTRAP).flag(PerfEvent.BIT_REMOVE_ON_EXEC);
+            PerfEvent.Attr a = uprobe(pt.file().toString(), pt.fileOffset(), i); // i comes back as si_perf_data
             if (eventsDisabled) a.flag(PerfEvent.BIT_DISABLED);
             try {
                 t.fds.add(PerfEvent.open(a, t.tid, -1, -1));
@@ -337,6 +326,20 @@ public final class Tracer {
                         + (e.errno() == Errno.EINVAL ? " (is the offset an instruction boundary?)" : ""));
             }
         }
+    }
+
+    /**
+     * A uprobe at {@code offset} of {@code path} that sends the hitting thread a synchronous
+     * SIGTRAP (si_perf_data = {@code sigData}) on every hit, and is removed by an exec.
+     */
+    private PerfEvent.Attr uprobe(String path, long offset, long sigData) {
+        PerfEvent.Attr a = new PerfEvent.Attr();
+        a.type = uprobeType;
+        a.uprobePath = path;
+        a.config2 = offset;
+        a.samplePeriod = 1;
+        a.sigData = sigData;
+        return a.flag(PerfEvent.BIT_SIGTRAP).flag(PerfEvent.BIT_REMOVE_ON_EXEC);
     }
 
     private void closeEvents(Task t) {

@@ -1,33 +1,31 @@
 package io.tansa.trace;
 
+import io.tansa.proc.ProcFs;
+import java.util.Arrays;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 
 /** What tansa trace reads of a target from /proc (proc(5)): threads, names, state, fd targets. */
 final class Targets {
     private Targets() {}
 
-    /** Thread ids of process {@code pid} (/proc/PID/task), empty when it is gone. */
+    /** Thread ids of process {@code pid} ({@link ProcFs#tasks}), empty when it is gone. */
     static List<Integer> threads(int pid) {
-        List<Integer> out = new ArrayList<>();
-        try (Stream<Path> s = Files.list(Path.of("/proc", Integer.toString(pid), "task"))) {
-            s.forEach(p -> out.add(Integer.parseInt(p.getFileName().toString())));
-        } catch (IOException | java.io.UncheckedIOException e) {
+        try {
+            return Arrays.stream(ProcFs.tasks(pid)).boxed().toList();
+        } catch (RuntimeException gone) {
             return List.of();
         }
-        return out;
     }
 
-    /** The thread's name (/proc/PID/task/TID/comm), or null when it is gone. */
+    /** The thread's name ({@link ProcFs#comm}), or null when it is gone. */
     static String comm(int pid, int tid) {
         try {
-            return Files.readString(Path.of("/proc", Integer.toString(pid), "task", Integer.toString(tid), "comm"))
-                    .strip();
-        } catch (IOException e) {
+            return ProcFs.comm(pid, tid).strip();
+        } catch (RuntimeException gone) {
             return null;
         }
     }

@@ -55,18 +55,15 @@ final class Cursor {
     }
 
     long uleb() {
-        long v = 0;
-        int shift = 0;
-        int x;
-        do {
-            x = b[pos++] & 0xff;
-            if (shift < 64) v |= (long) (x & 0x7f) << shift;
-            shift += 7;
-        } while ((x & 0x80) != 0);
-        return v;
+        return leb(false);
     }
 
     long sleb() {
+        return leb(true);
+    }
+
+    /** LEB128 (DWARF 5 §7.6), sign-extended from its last group when {@code signed}. */
+    private long leb(boolean signed) {
         long v = 0;
         int shift = 0;
         int x;
@@ -75,7 +72,7 @@ final class Cursor {
             if (shift < 64) v |= (long) (x & 0x7f) << shift;
             shift += 7;
         } while ((x & 0x80) != 0);
-        if (shift < 64 && (x & 0x40) != 0) v |= -1L << shift;
+        if (signed && shift < 64 && (x & 0x40) != 0) v |= -1L << shift;
         return v;
     }
 
