@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
-# Extra time per hit on the target, every hit captured: tansa callers vs gdb (break + bt +
-# continue), same workload, same run. Prints medians of REPS runs and the ratio.
-# Usage: bench/callers-vs-gdb.sh [HITS=2000] [REPS=5]
+# Extra time per hit on the target, every hit captured: tansa callers (copy mode: the thread never
+# stops; stop mode: it stops while its stack is read) vs gdb (break + bt + continue), same workload,
+# same run. Prints medians of REPS runs, the ratios, and how many hits each tansa run captured.
+# Usage: bench/callers-vs-gdb.sh [HITS=2000] [REPS=5] [WORK=20000]
+#   WORK: iterations of other work between calls (~20 µs here), so that hits come as from a busy
+#   program rather than back to back; 0 = back to back (copy mode then loses what its buffer cannot hold).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
-hits=${1:-2000}; reps=${2:-5}
+hits=${1:-2000}; reps=${2:-5}; work=${3:-20000}
 out=bench/out; mkdir -p "$out"
-gcc -O2 -fno-omit-frame-pointer -g -o "$out/hits" bench/hits.c
+gcc -O2 -g -o "$out/hits" bench/hits.c
 bin/tansa --version >/dev/null # build once, outside the measurement
 
-run_one() { # $1 = mode → prints the target's loop time in ns
-  local go="$out/go.$$" log="$out/log.$$" res="$out/res.$$"; rm -f "$go" "$res"
-  local pid; start_target "$res" "$out/hits" "$hits" "$go"
+run_one() { # $1 = mode → prints "loop_ns captured"
+  local go="$out/go.$$" log="$out/log.$$" res="$out/res.$$" txt="$out/txt.$$"; rm -f "$go" "$res" "$txt"
+  local pid; start_target "$res" "$out/hits" "$hits" "$go" "$work"
   case "$1" in
     none) touch "$go" ;;
-    tansa)
-      bin/tansa callers -p "$pid" -n 0 --rate 0 -d 10m target >/dev/null 2>"$log" &
+    copy|stop)
+      bin/tansa callers --mode "$1" -p "$pid" -n 0 --rate 0 -d 10m target >"$txt" 2>"$log" &
       await_line "$log" probing
       touch "$go" ;;
     gdb)
@@ -25,17 +28,20 @@ run_one() { # $1 = mode → prints the target's loop time in ns
   esac
   wait "$pid"
   wait 2>/dev/null || true # the tracer ends when the target exits
-  sed -n 's/^elapsed_ns \([0-9]*\).*/\1/p' "$res"
-  rm -f "$go" "$log" "$res"
+  echo "$(sed -n 's/^elapsed_ns \([0-9]*\).*/\1/p' "$res") $(sed -n 's/^\([0-9]*\) hits on.*/\1/p' "$txt" 2>/dev/null | head -1)"
+  rm -f "$go" "$log" "$res" "$txt"
 }
 
-declare -A res
-for mode in none tansa gdb; do
-  for ((i = 0; i < reps; i++)); do run_one "$mode"; done | median > "$out/median.$mode"
-  res[$mode]=$(cat "$out/median.$mode")
+declare -A res cap
+for mode in none copy stop gdb; do
+  for ((i = 0; i < reps; i++)); do run_one "$mode"; done > "$out/runs.$mode"
+  res[$mode]=$(cut -d' ' -f1 "$out/runs.$mode" | median)
+  cap[$mode]=$(cut -d' ' -f2 "$out/runs.$mode" | tr '\n' ' ')
 done
-per_tansa=$(( (res[tansa] - res[none]) / hits ))
-per_gdb=$(( (res[gdb] - res[none]) / hits ))
-echo "hits per run: $hits, runs: $reps (medians)"
-printf '%-8s loop %10d ns   extra per hit %8d ns\n' untraced "${res[none]}" 0 tansa "${res[tansa]}" "$per_tansa" gdb "${res[gdb]}" "$per_gdb"
-awk -v t="$per_tansa" -v g="$per_gdb" 'BEGIN { printf "gdb / tansa per-hit cost: %.1fx\n", g / t }'
+echo "hits per run: $hits, work between hits: $work, runs: $reps (medians)"
+for mode in none copy stop gdb; do
+  printf '%-6s loop %12d ns   extra per hit %9d ns   %s\n' "$mode" "${res[$mode]}" \
+    $(( (res[$mode] - res[none]) / hits )) "$([[ $mode == copy || $mode == stop ]] && echo "captured: ${cap[$mode]}")"
+done
+awk -v c="${res[copy]}" -v s="${res[stop]}" -v g="${res[gdb]}" -v n="${res[none]}" 'BEGIN {
+  printf "gdb / tansa per-hit cost: copy mode %.1fx, stop mode %.1fx\n", (g - n) / (c - n), (g - n) / (s - n) }'

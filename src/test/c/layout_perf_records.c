@@ -1,6 +1,7 @@
 /* Prints the perf record constants tansa declares in io.tansa.sys.PerfRecord, from the header. */
 #include <stdio.h>
 #include <linux/perf_event.h>
+#include <asm/perf_regs.h>
 
 #define C(name, v) printf(name " %lld\n", (long long)(v))
 int main(void) {
@@ -30,5 +31,20 @@ int main(void) {
     C("SAMPLE_CALLCHAIN", PERF_SAMPLE_CALLCHAIN);
     C("SAMPLE_CPU", PERF_SAMPLE_CPU);
     C("SAMPLE_PERIOD", PERF_SAMPLE_PERIOD);
+    C("SAMPLE_REGS_USER", PERF_SAMPLE_REGS_USER);
+    C("SAMPLE_STACK_USER", PERF_SAMPLE_STACK_USER);
+    C("REGS_ABI_NONE", PERF_SAMPLE_REGS_ABI_NONE);
+    C("REGS_ABI_64", PERF_SAMPLE_REGS_ABI_64);
+    C("REG_AX", PERF_REG_X86_AX);
+    C("REG_BX", PERF_REG_X86_BX);
+    C("REG_CX", PERF_REG_X86_CX);
+    C("REG_DX", PERF_REG_X86_DX);
+    C("REG_SI", PERF_REG_X86_SI);
+    C("REG_DI", PERF_REG_X86_DI);
+    C("REG_BP", PERF_REG_X86_BP);
+    C("REG_SP", PERF_REG_X86_SP);
+    C("REG_IP", PERF_REG_X86_IP);
+    C("REG_R8", PERF_REG_X86_R8);
+    C("REG_R15", PERF_REG_X86_R15);
     return 0;
 }

@@ -4,6 +4,7 @@ import io.tansa.Failure;
 import io.tansa.probe.Tracer;
 import io.tansa.profile.Profile;
 import io.tansa.profile.Stack;
+import io.tansa.sample.UprobeSampler;
 import io.tansa.symbols.ProbeTarget;
 import io.tansa.symbols.ProcessSymbols;
 import java.time.Duration;
@@ -20,12 +21,20 @@ import java.util.function.Consumer;
 public final class Callers {
     /** What to capture. */
     public record Request(List<Integer> pids, List<String> command, String symbol, long count, Duration duration, double rate,
-            boolean children, int maxDepth, StackCapture.Lang lang, Consumer<String> log, Consumer<Long> onHit,
+            boolean children, int maxDepth, StackCapture.Lang lang, Mode mode, int stackCopy, Consumer<String> log, Consumer<Long> onHit,
             Runnable onAttached) {}
+
+    /**
+     * How a hit is captured. COPY: the thread never stops, the kernel copies its registers and
+     * stack at the hit ({@link UprobeSampler}); STOP: the thread stops until its stack (and its
+     * Ruby frames) are read ({@link Tracer}); AUTO: STOP where Ruby frames are wanted, else COPY.
+     */
+    public enum Mode { AUTO, COPY, STOP }
 
     /** A started capture that another thread may stop. */
     public static final class Run {
         private volatile Tracer tracer;
+        private volatile UprobeSampler sampler;
         private volatile boolean stopRequested;
 
         public boolean stopped() {
@@ -37,6 +46,8 @@ public final class Callers {
             stopRequested = true;
             Tracer t = tracer;
             if (t != null) t.requestStop(Tracer.StopReason.INTERRUPTED);
+            UprobeSampler s = sampler;
+            if (s != null) s.requestStop(Tracer.StopReason.INTERRUPTED);
         }
     }
 
@@ -77,6 +88,7 @@ public final class Callers {
     /** One capture: the tracer, the stack capture and the profile they fill. */
     private static final class Session {
         final Request req;
+        final Run handle;
         final Tracer tracer;
         final Profile profile = new Profile();
         StackCapture capture;
@@ -84,9 +96,8 @@ public final class Callers {
 
         Session(Request req, Run handle) {
             this.req = req;
-            this.tracer = Tracer.create(
-                    new Tracer.Options(req.count(), req.duration(), req.rate(), req.children(), req.log(), req.onAttached()),
-                    this::onHit);
+            this.handle = handle;
+            this.tracer = Tracer.create(options(), this::onHit);
             handle.tracer = tracer;
             if (handle.stopRequested) tracer.requestStop(Tracer.StopReason.INTERRUPTED);
         }
@@ -95,27 +106,67 @@ public final class Callers {
             if (req.log() != null) req.log().accept(String.format(fmt, args));
         }
 
+        Tracer.Options options() {
+            return new Tracer.Options(req.count(), req.duration(), req.rate(), req.children(), req.log(), req.onAttached());
+        }
+
         private boolean onHit(Tracer.Hit hit) {
-            Stack s = capture.capture(hit);
+            return record(capture.capture(hit));
+        }
+
+        private boolean onHit(UprobeSampler.Hit hit) {
+            return record(capture.capture(hit));
+        }
+
+        private boolean record(Stack s) {
             profile.record(s);
             if (req.onHit() != null) req.onHit().accept(++count);
             return true;
         }
 
         Profile capture(List<ProbeTarget> targets, List<Integer> pids) {
-            for (ProbeTarget t : targets) profile.addLocation(t.symbol(), t.module(), t.address());
+            for (ProbeTarget t : targets) {
+                profile.addLocation(t.symbol(), t.module(), t.address());
+                if (t.address() == 0) log("%s is not loaded yet: %s is probed once it is (pending)", t.module(), t.symbol());
+            }
             profile.meta("symbol", req.symbol());
             capture = new StackCapture(targets, req.maxDepth(), req.lang());
+            boolean ruby = false;
             for (int pid : pids) {
                 var rb = capture.ruby(pid);
                 if (rb.isPresent()) {
                     profile.meta("ruby", rb.get().version());
+                    ruby = true;
                 } else if (req.lang() == StackCapture.Lang.RUBY) {
                     throw new Failure(Failure.Kind.USAGE, "--lang ruby: process " + pid
                             + " runs no supported Ruby (needs libruby or a ruby executable; Ruby 3.1 layouts)");
                 }
             }
-            Tracer.Result r = tracer.run(pids, targets);
+            if (ruby && req.mode() == Mode.COPY) {
+                throw new Failure(Failure.Kind.USAGE, "--mode copy cannot read Ruby frames (they are not on the"
+                        + " native stack); use --lang native with it, or --mode stop");
+            }
+            boolean copy = req.mode() == Mode.COPY || (req.mode() == Mode.AUTO && !ruby);
+            profile.meta("mode", copy ? "copy" : "stop");
+            Tracer.Result r;
+            if (copy) {
+                Tracer.Options o = options();
+                // -- CMD: stopped at its entry point until the uprobes are in place; then it runs untraced
+                UprobeSampler sampler = new UprobeSampler(new Tracer.Options(o.count(), o.duration(), o.rate(),
+                        o.children(), o.log(), () -> {
+                            tracer.releaseLaunched();
+                            if (req.onAttached() != null) req.onAttached().run();
+                        }), req.stackCopy(), this::onHit);
+                handle.sampler = sampler;
+                if (handle.stopRequested) sampler.requestStop(Tracer.StopReason.INTERRUPTED);
+                try {
+                    r = sampler.run(pids, targets);
+                } finally {
+                    tracer.releaseLaunched();
+                }
+            } else {
+                r = tracer.run(pids, targets);
+            }
             profile.meta("stopped", switch (r.reason()) {
                 case COUNT -> "count reached";
                 case DURATION -> "duration reached";

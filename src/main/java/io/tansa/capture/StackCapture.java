@@ -8,7 +8,9 @@ import io.tansa.profile.Stack;
 import io.tansa.symbols.ProbeTarget;
 import io.tansa.symbols.ProcessSymbols;
 import io.tansa.unwind.ProcessMemory;
+import io.tansa.sample.UprobeSampler;
 import io.tansa.unwind.Reg;
+import io.tansa.unwind.StackMemory;
 import io.tansa.unwind.Unwinder;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -29,6 +31,7 @@ public final class StackCapture {
     private final Map<Integer, List<Mapping>> maps = new HashMap<>();
     private final Map<Integer, String> threadNames = new HashMap<>();
     private final Map<Integer, CfiModules> modules = new HashMap<>();
+    private final Map<Integer, Map<Long, Frame>> frameCache = new HashMap<>();
     private final Map<Integer, Optional<RubyReader>> ruby = new HashMap<>();
     private final int maxDepth;
     private final Lang lang;
@@ -54,24 +57,71 @@ public final class StackCapture {
         });
     }
 
+    /** A hit of the stopping engine: unwound through the stopped thread's memory, Ruby frames merged in. */
     public Stack capture(Tracer.Hit hit) {
-        ProcessSymbols syms = symbols.computeIfAbsent(hit.pid(), ProcessSymbols::new);
-        CfiModules cfi = modules.computeIfAbsent(hit.pid(), pid -> new CfiModules(symbols.get(pid)));
+        Unwinder.Result r = Unwinder.unwind(Reg.fromPtrace(hit.regs()), new ProcessMemory(hit.pid()), cfi(hit.pid()), maxDepth);
+        List<Frame> frames = symbolize(hit.pid(), r);
         ProbeTarget target = hit.location() >= 0 && hit.location() < targets.size() ? targets.get(hit.location()) : null;
-        Unwinder.Result r = Unwinder.unwind(Reg.fromPtrace(hit.regs()), new ProcessMemory(hit.pid()), cfi, maxDepth);
-        List<Frame> frames = new ArrayList<>(r.size() + 1);
-        for (int i = 0; i < r.size(); i++) {
-            Frame f = syms.frame(r.lookupPc(i));
-            long addr = r.pc(i);
+        if (target != null && !frames.isEmpty()) {
             // the sigtrap arrives after the probed instruction ran: report the probe's own address
-            if (i == 0 && target != null) addr = probeAddress(target, maps.computeIfAbsent(hit.pid(), ProcFs::maps), addr);
-            frames.add(Frame.nativeFrame(f.name(), f.module(), addr));
+            long probe = target.addressIn(maps.computeIfAbsent(hit.pid(), ProcFs::maps));
+            Frame f = frames.getFirst();
+            if (probe > 0) frames.set(0, Frame.nativeFrame(f.name(), f.module(), probe));
         }
-        if (r.truncated()) frames.add(Frame.nativeFrame("[unknown]", null, 0));
         Optional<RubyReader> rb = ruby(hit.pid());
         if (rb.isPresent()) frames = merge(frames, rb.get().frames(hit.tid(), hit.regs()), lang);
-        String comm = threadNames.computeIfAbsent(hit.tid(), tid -> ProcFs.comm(hit.pid(), tid));
-        return new Stack(hit.pid(), hit.tid(), comm, hit.timeNanos(), hit.location(), frames);
+        return stack(hit.pid(), hit.tid(), hit.timeNanos(), hit.location(), frames);
+    }
+
+    /** A hit of the no-stop engine: unwound through the stack copied at the hit (its pc is the probe's address). */
+    public Stack capture(UprobeSampler.Hit hit) {
+        long sp = hit.regs()[Reg.RSP.ordinal()];
+        Unwinder.Result r = Unwinder.unwind(hit.regs(), new StackMemory(sp, hit.stack(), null), cfi(hit.pid()), maxDepth);
+        return stack(hit.pid(), hit.tid(), hit.timeNanos(), hit.location(), symbolize(hit.pid(), r));
+    }
+
+    private CfiModules cfi(int pid) {
+        return modules.computeIfAbsent(pid, p -> new CfiModules(symbols.computeIfAbsent(p, ProcessSymbols::new)));
+    }
+
+    /**
+     * Names the frames (cached per address: the same callers recur at every hit); a walk that ended
+     * before the stack's end gets an {@code [unknown]} frame.
+     */
+    private List<Frame> symbolize(int pid, Unwinder.Result r) {
+        ProcessSymbols syms = symbols.computeIfAbsent(pid, ProcessSymbols::new);
+        Map<Long, Frame> names = frameCache.computeIfAbsent(pid, p -> new HashMap<>());
+        if (names.size() > 100_000) names.clear(); // bounded; an unloaded object's names go too
+        List<Frame> frames = new ArrayList<>(r.size() + 1);
+        for (int i = 0; i < r.size(); i++) {
+            Frame f = names.get(r.lookupPc(i));
+            if (f == null) {
+                f = syms.frame(r.lookupPc(i));
+                // not cached while unknown: the object may be mapped (dlopen) and named later
+                if (!f.name().equals("[unknown]")) names.put(r.lookupPc(i), f);
+            }
+            frames.add(Frame.nativeFrame(f.name(), f.module(), r.pc(i)));
+        }
+        if (r.truncated()) frames.add(Frame.nativeFrame("[unknown]", null, 0));
+        return frames;
+    }
+
+    /** The thread's name; a copied hit may be read after its thread ended: then the process's name. */
+    private static String threadName(int pid, int tid) {
+        try {
+            return ProcFs.comm(pid, tid);
+        } catch (io.tansa.Failure e) {
+            try {
+                return ProcFs.comm(pid, pid);
+            } catch (io.tansa.Failure gone) {
+                return "[exited]";
+            }
+        }
+    }
+
+    private Stack stack(int pid, int tid, long time, int location, List<Frame> frames) {
+        String comm = threadNames.computeIfAbsent(tid, t -> threadName(pid, t));
+        return new Stack(pid, tid, comm, time, location, frames);
     }
 
     /**
@@ -102,16 +152,5 @@ public final class StackCapture {
         return m != null && (m.startsWith("libruby") || m.equals("ruby"));
     }
 
-    /** The runtime address of a target in this process (file offset → mapping). */
-    private static long probeAddress(ProbeTarget t, List<Mapping> maps, long fallback) {
-        for (Mapping m : maps) {
-            if (m.executable() && m.path() != null
-                    && (m.path().equals(t.file().toString()) || m.path().endsWith("/" + t.module()))
-                    && t.fileOffset() >= m.offset() && t.fileOffset() < m.offset() + (m.end() - m.start())) {
-                return m.start() + (t.fileOffset() - m.offset());
-            }
-        }
-        return fallback;
-    }
 
 }

@@ -39,6 +39,15 @@ public final class CallersCommand implements Callable<Integer> {
     @Option(names = "--lang", paramLabel = "LANG", description = "auto, native or ruby (default ${DEFAULT-VALUE}).")
     String lang = "auto";
 
+    @Option(names = "--mode", paramLabel = "MODE", description = "copy: the thread never stops, the kernel copies its"
+            + " registers and 32 KiB of stack at each hit; stop: the thread stops while its stack is read (needed for Ruby"
+            + " frames, and for stacks deeper than the copy); auto (default): stop for Ruby frames, else copy.")
+    String mode = "auto";
+
+    @Option(names = "--stack-copy", paramLabel = "BYTES", description = "Bytes of stack the kernel copies at each hit"
+            + " in copy mode (default 16k, at most 65016); deeper callers show as [unknown].")
+    String stackCopy = "16k";
+
     @Parameters(index = "0", paramLabel = "SYMBOL", description = "Function to probe.")
     String symbol;
 
@@ -62,7 +71,7 @@ public final class CallersCommand implements Callable<Integer> {
 
     private int capture(List<Integer> pids, Duration limit, Progress progress, Callers.Run handle) throws IOException {
         try {
-            Profile p = Callers.run(new Callers.Request(pids, command, symbol, count, limit, rate, children, MAX_FRAMES, lang(),
+            Profile p = Callers.run(new Callers.Request(pids, command, symbol, count, limit, rate, children, MAX_FRAMES, lang(), mode(), stackCopy(),
                     common.quiet ? null : s -> common.info("tansa: %s", s), progress::update, progress::start), handle);
             String stopped = p.meta().getOrDefault("stopped", "");
             progress.finish(stopped + (p.meta().containsKey("dropped")
@@ -79,6 +88,24 @@ public final class CallersCommand implements Callable<Integer> {
             if (handle.stopped()) System.err.println("tansa: " + Main.classify(e) + ": " + e);
             throw e;
         }
+    }
+
+    private int stackCopy() {
+        String v = stackCopy.trim().toLowerCase(java.util.Locale.ROOT);
+        try {
+            return v.endsWith("k") ? Integer.parseInt(v.substring(0, v.length() - 1)) * 1024 : Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new Failure(Failure.Kind.USAGE, "--stack-copy takes a byte count such as 16384 or 16k, not '" + stackCopy + "'");
+        }
+    }
+
+    private Callers.Mode mode() {
+        return switch (mode) {
+            case "auto" -> Callers.Mode.AUTO;
+            case "copy" -> Callers.Mode.COPY;
+            case "stop" -> Callers.Mode.STOP;
+            default -> throw new Failure(Failure.Kind.USAGE, "--mode must be auto, copy or stop, not '" + mode + "'");
+        };
     }
 
     private StackCapture.Lang lang() {

@@ -187,6 +187,18 @@ public final class Tracer {
         return pid;
     }
 
+    /**
+     * Lets the program {@link #launch} started run on from its entry point, untraced (for a
+     * capture that needs no ptrace: call it once the probes are in place). No-op without one.
+     */
+    public void releaseLaunched() {
+        if (launchedStopped <= 0) return;
+        Ptrace.detach(launchedStopped, 0); // the entry probe's SIGTRAP is discarded, as at cont
+        procs.remove(launchedStopped);
+        tasks.remove(launchedStopped);
+        launchedStopped = -1;
+    }
+
     private int entryProbe(int pid) {
         long entry = ProcFs.auxv(pid, ProcFs.AT_ENTRY);
         for (io.tansa.proc.Mapping m : ProcFs.maps(pid)) {
@@ -333,13 +345,9 @@ public final class Tracer {
      * SIGTRAP (si_perf_data = {@code sigData}) on every hit, and is removed by an exec.
      */
     private PerfEvent.Attr uprobe(String path, long offset, long sigData) {
-        PerfEvent.Attr a = new PerfEvent.Attr();
-        a.type = uprobeType;
-        a.uprobePath = path;
-        a.config2 = offset;
-        a.samplePeriod = 1;
+        PerfEvent.Attr a = PerfEvent.uprobe(uprobeType, path, offset);
         a.sigData = sigData;
-        return a.flag(PerfEvent.BIT_SIGTRAP).flag(PerfEvent.BIT_REMOVE_ON_EXEC);
+        return a.flag(PerfEvent.BIT_SIGTRAP);
     }
 
     private void closeEvents(Task t) {

@@ -43,6 +43,23 @@ public final class ProcFs {
         return out;
     }
 
+    /** Online cpus from /sys/devices/system/cpu/online ("0-3,8"; cpu(4) sysfs ABI). */
+    public static List<Integer> onlineCpus() {
+        List<Integer> out = new ArrayList<>();
+        try {
+            String s = Files.readString(Path.of("/sys/devices/system/cpu/online")).trim();
+            for (String part : s.split(",")) {
+                String[] r = part.split("-");
+                int a = Integer.parseInt(r[0]), b = r.length > 1 ? Integer.parseInt(r[1]) : a;
+                for (int c = a; c <= b; c++) out.add(c);
+            }
+        } catch (IOException | NumberFormatException e) {
+            out.clear();
+            for (int c = 0; c < Runtime.getRuntime().availableProcessors(); c++) out.add(c);
+        }
+        return out;
+    }
+
     /** Thread ids of {@code pid} (from /proc/PID/task), sorted. */
     public static int[] tasks(int pid) {
         Path dir = PROC.resolve(pid + "/task");

@@ -22,12 +22,9 @@ import java.util.function.Consumer;
  * Timed CPU sampling through perf_event_open(2): hardware cycles when the machine has a PMU,
  * else the cpu-clock software event (VMs). Two scopes:
  * <ul>
- * <li>{@link #attach}: one event per (thread, cpu) of each target with {@code inherit = 1}, so
- * threads and processes the targets create later are sampled too (their events are inherited and
- * write into the parent's ring). Per-thread events are opened per cpu because the kernel refuses
- * to mmap an inherited event opened for "any cpu" (perf_mmap: {@code cpu == -1 && inherit}); all
- * events of one cpu share that cpu's ring (PERF_EVENT_IOC_SET_OUTPUT). Only the targets' CPU
- * time is sampled; the rest of the machine pays nothing.</li>
+ * <li>{@link #attach}: one event per (thread, cpu) of each target with {@code inherit = 1}
+ * ({@link PerThread}), so threads and processes the targets create later are sampled too. Only
+ * the targets' CPU time is sampled; the rest of the machine pays nothing.</li>
  * <li>{@link #systemWide}: one event per cpu for every process ({@code exclude_idle}: the idle
  * task is not a process anyone wants in the table).</li>
  * </ul>
@@ -68,36 +65,10 @@ public final class Sampler implements AutoCloseable {
     public static Sampler attach(Collection<Integer> pids, Options o) {
         Sampler s = new Sampler(o);
         try {
-            List<Integer> cpus = onlineCpus();
-            int[] ringFd = new int[cpus.size()];
-            java.util.Arrays.fill(ringFd, -1);
-            for (int pid : pids) {
-                if (!ProcFs.exists(pid)) {
-                    throw new Failure(Failure.Kind.NO_SUCH_PROCESS, "no process " + pid);
-                }
-                // A thread created between listing and opening is covered only if its creator already had
-                // its event; list again until no new thread shows up.
-                Set<Integer> done = new LinkedHashSet<>();
-                while (true) {
-                    List<Integer> todo = new ArrayList<>();
-                    for (int tid : tasks(pid)) if (done.add(tid)) todo.add(tid);
-                    if (todo.isEmpty()) break;
-                    for (int tid : todo) {
-                        for (int i = 0; i < cpus.size(); i++) {
-                            int fd = s.openFor(tid, cpus.get(i), true);
-                            if (fd < 0) break; // thread exited meanwhile
-                            if (ringFd[i] < 0) {
-                                ringFd[i] = fd;
-                                s.rings.add(PerfRing.map(fd, RING_PAGES));
-                            } else {
-                                PerfEvent.setOutput(fd, ringFd[i]);
-                            }
-                        }
-                    }
-                }
-                if (done.isEmpty()) throw new Failure(Failure.Kind.NO_SUCH_PROCESS, "no process " + pid);
-                s.threads.addAll(done);
-            }
+            s.threads.addAll(PerThread.open(pids, RING_PAGES, (tid, cpu) -> {
+                int fd = s.openFor(tid, cpu, true);
+                return fd < 0 ? null : new int[] {fd};
+            }, s.rings));
             if (s.rings.isEmpty()) throw new Failure(Failure.Kind.TARGET_EXITED, "the target exited before sampling began");
             return s;
         } catch (RuntimeException e) {
@@ -110,7 +81,7 @@ public final class Sampler implements AutoCloseable {
     public static Sampler systemWide(Options o) {
         Sampler s = new Sampler(o);
         try {
-            for (int cpu : onlineCpus()) {
+            for (int cpu : ProcFs.onlineCpus()) {
                 int fd = s.openFor(-1, cpu, false);
                 s.rings.add(PerfRing.map(fd, RING_PAGES));
             }
@@ -209,30 +180,6 @@ public final class Sampler implements AutoCloseable {
         rings.clear();
         for (int fd : fds) Files.close(fd);
         fds.clear();
-    }
-
-    private static int[] tasks(int pid) {
-        try {
-            return ProcFs.tasks(pid);
-        } catch (RuntimeException e) {
-            return new int[0]; // exited meanwhile
-        }
-    }
-
-    /** Online cpus from /sys/devices/system/cpu/online ("0-3,5"). */
-    static List<Integer> onlineCpus() {
-        List<Integer> out = new ArrayList<>();
-        try {
-            String s = java.nio.file.Files.readString(Path.of("/sys/devices/system/cpu/online")).trim();
-            for (String part : s.split(",")) {
-                String[] r = part.split("-");
-                int a = Integer.parseInt(r[0]), b = r.length > 1 ? Integer.parseInt(r[1]) : a;
-                for (int c = a; c <= b; c++) out.add(c);
-            }
-        } catch (IOException | NumberFormatException e) {
-            for (int c = 0; c < Runtime.getRuntime().availableProcessors(); c++) out.add(c);
-        }
-        return out;
     }
 
     private static int maxSampleRate() {

@@ -168,6 +168,8 @@ public final class ProcessSymbols {
         if (sp.object != null) {
             scope = scope.stream().filter(m -> objectMatches(m, sp.object)).toList();
             if (scope.isEmpty()) {
+                List<ProbeTarget> pending = pending(sp);
+                if (!pending.isEmpty()) return pending;
                 List<String> loaded = st.modules.stream().map(Module::name).distinct().toList();
                 String list = loaded.size() <= 40 ? String.join(", ", loaded)
                         : String.join(", ", loaded.subList(0, 40)) + ", … (" + loaded.size() + " in all)";
@@ -210,6 +212,51 @@ public final class ProcessSymbols {
         if (!funcs.isEmpty()) return funcs;
         if (!data.isEmpty()) return data;
         throw notFound(sp, scope, st);
+    }
+
+    /** Where a library not loaded yet is looked for when named without a directory (ld.so's defaults on Debian). */
+    private static final List<String> LIBRARY_DIRS = List.of("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
+            "/usr/local/lib", "/lib64", "/usr/lib64", "/lib", "/usr/lib");
+
+    /**
+     * Definitions in an object that is not loaded yet, named by its path or found by file name in
+     * the usual library directories (as the process sees them): probed now, hit once the process
+     * maps it (dlopen), as gdb's pending breakpoints. A uprobe is placed on the file, and the
+     * kernel puts the breakpoint into every later mapping of it by the probed threads. Their
+     * {@code address} is 0 (not known before the mapping). Empty when there is no such file.
+     */
+    private List<ProbeTarget> pending(Spec sp) {
+        List<String> candidates = sp.object.contains("/")
+                ? List.of(sp.object.startsWith("/") ? sp.object : Path.of(sp.object).toAbsolutePath().normalize().toString())
+                : LIBRARY_DIRS.stream().map(d -> d + "/" + sp.object).toList();
+        for (String c : candidates) {
+            Path file = root.resolve(c.substring(1));
+            if (!java.nio.file.Files.isRegularFile(file)) continue;
+            ElfFile elf;
+            try {
+                elf = ElfCache.get(file, root, c);
+            } catch (IOException | RuntimeException e) {
+                continue; // not an ELF object
+            }
+            List<ProbeTarget> out = new ArrayList<>();
+            for (Symbol s : elf.lookup(sp.name)) {
+                if (!s.isFunction() || s.isIfunc() || s.value() == 0) continue;
+                long fileOff = elf.vaddrToFileOffset(s.value() + sp.offset);
+                String label = sp.offset == 0 ? sp.name : sp.name + "+0x" + Long.toHexString(sp.offset);
+                if (fileOff >= 0 && out.stream().noneMatch(o -> o.fileOffset() == fileOff)) {
+                    out.add(new ProbeTarget(label, fileName(c), file, fileOff, 0));
+                }
+            }
+            if (out.isEmpty()) {
+                List<String> names = new ArrayList<>();
+                for (Symbol s : elf.symbols()) if (s.isFunction()) names.add(s.name());
+                List<String> close = Suggest.closest(sp.name, names, 5);
+                throw new Failure(Failure.Kind.SYMBOL_NOT_FOUND, "no function '" + sp.name + "' in " + c
+                        + (close.isEmpty() ? "" : "; did you mean: " + String.join(", ", close) + "?"));
+            }
+            return out;
+        }
+        return List.of();
     }
 
     /**

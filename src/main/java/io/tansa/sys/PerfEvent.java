@@ -125,6 +125,22 @@ public final class PerfEvent {
         }
     }
 
+    /**
+     * A uprobe event on the instruction at file offset {@code offset} of the object {@code path}
+     * (config1 = path, config2 = offset: Documentation/trace/uprobetracer.rst and the uprobe PMU's
+     * format in /sys/bus/event_source/devices/uprobe/format). One sample per hit. The kernel
+     * installs the breakpoint in every mapping of that file by the event's task, present and
+     * future, and removes it when the last fd closes. Removed at exec.
+     */
+    public static Attr uprobe(int uprobeType, String path, long offset) {
+        Attr a = new Attr();
+        a.type = uprobeType;
+        a.uprobePath = path;
+        a.config2 = offset;
+        a.samplePeriod = 1;
+        return a.flag(BIT_REMOVE_ON_EXEC);
+    }
+
     /** PMU type number of a dynamic PMU, e.g. "uprobe": /sys/bus/event_source/devices/NAME/type. */
     public static int pmuType(String pmu) {
         try {

@@ -8,7 +8,8 @@ import java.nio.charset.StandardCharsets;
  * documented next to {@code enum perf_event_type} in &lt;linux/perf_event.h&gt; (and
  * perf_event_open(2), "MMAP layout"); the constants are checked against the header in
  * PerfRecordLayoutTest. Sample bodies depend on the event's {@code sample_type}: only the
- * fields tansa asks for are decoded (IP, TID, TIME, CPU, PERIOD, CALLCHAIN, in that kernel order).
+ * fields tansa asks for are decoded (IP, TID, TIME, CPU, PERIOD, CALLCHAIN, REGS_USER, STACK_USER,
+ * in that kernel order).
  */
 public sealed interface PerfRecord {
 
@@ -30,13 +31,36 @@ public sealed interface PerfRecord {
      * PERF_RECORD_SAMPLE. {@code cpumode} is header.misc &amp; MISC_CPUMODE_MASK (MISC_KERNEL or
      * MISC_USER for the IP); {@code callchain} holds the raw ips with their context markers, or is
      * empty without PERF_SAMPLE_CALLCHAIN. Fields not in the sample type are 0 (cpu: -1).
+     * {@code user} is the user-mode state of PERF_SAMPLE_REGS_USER + STACK_USER, or null.
      */
-    record Sample(int cpumode, long ip, int pid, int tid, long time, int cpu, long period, long[] callchain)
-            implements PerfRecord {
+    record Sample(int cpumode, long ip, int pid, int tid, long time, int cpu, long period, long[] callchain,
+            UserState user) implements PerfRecord {
+        public Sample(int cpumode, long ip, int pid, int tid, long time, int cpu, long period, long[] callchain) {
+            this(cpumode, ip, pid, tid, time, cpu, period, callchain, null);
+        }
+
         public boolean kernel() {
             return cpumode == MISC_KERNEL || cpumode == MISC_GUEST_KERNEL;
         }
     }
+
+    /**
+     * x86-64 sample_regs_user bits, enum perf_event_x86_regs in &lt;asm/perf_regs.h&gt;: the
+     * registers a DWARF unwind needs (ax..ip and r8..r15; not flags and segments).
+     */
+    int REG_AX = 0, REG_BX = 1, REG_CX = 2, REG_DX = 3, REG_SI = 4, REG_DI = 5, REG_BP = 6, REG_SP = 7, REG_IP = 8,
+            REG_R8 = 16;
+    long UNWIND_REGS = 0x1ffL | 0xffL << REG_R8;
+
+    /** perf_sample_regs_abi: PERF_SAMPLE_REGS_ABI_NONE when the sample has no user registers. */
+    long REGS_ABI_NONE = 0, REGS_ABI_64 = 2;
+
+    /**
+     * The user-mode registers and stack copy of a sample. {@code regs} is indexed by the REG_*
+     * bit numbers (registers not in the mask are 0); {@code stack} holds the bytes copied from
+     * rsp upwards (the kernel's dyn_size of them are valid; it stops early at the stack's end).
+     */
+    record UserState(long abi, long[] regs, byte[] stack) {}
 
     /** PERF_RECORD_MMAP2: {@code filename} mapped at [addr, addr+len) from file offset pgoff. */
     record Mmap2(int pid, int tid, long addr, long len, long pgoff, int prot, String filename) implements PerfRecord {}
@@ -60,7 +84,8 @@ public sealed interface PerfRecord {
      * Decodes one record as handed out by {@link PerfRing#drain} (little-endian, positioned at
      * the header). {@code sampleType} is the event's attr.sample_type (a combination of
      * PerfEvent.SAMPLE_IP, SAMPLE_TID, SAMPLE_TIME, SAMPLE_CPU, SAMPLE_PERIOD, SAMPLE_CALLCHAIN;
-     * other bits are rejected because their fields would shift the layout).
+     * SAMPLE_REGS_USER with sample_regs_user = {@link #UNWIND_REGS}, SAMPLE_STACK_USER; other bits
+     * are rejected because their fields would shift the layout).
      */
     static PerfRecord decode(ByteBuffer b, long sampleType) {
         int type = b.getInt(0);
@@ -88,7 +113,8 @@ public sealed interface PerfRecord {
 
     private static Sample sample(ByteBuffer b, int misc, long st) {
         long known = PerfEvent.SAMPLE_IP | PerfEvent.SAMPLE_TID | PerfEvent.SAMPLE_TIME | PerfEvent.SAMPLE_CPU
-                | PerfEvent.SAMPLE_PERIOD | PerfEvent.SAMPLE_CALLCHAIN;
+                | PerfEvent.SAMPLE_PERIOD | PerfEvent.SAMPLE_CALLCHAIN | PerfEvent.SAMPLE_REGS_USER
+                | PerfEvent.SAMPLE_STACK_USER;
         if ((st & ~known) != 0) throw new IllegalArgumentException("sample_type 0x" + Long.toHexString(st)
                 + " has fields this decoder does not know");
         int p = 8;
@@ -106,8 +132,38 @@ public sealed interface PerfRecord {
             int n = (int) Math.max(0, Math.min(nr, (b.limit() - p) / 8));
             chain = new long[n];
             for (int i = 0; i < n; i++) chain[i] = b.getLong(p + 8 * i);
+            p += 8 * n;
         }
-        return new Sample(misc & MISC_CPUMODE_MASK, ip, pid, tid, time, cpu, period, chain);
+        UserState user = null;
+        long[] regs = null;
+        long abi = REGS_ABI_NONE;
+        if ((st & PerfEvent.SAMPLE_REGS_USER) != 0) {
+            // { u64 abi; u64 regs[weight(sample_regs_user)]; } — the mask is ours: UNWIND_REGS
+            abi = b.getLong(p);
+            p += 8;
+            regs = new long[Long.SIZE - Long.numberOfLeadingZeros(UNWIND_REGS)];
+            if (abi != REGS_ABI_NONE) {
+                for (long m = UNWIND_REGS; m != 0; m &= m - 1) {
+                    regs[Long.numberOfTrailingZeros(m)] = b.getLong(p);
+                    p += 8;
+                }
+            }
+        }
+        if ((st & PerfEvent.SAMPLE_STACK_USER) != 0) {
+            // { u64 size; char data[size]; u64 dyn_size; } (dyn_size only when size != 0)
+            long size = b.getLong(p);
+            p += 8;
+            byte[] stack = new byte[0];
+            if (size > 0 && p + size + 8 <= b.limit()) {
+                long dyn = b.getLong(p + (int) size);
+                stack = new byte[(int) Math.max(0, Math.min(dyn, size))];
+                b.get(p, stack);
+            }
+            if (regs != null) user = new UserState(abi, regs, stack);
+        } else if (regs != null) {
+            user = new UserState(abi, regs, new byte[0]);
+        }
+        return new Sample(misc & MISC_CPUMODE_MASK, ip, pid, tid, time, cpu, period, chain, user);
     }
 
     /** NUL-terminated string starting at {@code off}, within the record (names are padded to 8 bytes). */

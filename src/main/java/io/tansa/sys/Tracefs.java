@@ -93,6 +93,54 @@ public final class Tracefs {
         }
     }
 
+    /**
+     * Defines a uprobe trace event {@code group/event} on file offset {@code offset} of
+     * {@code path} ("p:GROUP/EVENT PATH:0xOFFSET" appended to uprobe_events,
+     * Documentation/trace/uprobetracer.rst) and returns its tracepoint id. The definition alone
+     * touches no process: the breakpoint is placed only while a perf event on it is open.
+     */
+    public static int addUprobe(String group, String event, String path, long offset) {
+        if (path.contains(" ")) throw new SysException("uprobe_events cannot name a path with spaces: " + path, Errno.EINVAL);
+        appendUprobeEvents("p:" + group + "/" + event + " " + path + ":0x" + Long.toHexString(offset));
+        Path id = root().resolve("events").resolve(group).resolve(event).resolve("id");
+        try {
+            return Integer.parseInt(Files.readString(id).trim());
+        } catch (IOException | NumberFormatException e) {
+            throw new SysException("cannot read " + id + ": " + e.getMessage(), Errno.ENOENT);
+        }
+    }
+
+    /** Removes a uprobe trace event defined by {@link #addUprobe} (its perf events must be closed). */
+    public static void removeUprobe(String group, String event) {
+        appendUprobeEvents("-:" + group + "/" + event);
+    }
+
+    /** The "GROUP/EVENT" names of the uprobe trace events defined now. */
+    public static List<String> uprobes() {
+        List<String> out = new ArrayList<>();
+        try {
+            // lines: "p:GROUP/EVENT PATH:0xOFFSET"
+            for (String l : Files.readAllLines(root().resolve("uprobe_events"))) {
+                int colon = l.indexOf(':'), space = l.indexOf(' ');
+                if (colon > 0 && space > colon) out.add(l.substring(colon + 1, space));
+            }
+        } catch (IOException e) {
+            // none readable: none to list
+        }
+        return out;
+    }
+
+    private static void appendUprobeEvents(String line) {
+        Path f = root().resolve("uprobe_events");
+        try {
+            Files.writeString(f, line + "\n", java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.APPEND);
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw SysException.of("write " + f, Errno.EACCES);
+        } catch (IOException e) {
+            throw new SysException("write '" + line + "' to " + f + ": " + e.getMessage(), Errno.EINVAL);
+        }
+    }
+
     static Format parse(String text) {
         String name = null;
         int id = -1;

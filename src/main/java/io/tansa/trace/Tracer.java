@@ -1,5 +1,7 @@
 package io.tansa.trace;
 
+import io.tansa.proc.ProcFs;
+
 import io.tansa.Failure;
 import io.tansa.sys.Files;
 import io.tansa.sys.PerfEvent;
@@ -119,7 +121,7 @@ public final class Tracer implements AutoCloseable {
         argsOff = enter.field("args").orElseThrow().offset();
         retOff = exit.field("ret").orElseThrow().offset();
         if (exit.field("id").orElseThrow().offset() != idOff) throw new IllegalStateException("sys_exit id offset");
-        cpus = onlineCpus();
+        cpus = ProcFs.onlineCpus().stream().mapToInt(Integer::intValue).toArray();
         rings = new PerfRing[cpus.length];
         if (options.syscalls() != null) {
             only = new BitSet();
@@ -590,25 +592,6 @@ public final class Tracer implements AutoCloseable {
         for (int i = 0; i < rings.length; i++) {
             if (rings[i] != null) rings[i].close();
             rings[i] = null;
-        }
-    }
-
-    /** CPUs in /sys/devices/system/cpu/online ("0-3,8"). */
-    static int[] onlineCpus() {
-        try {
-            String s = java.nio.file.Files.readString(java.nio.file.Path.of("/sys/devices/system/cpu/online")).trim();
-            List<Integer> out = new ArrayList<>();
-            for (String part : s.split(",")) {
-                String[] r = part.split("-");
-                int a = Integer.parseInt(r[0]), b = r.length > 1 ? Integer.parseInt(r[1]) : a;
-                for (int c = a; c <= b; c++) out.add(c);
-            }
-            return out.stream().mapToInt(Integer::intValue).toArray();
-        } catch (java.io.IOException | NumberFormatException e) {
-            int n = Runtime.getRuntime().availableProcessors();
-            int[] out = new int[n];
-            for (int i = 0; i < n; i++) out[i] = i;
-            return out;
         }
     }
 }

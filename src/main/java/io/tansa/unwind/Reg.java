@@ -37,4 +37,23 @@ public enum Reg {
         d[RIP.ordinal()] = r.r[io.tansa.sys.Regs.RIP];
         return d;
     }
+
+    /**
+     * A DWARF register file from the registers of a perf sample (PERF_SAMPLE_REGS_USER, indexed by
+     * the enum perf_event_x86_regs bit numbers, see {@link io.tansa.sys.PerfRecord#UNWIND_REGS}).
+     */
+    public static long[] fromPerf(long[] p) {
+        long[] d = new long[COUNT];
+        d[RAX.ordinal()] = p[io.tansa.sys.PerfRecord.REG_AX];
+        d[RBX.ordinal()] = p[io.tansa.sys.PerfRecord.REG_BX];
+        d[RCX.ordinal()] = p[io.tansa.sys.PerfRecord.REG_CX];
+        d[RDX.ordinal()] = p[io.tansa.sys.PerfRecord.REG_DX];
+        d[RSI.ordinal()] = p[io.tansa.sys.PerfRecord.REG_SI];
+        d[RDI.ordinal()] = p[io.tansa.sys.PerfRecord.REG_DI];
+        d[RBP.ordinal()] = p[io.tansa.sys.PerfRecord.REG_BP];
+        d[RSP.ordinal()] = p[io.tansa.sys.PerfRecord.REG_SP];
+        d[RIP.ordinal()] = p[io.tansa.sys.PerfRecord.REG_IP];
+        for (int i = 0; i < 8; i++) d[R8.ordinal() + i] = p[io.tansa.sys.PerfRecord.REG_R8 + i];
+        return d;
+    }
 }

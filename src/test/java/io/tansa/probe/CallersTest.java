@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 
 /** tansa callers against real multi-threaded C programs, checked against their own ground truth. */
 class CallersTest {
-    static Path paths, late, sigs, dup;
+    static Path paths, late, sigs, dup, pending, libpend;
 
     @BeforeAll
     static void build() {
@@ -30,6 +30,8 @@ class CallersTest {
         // frame pointers on and no sibling calls: the walk must see path_a/path_b (CFI tests cover -O2 without)
         paths = Native.build("paths", "-O2", "-fno-omit-frame-pointer", "-fno-optimize-sibling-calls", "-pthread");
         late = Native.build("late", "-O1", "-fno-omit-frame-pointer", "-pthread");
+        pending = Native.build("pending", "-O1", "-ldl");
+        libpend = Native.buildAs("libpend", "libpend.so", "-O1", "-shared", "-fPIC");
         sigs = Native.build("sigs", "-O1", "-fno-omit-frame-pointer");
         Path lib = Native.buildAs("libdup", "libdup.so", "-O1", "-fno-omit-frame-pointer", "-shared", "-fPIC");
         dup = Native.build("dup", "-O1", "-fno-omit-frame-pointer", "-L" + lib.getParent(), "-ldup",
@@ -130,6 +132,40 @@ class CallersTest {
                 t.awaitLine("done");
                 assertUntouched(t);
                 assertEquals(4, tids.size());
+            }
+        }
+    }
+
+    /** gdb's pending breakpoint: the library is named by path before the target dlopen()s it. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"copy", "stop"})
+    void aLibraryLoadedAfterAttachIsProbedWhenItIsLoaded(String mode) throws IOException {
+        // untraced first: the program's own result
+        try (Target u = Target.start(pending.toString(), libpend.toString(), "100")) {
+            u.awaitLine("ready");
+            try (OutputStream in = u.process.getOutputStream()) {
+                in.write("go\n".getBytes());
+                in.flush();
+                String done = u.awaitLine("done");
+                try (Target t = Target.start(pending.toString(), libpend.toString(), "100")) {
+                    t.awaitLine("ready");
+                    Tansa r = Tansa.start("callers", "--mode", mode, "-p", "" + t.pid(), "-n", "100", "--rate", "0",
+                            "-f", "json", libpend + ":pend_fn");
+                    r.awaitErr("probing");
+                    assertTrue(r.err().contains("pending"), r.err());
+                    try (OutputStream tin = t.process.getOutputStream()) {
+                        tin.write("go\n".getBytes());
+                        tin.flush();
+                        assertEquals(0, r.waitExit(), r.err());
+                        assertEquals(done, t.awaitLine("done"), "the same results traced");
+                        assertEquals(100, count(r.out(), "hits"), r.out());
+                        for (Object[] p : paths(r.out())) {
+                            @SuppressWarnings("unchecked") List<String> names = (List<String>) p[1];
+                            assertEquals(List.of("pend_fn", "caller_a", "main"), names.subList(0, 3), r.out());
+                        }
+                        assertUntouched(t);
+                    }
+                }
             }
         }
     }

@@ -11,23 +11,26 @@ import io.tansa.testing.Target;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * SIGKILL of tansa at any moment must never kill or corrupt the target (gdb fails this: its
  * int3 stays behind). The target calls the probed function as fast as it can on 2 threads, so
- * at the kill there are threads in a stop, hits in flight and SIGTRAPs pending.
+ * at the kill there are threads in a stop, hits in flight and SIGTRAPs pending (stop mode), or
+ * stack copies in flight (copy mode).
  */
 class KillSafetyTest {
-    @Test
-    void kill9OfTansaNeverHurtsTheTarget() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"copy", "stop"})
+    void kill9OfTansaNeverHurtsTheTarget(String mode) throws Exception {
         Privileged.requireRoot();
         Path paths = Native.build("paths", "-O2", "-fno-omit-frame-pointer", "-fno-optimize-sibling-calls", "-pthread");
         Random rnd = new Random(42);
         try (Target t = Target.start(paths.toString(), "2", "0")) { // runs until told to stop
             t.awaitLine("ready");
             for (int i = 0; i < 20; i++) {
-                Tansa r = Tansa.start("callers", "-p", "" + t.pid(), "-n", "0", "--rate", "0", "target");
+                Tansa r = Tansa.start("callers", "--mode", mode, "-p", "" + t.pid(), "-n", "0", "--rate", "0", "target");
                 r.awaitErr("probing");
                 // vary the moment inside the hit stream: not a timing assertion, only where the kill lands
                 Thread.sleep(rnd.nextInt(30));
@@ -37,6 +40,11 @@ class KillSafetyTest {
                 // the kernel detached it when the tracer died
                 assertEquals("0", CallersTest.status(t.pid(), "TracerPid"));
             }
+            // a killed copy-mode run leaves its (inactive) uprobe definitions in tracefs; the next run removes them
+            Tansa last = Tansa.start("callers", "--mode", mode, "-p", "" + t.pid(), "-n", "5", "--rate", "0", "target");
+            assertEquals(0, last.waitExit(), last.err());
+            String defined = Files.readString(Path.of("/sys/kernel/tracing/uprobe_events"));
+            assertTrue(!defined.contains("tansa_"), "uprobe definitions left behind: " + defined);
             t.process.getOutputStream().write('\n');
             t.process.getOutputStream().flush();
             String rest = t.rest();

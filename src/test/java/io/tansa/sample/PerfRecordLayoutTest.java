@@ -44,5 +44,20 @@ class PerfRecordLayoutTest {
         assertEquals(PerfEvent.SAMPLE_CALLCHAIN, c.get("SAMPLE_CALLCHAIN"));
         assertEquals(PerfEvent.SAMPLE_CPU, c.get("SAMPLE_CPU"));
         assertEquals(PerfEvent.SAMPLE_PERIOD, c.get("SAMPLE_PERIOD"));
+        assertEquals(PerfEvent.SAMPLE_REGS_USER, c.get("SAMPLE_REGS_USER"));
+        assertEquals(PerfEvent.SAMPLE_STACK_USER, c.get("SAMPLE_STACK_USER"));
+        assertEquals(PerfRecord.REGS_ABI_NONE, c.get("REGS_ABI_NONE"));
+        assertEquals(PerfRecord.REGS_ABI_64, c.get("REGS_ABI_64"));
+        assertEquals(PerfRecord.REG_AX, c.get("REG_AX"));
+        assertEquals(PerfRecord.REG_BX, c.get("REG_BX"));
+        assertEquals(PerfRecord.REG_CX, c.get("REG_CX"));
+        assertEquals(PerfRecord.REG_DX, c.get("REG_DX"));
+        assertEquals(PerfRecord.REG_SI, c.get("REG_SI"));
+        assertEquals(PerfRecord.REG_DI, c.get("REG_DI"));
+        assertEquals(PerfRecord.REG_BP, c.get("REG_BP"));
+        assertEquals(PerfRecord.REG_SP, c.get("REG_SP"));
+        assertEquals(PerfRecord.REG_IP, c.get("REG_IP"));
+        assertEquals(PerfRecord.REG_R8, c.get("REG_R8"));
+        assertEquals(PerfRecord.REG_R8 + 7, c.get("REG_R15"));
     }
 }

@@ -1,0 +1,80 @@
+package io.tansa.sample;
+
+import io.tansa.Failure;
+import io.tansa.proc.ProcFs;
+import io.tansa.sys.PerfEvent;
+import io.tansa.sys.PerfRing;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Opens one perf event per (thread, cpu) of each target process, with {@code inherit} set by the
+ * opener so that threads and processes created later carry the event too (their records go into
+ * the parent's ring). Per-thread events are opened per cpu because the kernel refuses to mmap an
+ * inherited event opened for "any cpu" (perf_mmap: {@code cpu == -1 && inherit}); all events of
+ * one cpu share that cpu's ring (PERF_EVENT_IOC_SET_OUTPUT).
+ */
+final class PerThread {
+    private PerThread() {}
+
+    /**
+     * Opens the events of thread {@code tid} on {@code cpu}; returns their fds (the first gets the
+     * cpu's ring unless it has one, the others write into it), or null when the thread is gone.
+     */
+    interface Opener {
+        int[] open(int tid, int cpu);
+    }
+
+    /**
+     * Opens events for every thread of every pid, mapping one ring of {@code ringPages} per cpu
+     * into {@code rings}; returns the threads covered. Throws Failure(NO_SUCH_PROCESS) for a pid
+     * without threads. The caller closes the fds and rings (also when this throws).
+     */
+    static Set<Integer> open(Collection<Integer> pids, int ringPages, Opener opener, List<PerfRing> rings) {
+        List<Integer> cpus = ProcFs.onlineCpus();
+        int[] ringFd = new int[cpus.size()];
+        Arrays.fill(ringFd, -1);
+        Set<Integer> threads = new TreeSet<>();
+        for (int pid : pids) {
+            if (!ProcFs.exists(pid)) throw new Failure(Failure.Kind.NO_SUCH_PROCESS, "no process " + pid);
+            // A thread created between listing and opening is covered only if its creator already had
+            // its event; list again until no new thread shows up.
+            Set<Integer> done = new LinkedHashSet<>();
+            while (true) {
+                List<Integer> todo = new ArrayList<>();
+                for (int tid : tasks(pid)) if (done.add(tid)) todo.add(tid);
+                if (todo.isEmpty()) break;
+                for (int tid : todo) {
+                    for (int i = 0; i < cpus.size(); i++) {
+                        int[] fds = opener.open(tid, cpus.get(i));
+                        if (fds == null) break; // thread exited meanwhile
+                        for (int fd : fds) {
+                            if (ringFd[i] < 0) {
+                                ringFd[i] = fd;
+                                rings.add(PerfRing.map(fd, ringPages));
+                            } else {
+                                PerfEvent.setOutput(fd, ringFd[i]);
+                            }
+                        }
+                    }
+                }
+            }
+            if (done.isEmpty()) throw new Failure(Failure.Kind.NO_SUCH_PROCESS, "no process " + pid);
+            threads.addAll(done);
+        }
+        return threads;
+    }
+
+    private static int[] tasks(int pid) {
+        try {
+            return ProcFs.tasks(pid);
+        } catch (RuntimeException e) {
+            return new int[0]; // exited meanwhile
+        }
+    }
+}

@@ -1,0 +1,318 @@
+package io.tansa.sample;
+
+import io.tansa.Failure;
+import io.tansa.proc.Mapping;
+import io.tansa.proc.ProcFs;
+import io.tansa.proc.Status;
+import io.tansa.probe.Tracer;
+import io.tansa.symbols.ProbeTarget;
+import io.tansa.sys.Files;
+import io.tansa.sys.PerfEvent;
+import io.tansa.sys.PerfRecord;
+import io.tansa.sys.PerfRing;
+import io.tansa.sys.SysException;
+import io.tansa.sys.Tracefs;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The no-stop probe engine: kernel-owned uprobes (perf_event_open on the uprobe PMU) whose every
+ * hit writes the thread's user registers and a copy of its stack (PERF_SAMPLE_REGS_USER +
+ * PERF_SAMPLE_STACK_USER) into a ring buffer, and the thread goes on without stopping. The
+ * stack is unwound afterwards from that copy. Nothing attaches to the target: no ptrace, no
+ * signal; closing the fds (also by the kernel when tansa dies, even by SIGKILL) removes every
+ * breakpoint. The price: a stack deeper than the copy ends in {@code [unknown]}, and no memory
+ * outside the stack can be read at the hit (Ruby frames need the stopping engine, {@link Tracer}).
+ *
+ * <p>Events are per (location, thread, cpu) with {@code inherit}, so threads (and, with
+ * children, processes) created later are probed too; see {@link PerThread}. They are tracepoint
+ * events on uprobe trace events defined in tracefs ("tansa_PID_N/pN"), not events of the uprobe
+ * PMU: the kernel cannot inherit a uprobe-PMU event (creating the child's copy reads the path
+ * through the attr's config1 pointer again, in the new thread's context), so with inherit every
+ * clone() of the target would fail. The definitions are removed at the end; ones left by a
+ * tansa that was killed (inactive: no breakpoint without an open event) are removed by the next run.
+ */
+public final class UprobeSampler {
+    /** Default bytes of stack copied at each hit (perf record's --call-graph dwarf copies 8192). */
+    public static final int DEFAULT_STACK_COPY = 16 * 1024;
+    /** The most the kernel copies: the sample's size field is 16 bits (perf_sample_ustack_size). */
+    public static final int MAX_STACK_COPY = 65528 - 512;
+
+    /** A hit: DWARF registers ({@link io.tansa.unwind.Reg} order) and the stack copy from rsp. */
+    public record Hit(int pid, int tid, int location, long timeNanos, long[] regs, byte[] stack) {}
+
+    /** Called on the sampling thread for each hit; return true if captured. */
+    public interface HitHandler {
+        boolean onHit(Hit hit);
+    }
+
+    private static final int CLOCK_MONOTONIC = 1;
+    private static final long SAMPLE_TYPE = PerfEvent.SAMPLE_IP | PerfEvent.SAMPLE_TID | PerfEvent.SAMPLE_TIME
+            | PerfEvent.SAMPLE_REGS_USER | PerfEvent.SAMPLE_STACK_USER;
+
+    private final Tracer.Options opt;
+    private final int stackCopy;
+    private final HitHandler handler;
+    private static final String GROUP_PREFIX = "tansa_";
+    private static final java.util.concurrent.atomic.AtomicInteger RUNS = new java.util.concurrent.atomic.AtomicInteger();
+    /** "tansa_PID_N": this process's Nth run (the pid tells later runs whether it is gone). */
+    private final String group = GROUP_PREFIX + ProcessHandle.current().pid() + "_" + RUNS.incrementAndGet();
+    private int[] eventIds;
+    private int defined;
+    private final List<Integer> fds = new ArrayList<>();
+    private final List<PerfRing> rings = new ArrayList<>();
+    private final Map<Integer, long[]> addressesByPid = new HashMap<>();
+    private final Map<Integer, String> exited = new LinkedHashMap<>();
+    private List<ProbeTarget> targets = List.of();
+    private volatile Tracer.StopReason stopRequest;
+    private long hits, dropped, windowStart, windowHits;
+    private boolean disabled;
+    private int ringBytes;
+    private long lost;
+
+    /** {@code stackCopy}: bytes of stack copied at each hit, a multiple of 8 up to {@link #MAX_STACK_COPY}. */
+    public UprobeSampler(Tracer.Options opt, int stackCopy, HitHandler handler) {
+        if (stackCopy < 8 || stackCopy > MAX_STACK_COPY || stackCopy % 8 != 0) {
+            throw new Failure(Failure.Kind.USAGE, "the stack copy must be a multiple of 8 bytes between 8 and " + MAX_STACK_COPY);
+        }
+        this.opt = opt;
+        this.stackCopy = stackCopy;
+        this.handler = handler;
+    }
+
+    /** Asks a running sampler to stop (any thread). */
+    public void requestStop(Tracer.StopReason why) {
+        if (stopRequest == null) stopRequest = why;
+    }
+
+    /**
+     * Probes {@code targets} in every thread of {@code pids} (and threads born later) until a bound
+     * is reached; then closes every event. Always closes, also on exceptions.
+     */
+    public Tracer.Result run(List<Integer> pids, List<ProbeTarget> targets) {
+        if (targets.isEmpty()) throw new IllegalArgumentException("no probe targets");
+        this.targets = List.copyOf(targets);
+        // Rings: a burst of hits lands before tansa wakes; what does not fit is lost (PERF_RECORD_LOST).
+        // 64 MiB over all cpus, 1 to 8 MiB each, and at least 64 hits.
+        int cpus = Math.max(1, ProcFs.onlineCpus().size());
+        long perCpu = Math.max(Math.min(8L << 20, Math.max(1L << 20, (64L << 20) / cpus)), 64L * (stackCopy + 512));
+        int pages = Integer.highestOneBit((int) (perCpu / PerfRing.PAGE));
+        ringBytes = pages * PerfRing.PAGE;
+        try {
+            defineEvents();
+            Set<Integer> threads = PerThread.open(pids, pages, this::open, rings);
+            if (rings.isEmpty()) throw new Failure(Failure.Kind.TARGET_EXITED, "the target exited before probing began");
+            setEnabled(true); // (enabling an event enables the copies threads born meanwhile inherited)
+            log("probing %d location%s in %d thread%s of %s (no-stop: registers and %d KiB of stack copied at each hit)",
+                    targets.size(), targets.size() == 1 ? "" : "s", threads.size(), threads.size() == 1 ? "" : "s", pids,
+                    stackCopy / 1024);
+            if (opt.attached() != null) opt.attached().run();
+            loop(new LinkedHashSet<>(pids));
+        } finally {
+            close();
+        }
+        if (lost > 0) {
+            log("%d hits were not captured: they came faster than tansa could take them from the kernel's buffer", lost);
+            dropped += lost;
+        }
+        Tracer.StopReason reason = stopRequest != null ? stopRequest : Tracer.StopReason.TARGET_EXITED;
+        return new Tracer.Result(hits, dropped, reason, exited);
+    }
+
+    private int[] open(int tid, int cpu) {
+        int[] out = new int[targets.size()];
+        for (int i = 0; i < out.length; i++) {
+            PerfEvent.Attr a = new PerfEvent.Attr();
+            a.type = PerfEvent.TYPE_TRACEPOINT;
+            a.config = eventIds[i];
+            a.samplePeriod = 1;
+            a.sampleType = SAMPLE_TYPE;
+            a.sampleRegsUser = PerfRecord.UNWIND_REGS;
+            a.sampleStackUser = stackCopy;
+            a.flag(PerfEvent.BIT_WATERMARK);
+            a.wakeupEvents = ringBytes / 4; // wakeup_watermark: poll returns when a quarter is full
+            a.clockid = CLOCK_MONOTONIC;
+            // opened disabled, enabled together once all are open: no location starts ahead of another
+            a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_INHERIT).flag(PerfEvent.BIT_DISABLED);
+            try {
+                out[i] = PerfEvent.open(a, tid, cpu, -1);
+                fds.add(out[i]);
+            } catch (SysException.ProcessGoneException e) {
+                return null;
+            } catch (SysException.PermissionException e) {
+                throw new Failure(Failure.Kind.PERMISSION, "perf_event_open on thread " + tid + ": " + e.getMessage()
+                        + " (needs CAP_PERFMON or CAP_SYS_ADMIN, or kernel.perf_event_paranoid <= 1 for one's own"
+                        + " processes)", e);
+            }
+        }
+        return out;
+    }
+
+    private void loop(Set<Integer> pids) {
+        long deadline = opt.duration() == null ? Long.MAX_VALUE : System.nanoTime() + opt.duration().toNanos();
+        windowStart = System.nanoTime();
+        int[] ringFds = rings.stream().mapToInt(PerfRing::fd).toArray();
+        while (true) {
+            int n = drain(pids);
+            if (opt.count() > 0 && hits >= opt.count()) requestStop(Tracer.StopReason.COUNT);
+            if (stopRequest != null) return;
+            long now = System.nanoTime();
+            if (now >= deadline) requestStop(Tracer.StopReason.DURATION);
+            if (disabled && now - windowStart >= 1_000_000_000L) setEnabled(true);
+            if (n == 0) {
+                pids.removeIf(pid -> {
+                    if (alive(pid)) return false;
+                    exited.put(pid, "exited");
+                    return true;
+                });
+                if (pids.isEmpty()) {
+                    drain(pids); // what the last moments left in the rings
+                    return;
+                }
+                Files.poll(ringFds, 10);
+            }
+        }
+    }
+
+    private int drain(Set<Integer> pids) {
+        int n = 0;
+        for (PerfRing r : rings) {
+            n += r.drain(b -> {
+                PerfRecord rec = PerfRecord.decode(b, SAMPLE_TYPE);
+                if (rec instanceof PerfRecord.Sample s && s.user() != null) onSample(s, pids);
+                else if (rec instanceof PerfRecord.Lost l) lost += l.lost();
+            });
+        }
+        return n;
+    }
+
+    private void onSample(PerfRecord.Sample s, Set<Integer> pids) {
+        if (!pids.contains(s.pid())) {
+            if (!opt.children()) return; // a forked child inherited the event: not a target
+            pids.add(s.pid());
+        }
+        if (stopRequest != null || (opt.count() > 0 && hits >= opt.count())) {
+            dropped++;
+            return;
+        }
+        if (opt.rate() > 0) {
+            long now = System.nanoTime();
+            if (now - windowStart >= 1_000_000_000L) {
+                windowStart = now;
+                windowHits = 0;
+            }
+            if (windowHits >= opt.rate()) {
+                dropped++;
+                if (!disabled) setEnabled(false);
+                return;
+            }
+            windowHits++;
+        }
+        long[] regs = io.tansa.unwind.Reg.fromPerf(s.user().regs());
+        int location = location(s.pid(), s.user().regs()[PerfRecord.REG_IP]);
+        if (location >= 0) regs[io.tansa.unwind.Reg.RIP.ordinal()] = addresses(s.pid(), false)[location];
+        if (handler.onHit(new Hit(s.pid(), s.tid(), location, s.time(), regs, s.user().stack()))) hits++;
+    }
+
+    /** Which target a hit is: its ip is the probe's address (or just after the breakpoint byte). */
+    private int location(int pid, long ip) {
+        for (boolean reload : new boolean[] {false, true}) {
+            long[] a = addresses(pid, reload);
+            for (int i = 0; i < a.length; i++) if (ip == a[i] || ip == a[i] + 1) return i;
+        }
+        return -1;
+    }
+
+    /** Runtime address of each target in {@code pid} (file offset → mapping); -1 where not mapped. */
+    private long[] addresses(int pid, boolean reload) {
+        long[] a = reload ? null : addressesByPid.get(pid);
+        if (a != null) return a;
+        a = new long[targets.size()];
+        List<Mapping> maps;
+        try {
+            maps = ProcFs.maps(pid);
+        } catch (Failure e) {
+            maps = List.of();
+        }
+        for (int i = 0; i < a.length; i++) a[i] = targets.get(i).addressIn(maps);
+        addressesByPid.put(pid, a);
+        return a;
+    }
+
+    private void setEnabled(boolean on) {
+        for (int fd : fds) {
+            try {
+                if (on) PerfEvent.enable(fd);
+                else PerfEvent.disable(fd);
+            } catch (SysException e) {
+                // its thread is gone
+            }
+        }
+        disabled = !on;
+        if (on) {
+            windowStart = System.nanoTime();
+            windowHits = 0;
+        }
+    }
+
+    private static boolean alive(int pid) {
+        try {
+            Status st = ProcFs.status(pid, pid);
+            return st.state() != 'Z' && st.state() != 'X';
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    private void close() {
+        // Closing the fds removes the breakpoints everywhere, inherited copies included.
+        for (PerfRing r : rings) r.close();
+        rings.clear();
+        for (int fd : fds) Files.close(fd);
+        fds.clear();
+        for (int i = 0; i < defined; i++) {
+            try {
+                Tracefs.removeUprobe(group, "p" + i);
+            } catch (SysException e) {
+                log("could not remove the uprobe event %s/p%d: %s", group, i, e.getMessage());
+            }
+        }
+        defined = 0;
+    }
+
+    /** One uprobe trace event per target, after removing those of tansa runs that are gone. */
+    private void defineEvents() {
+        for (String name : Tracefs.uprobes()) {
+            String g = name.substring(0, Math.max(0, name.indexOf('/')));
+            if (!g.startsWith(GROUP_PREFIX) || g.equals(group)) continue;
+            try {
+                String pid = g.substring(GROUP_PREFIX.length());
+                if (pid.contains("_")) pid = pid.substring(0, pid.indexOf('_'));
+                if (ProcFs.exists(Integer.parseInt(pid))) continue;
+                Tracefs.removeUprobe(g, name.substring(g.length() + 1));
+            } catch (NumberFormatException | SysException e) {
+                // not ours, or in use
+            }
+        }
+        eventIds = new int[targets.size()];
+        for (int i = 0; i < targets.size(); i++) {
+            ProbeTarget t = targets.get(i);
+            try {
+                eventIds[i] = Tracefs.addUprobe(group, "p" + i, t.file().toString(), t.fileOffset());
+            } catch (SysException.PermissionException e) {
+                throw new Failure(Failure.Kind.PERMISSION, "defining a uprobe event: " + e.getMessage()
+                        + " (needs root: CAP_SYS_ADMIN for tracefs)", e);
+            }
+            defined = i + 1;
+        }
+    }
+
+    private void log(String fmt, Object... args) {
+        if (opt.log() != null) opt.log().accept(String.format(fmt, args));
+    }
+}
