@@ -21,7 +21,14 @@ public final class Callers {
     /** What to capture. */
     public record Request(List<Integer> pids, List<String> command, String symbol, long count, Duration duration, double rate,
             boolean children, int maxDepth, StackCapture.Lang lang, Consumer<String> log, Consumer<Long> onHit,
-            Runnable onAttached) {}
+            Runnable onAttached, boolean lines) {
+        /** Without source lines. */
+        public Request(List<Integer> pids, List<String> command, String symbol, long count, Duration duration, double rate,
+                boolean children, int maxDepth, StackCapture.Lang lang, Consumer<String> log, Consumer<Long> onHit,
+                Runnable onAttached) {
+            this(pids, command, symbol, count, duration, rate, children, maxDepth, lang, log, onHit, onAttached, false);
+        }
+    }
 
     /** A started capture that another thread may stop. */
     public static final class Run {
@@ -105,8 +112,9 @@ public final class Callers {
         Profile capture(List<ProbeTarget> targets, List<Integer> pids) {
             for (ProbeTarget t : targets) profile.addLocation(t.symbol(), t.module(), t.address());
             profile.meta("symbol", req.symbol());
-            capture = new StackCapture(targets, req.maxDepth(), req.lang());
+            capture = new StackCapture(targets, req.maxDepth(), req.lang(), req.lines());
             for (int pid : pids) {
+                capture.prepare(pid);
                 var rb = capture.ruby(pid);
                 if (rb.isPresent()) {
                     profile.meta("ruby", rb.get().version());

@@ -32,14 +32,26 @@ public final class StackCapture {
     private final Map<Integer, Optional<RubyReader>> ruby = new HashMap<>();
     private final int maxDepth;
     private final Lang lang;
+    private final boolean lines;
 
     /** Which frames to capture: native only, Ruby merged into native, or Ruby only. */
     public enum Lang { AUTO, NATIVE, RUBY }
 
     public StackCapture(List<ProbeTarget> targets, int maxDepth, Lang lang) {
+        this(targets, maxDepth, lang, false);
+    }
+
+    /** With {@code lines}, native frames carry their source file and line where the object has a line table. */
+    public StackCapture(List<ProbeTarget> targets, int maxDepth, Lang lang, boolean lines) {
         this.targets = targets;
         this.maxDepth = maxDepth;
         this.lang = lang;
+        this.lines = lines;
+    }
+
+    /** Reads what capturing in {@code pid} will need before the first hit: with lines, every object's line table. */
+    public void prepare(int pid) {
+        if (lines) symbols.computeIfAbsent(pid, ProcessSymbols::new).loadLineTables();
     }
 
     /** The Ruby reader of a process, if it runs a supported Ruby (and Ruby frames are wanted). */
@@ -61,11 +73,12 @@ public final class StackCapture {
         Unwinder.Result r = Unwinder.unwind(Reg.fromPtrace(hit.regs()), new ProcessMemory(hit.pid()), cfi, maxDepth);
         List<Frame> frames = new ArrayList<>(r.size() + 1);
         for (int i = 0; i < r.size(); i++) {
-            Frame f = syms.frame(r.lookupPc(i));
+            Frame f = syms.frame(r.lookupPc(i), lines);
             long addr = r.pc(i);
             // the sigtrap arrives after the probed instruction ran: report the probe's own address
             if (i == 0 && target != null) addr = probeAddress(target, maps.computeIfAbsent(hit.pid(), ProcFs::maps), addr);
-            frames.add(Frame.nativeFrame(f.name(), f.module(), addr));
+            if (lines && addr != r.pc(i)) f = syms.frame(addr, true); // the probe's line, not the next instruction's
+            frames.add(f.withAddress(addr));
         }
         if (r.truncated()) frames.add(Frame.nativeFrame("[unknown]", null, 0));
         Optional<RubyReader> rb = ruby(hit.pid());

@@ -39,6 +39,10 @@ public final class CallersCommand implements Callable<Integer> {
     @Option(names = "--lang", paramLabel = "LANG", description = "auto, native or ruby (default ${DEFAULT-VALUE}).")
     String lang = "auto";
 
+    @Option(names = "--lines", description = "Show the source file and line of native frames whose objects have DWARF line tables"
+            + " (in the object or its separate debug file); calls from different lines of a function become different paths.")
+    boolean lines;
+
     @Parameters(index = "0", paramLabel = "SYMBOL", description = "Function to probe.")
     String symbol;
 
@@ -63,7 +67,7 @@ public final class CallersCommand implements Callable<Integer> {
     private int capture(List<Integer> pids, Duration limit, Progress progress, Callers.Run handle) throws IOException {
         try {
             Profile p = Callers.run(new Callers.Request(pids, command, symbol, count, limit, rate, children, MAX_FRAMES, lang(),
-                    common.quiet ? null : s -> common.info("tansa: %s", s), progress::update, progress::start), handle);
+                    common.quiet ? null : s -> common.info("tansa: %s", s), progress::update, progress::start, lines), handle);
             String stopped = p.meta().getOrDefault("stopped", "");
             progress.finish(stopped + (p.meta().containsKey("dropped")
                     ? "; " + p.meta().get("dropped") + " hits not captured (rate cap, or after the count)" : ""));
