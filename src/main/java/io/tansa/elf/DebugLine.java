@@ -151,11 +151,11 @@ public final class DebugLine {
             boolean dwarf64 = len == 0xffffffffL;
             if (dwarf64) len = r.u64();
             if (len == 0) continue;
-            int end = (int) Math.min(debugLine.length, r.pos + len);
+            int end = len < 0 || len > debugLine.length - r.pos ? debugLine.length : (int) (r.pos + len);
             try {
                 unit(r, end, dwarf64, lineStr, str, seqs, fileIds, fileNames);
-            } catch (IndexOutOfBoundsException | UnsupportedOperationException e) {
-                // one damaged or unsupported unit: keep the others
+            } catch (RuntimeException e) {
+                // one damaged or unsupported unit: keep the others (a sequence it left unfinished is dropped)
             }
             r.pos = end;
         }
@@ -185,6 +185,7 @@ public final class DebugLine {
             r.u8(); // segment selector size
         }
         long headerLen = dwarf64 ? r.u64() : r.u32();
+        if (headerLen < 0 || headerLen > end - r.pos) throw new UnsupportedOperationException("header length " + headerLen);
         int program = (int) (r.pos + headerLen);
         int minInst = r.u8();
         if (version >= 4) r.u8(); // maximum_operations_per_instruction: 1 except on VLIW machines
@@ -199,8 +200,8 @@ public final class DebugLine {
         List<String> dirs = new ArrayList<>();
         List<String> files = new ArrayList<>(); // full paths, by the unit's file index
         if (version >= 5) {
-            for (String[] e : entries(r, dwarf64, lineStr, str)) dirs.add(e[0]);
-            for (String[] e : entries(r, dwarf64, lineStr, str)) files.add(join(dirs, e[0], e[1], true));
+            for (String[] e : entries(r, program, dwarf64, lineStr, str)) dirs.add(e[0]);
+            for (String[] e : entries(r, program, dwarf64, lineStr, str)) files.add(join(dirs, e[0], e[1], true));
         } else {
             dirs.add(null); // directory 0: the compilation directory, named only in .debug_info
             for (String d = r.cstring(StandardCharsets.UTF_8); !d.isEmpty(); d = r.cstring(StandardCharsets.UTF_8)) dirs.add(d);
@@ -231,6 +232,7 @@ public final class DebugLine {
             switch (op) {
                 case 0 -> { // extended opcode
                     long len = r.uleb();
+                    if (len < 0 || len > end - r.pos) throw new UnsupportedOperationException("extended opcode length " + len);
                     int next = (int) (r.pos + len);
                     if (len == 0) break;
                     int sub = r.u8();
@@ -243,7 +245,7 @@ public final class DebugLine {
                             file = 1;
                             line = 1;
                         }
-                        case LNE_SET_ADDRESS -> addr = r.unsigned((int) len - 1);
+                        case LNE_SET_ADDRESS -> addr = len == 5 || len == 9 ? r.unsigned((int) len - 1) : addr;
                         case LNE_DEFINE_FILE -> {
                             String f = r.cstring(StandardCharsets.UTF_8);
                             String dir = Long.toString(r.uleb());
@@ -306,7 +308,7 @@ public final class DebugLine {
     }
 
     /** A v5 directory or file table: {path, directory index} per entry (DWARF 5 §6.2.4.1). */
-    private static List<String[]> entries(DwarfReader r, boolean dwarf64, byte[] lineStr, byte[] str) {
+    private static List<String[]> entries(DwarfReader r, int end, boolean dwarf64, byte[] lineStr, byte[] str) {
         int formatCount = r.u8();
         long[] kinds = new long[formatCount], forms = new long[formatCount];
         for (int i = 0; i < formatCount; i++) {
@@ -316,6 +318,7 @@ public final class DebugLine {
         long count = r.uleb();
         List<String[]> out = new ArrayList<>();
         for (long n = 0; n < count; n++) {
+            if (r.pos > end) throw new UnsupportedOperationException("file table runs past the header");
             String[] e = new String[2];
             for (int i = 0; i < formatCount; i++) {
                 int form = (int) forms[i];

@@ -113,6 +113,20 @@ class DebugLineTest {
     }
 
     @Test
+    void damagedSectionsDoNotThrow() {
+        ElfFile elf = ElfFile.open(build("lines"));
+        byte[] line = elf.section(".debug_line").orElseThrow().contents();
+        byte[] str = elf.section(".debug_line_str").orElseThrow().contents();
+        java.util.Random rnd = new java.util.Random(42);
+        for (int i = 0; i < 2000; i++) {
+            byte[] b = java.util.Arrays.copyOf(line, i < 200 ? rnd.nextInt(line.length + 1) : line.length);
+            if (i >= 200) for (int k = 0; k < 4; k++) b[rnd.nextInt(b.length)] = (byte) rnd.nextInt(256);
+            DebugLine d = DebugLine.parse(b, i % 2 == 0 ? str : new byte[0], new byte[0]);
+            d.lookup(0x1200); // whatever it found, looking up must work
+        }
+    }
+
+    @Test
     void noDebugInfoMeansNoLines() {
         ElfFile elf = ElfFile.open(lib());
         assertTrue(elf.section(".debug_line").isEmpty());
