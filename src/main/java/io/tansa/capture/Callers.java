@@ -21,8 +21,16 @@ import java.util.function.Consumer;
 public final class Callers {
     /** What to capture. */
     public record Request(List<Integer> pids, List<String> command, String symbol, long count, Duration duration, double rate,
-            boolean children, int maxDepth, StackCapture.Lang lang, Mode mode, int stackCopy, Consumer<String> log, Consumer<Long> onHit,
-            Runnable onAttached) {}
+            boolean children, int maxDepth, StackCapture.Lang lang, Mode mode, int stackCopy, Consumer<String> log,
+            Consumer<Long> onHit, Runnable onAttached, boolean lines) {
+        /** Without source lines. */
+        public Request(List<Integer> pids, List<String> command, String symbol, long count, Duration duration, double rate,
+                boolean children, int maxDepth, StackCapture.Lang lang, Mode mode, int stackCopy, Consumer<String> log,
+                Consumer<Long> onHit, Runnable onAttached) {
+            this(pids, command, symbol, count, duration, rate, children, maxDepth, lang, mode, stackCopy, log, onHit,
+                    onAttached, false);
+        }
+    }
 
     /**
      * How a hit is captured. COPY: the thread never stops, the kernel copies its registers and
@@ -130,9 +138,10 @@ public final class Callers {
                 if (t.address() == 0) log("%s is not loaded yet: %s is probed once it is (pending)", t.module(), t.symbol());
             }
             profile.meta("symbol", req.symbol());
-            capture = new StackCapture(targets, req.maxDepth(), req.lang());
+            capture = new StackCapture(targets, req.maxDepth(), req.lang(), req.lines());
             boolean ruby = false;
             for (int pid : pids) {
+                capture.prepare(pid);
                 var rb = capture.ruby(pid);
                 if (rb.isPresent()) {
                     profile.meta("ruby", rb.get().version());

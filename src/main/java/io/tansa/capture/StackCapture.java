@@ -35,14 +35,26 @@ public final class StackCapture {
     private final Map<Integer, Optional<RubyReader>> ruby = new HashMap<>();
     private final int maxDepth;
     private final Lang lang;
+    private final boolean lines;
 
     /** Which frames to capture: native only, Ruby merged into native, or Ruby only. */
     public enum Lang { AUTO, NATIVE, RUBY }
 
     public StackCapture(List<ProbeTarget> targets, int maxDepth, Lang lang) {
+        this(targets, maxDepth, lang, false);
+    }
+
+    /** With {@code lines}, native frames carry their source file and line where the object has a line table. */
+    public StackCapture(List<ProbeTarget> targets, int maxDepth, Lang lang, boolean lines) {
         this.targets = targets;
         this.maxDepth = maxDepth;
         this.lang = lang;
+        this.lines = lines;
+    }
+
+    /** Reads what capturing in {@code pid} will need before the first hit: with lines, every object's line table. */
+    public void prepare(int pid) {
+        if (lines) symbols.computeIfAbsent(pid, ProcessSymbols::new).loadLineTables();
     }
 
     /** The Ruby reader of a process, if it runs a supported Ruby (and Ruby frames are wanted). */
@@ -65,8 +77,11 @@ public final class StackCapture {
         if (target != null && !frames.isEmpty()) {
             // the sigtrap arrives after the probed instruction ran: report the probe's own address
             long probe = target.addressIn(maps.computeIfAbsent(hit.pid(), ProcFs::maps));
-            Frame f = frames.getFirst();
-            if (probe > 0) frames.set(0, Frame.nativeFrame(f.name(), f.module(), probe));
+            if (probe > 0) {
+                ProcessSymbols syms = symbols.get(hit.pid());
+                // with lines, the probe's own line, not the next instruction's
+                frames.set(0, (lines ? syms.frame(probe, true) : frames.getFirst()).withAddress(probe));
+            }
         }
         Optional<RubyReader> rb = ruby(hit.pid());
         if (rb.isPresent()) frames = merge(frames, rb.get().frames(hit.tid(), hit.regs()), lang);
@@ -96,11 +111,11 @@ public final class StackCapture {
         for (int i = 0; i < r.size(); i++) {
             Frame f = names.get(r.lookupPc(i));
             if (f == null) {
-                f = syms.frame(r.lookupPc(i));
+                f = syms.frame(r.lookupPc(i), lines);
                 // not cached while unknown: the object may be mapped (dlopen) and named later
                 if (!f.name().equals("[unknown]")) names.put(r.lookupPc(i), f);
             }
-            frames.add(Frame.nativeFrame(f.name(), f.module(), r.pc(i)));
+            frames.add(f.withAddress(r.pc(i)));
         }
         if (r.truncated()) frames.add(Frame.nativeFrame("[unknown]", null, 0));
         return frames;

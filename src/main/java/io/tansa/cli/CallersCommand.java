@@ -40,13 +40,17 @@ public final class CallersCommand implements Callable<Integer> {
     String lang = "auto";
 
     @Option(names = "--mode", paramLabel = "MODE", description = "copy: the thread never stops, the kernel copies its"
-            + " registers and 32 KiB of stack at each hit; stop: the thread stops while its stack is read (needed for Ruby"
+            + " registers and stack (--stack-copy) at each hit; stop: the thread stops while its stack is read (needed for Ruby"
             + " frames, and for stacks deeper than the copy); auto (default): stop for Ruby frames, else copy.")
     String mode = "auto";
 
     @Option(names = "--stack-copy", paramLabel = "BYTES", description = "Bytes of stack the kernel copies at each hit"
             + " in copy mode (default 16k, at most 65016); deeper callers show as [unknown].")
     String stackCopy = "16k";
+
+    @Option(names = "--lines", description = "Show the source file and line of native frames whose objects have DWARF line tables"
+            + " (in the object or its separate debug file); calls from different lines of a function become different paths.")
+    boolean lines;
 
     @Parameters(index = "0", paramLabel = "SYMBOL", description = "Function to probe.")
     String symbol;
@@ -71,8 +75,9 @@ public final class CallersCommand implements Callable<Integer> {
 
     private int capture(List<Integer> pids, Duration limit, Progress progress, Callers.Run handle) throws IOException {
         try {
-            Profile p = Callers.run(new Callers.Request(pids, command, symbol, count, limit, rate, children, MAX_FRAMES, lang(), mode(), stackCopy(),
-                    common.quiet ? null : s -> common.info("tansa: %s", s), progress::update, progress::start), handle);
+            Profile p = Callers.run(new Callers.Request(pids, command, symbol, count, limit, rate, children, MAX_FRAMES, lang(),
+                    mode(), stackCopy(), common.quiet ? null : s -> common.info("tansa: %s", s), progress::update,
+                    progress::start, lines), handle);
             String stopped = p.meta().getOrDefault("stopped", "");
             progress.finish(stopped + (p.meta().containsKey("dropped")
                     ? "; " + p.meta().get("dropped") + " hits not captured (rate cap, or after the count)" : ""));

@@ -322,6 +322,11 @@ public final class ElfFile implements AutoCloseable {
         byAddress = null;
     }
 
+    /** The separate debug files added with {@link #addSymbolSource}, in the order added. */
+    public synchronized List<ElfFile> symbolSources() {
+        return List.copyOf(extraSymbolSources);
+    }
+
     /** Nothing to release eagerly: the mapping is unmapped when the object is collected. */
     @Override
     public void close() {

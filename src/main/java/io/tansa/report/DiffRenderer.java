@@ -28,7 +28,7 @@ public final class DiffRenderer {
             StringBuilder path = new StringBuilder();
             for (Frame f : r.frames()) {
                 if (!path.isEmpty()) path.append(" <- ");
-                path.append(f.kind() == Frame.Kind.RUBY ? Names.name(f) + " (" + f.file() + ":" + f.line() + ")" : Names.name(f));
+                path.append(f.kind() == Frame.Kind.RUBY ? Names.name(f) + " (" + f.file() + ":" + f.line() + ")" : Names.nameWithLine(f));
             }
             b.append(String.format(Locale.ROOT, "%+7.1f%% %7.1f%% %7.1f%% %8d %8d  %s%n", r.delta(), r.beforeShare(), r.afterShare(),
                     r.before(), r.after(), path));

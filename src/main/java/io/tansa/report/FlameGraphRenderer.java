@@ -58,7 +58,8 @@ public final class FlameGraphRenderer implements Renderer {
     private static String where(Frame f) {
         if (f.kind() == Frame.Kind.RUBY) return f.file() + ":" + f.line();
         if (Shape.isPseudo(f)) return "";
-        return (f.module() == null ? "" : f.module()) + (f.address() == 0 ? "" : " 0x" + Long.toHexString(f.address()));
+        return (f.module() == null ? "" : f.module()) + (f.hasLine() ? " " + f.file() + ":" + f.line() : "")
+                + (f.address() == 0 ? "" : " 0x" + Long.toHexString(f.address()));
     }
 
     private static String html(String s) {

@@ -32,6 +32,7 @@ public final class FoldedRenderer implements Renderer {
             // flamegraph.pl splits the count off at the last space; a newline would break the line.
             b.append(Names.name(f).replace(';', ':').replace('\n', ' '));
             if (f.kind() == Frame.Kind.RUBY) b.append(' ').append(f.file()).append(':').append(f.line());
+            else if (f.hasLine()) b.append(' ').append(f.shortLine().replace(';', ':').replace(' ', '_'));
             if (f.kind() == Frame.Kind.KERNEL) b.append("_[k]");
             if (i > 0) b.append(';');
         }

@@ -10,6 +10,8 @@ import java.util.Map;
 /**
  * The contract shape (BRIEF.md): {"hits": N, "paths": [{"count": C, "frames": [FRAME...]}...]},
  * paths ranked by count, frames innermost first; plus "locations" (which definitions were hit).
+ * A native frame with a source line (callers --lines) also has "file" (the path as the line
+ * table names it) and "line", after the contract's fields.
  */
 public final class JsonRenderer implements Renderer {
     @Override
@@ -53,6 +55,7 @@ public final class JsonRenderer implements Renderer {
             b.append(", \"file\": ").append(Json.quote(f.file())).append(", \"line\": ").append(f.line());
         } else {
             b.append(", \"module\": ").append(Json.quote(f.module())).append(", \"address\": ").append(Json.hex(f.address()));
+            if (f.hasLine()) b.append(", \"file\": ").append(Json.quote(f.file())).append(", \"line\": ").append(f.line());
         }
         b.append('}');
     }

@@ -13,6 +13,11 @@ final class Names {
         return f.address() != 0 ? "0x" + Long.toHexString(f.address()) : "[unknown]";
     }
 
+    /** {@link #name} and, for a native frame with a source line, " (file.c:42)". */
+    static String nameWithLine(Frame f) {
+        return f.hasLine() ? name(f) + " (" + f.shortLine() + ")" : name(f);
+    }
+
     static String percent(long count, long total) {
         return String.format(Locale.ROOT, "%.1f%%", total == 0 ? 0.0 : 100.0 * count / total);
     }

@@ -67,6 +67,8 @@ public final class SpeedscopeRenderer implements Renderer {
         if (f.kind() == Frame.Kind.RUBY) {
             if (f.file() != null) b.append(", \"file\": ").append(Json.quote(f.file()));
             b.append(", \"line\": ").append(f.line());
+        } else if (f.hasLine()) {
+            b.append(", \"file\": ").append(Json.quote(f.file())).append(", \"line\": ").append(f.line());
         } else if (f.module() != null) {
             b.append(", \"file\": ").append(Json.quote(f.module()));
         }

@@ -24,7 +24,7 @@ public final class TextRenderer implements Renderer {
                 if (f.kind() == Frame.Kind.RUBY) {
                     b.append("    ").append(f.file()).append(':').append(f.line()).append(":in `").append(Names.name(f)).append("'\n");
                 } else {
-                    String name = Names.name(f);
+                    String name = Names.nameWithLine(f);
                     b.append("    ").append(name).repeat(' ', Math.max(0, 40 - name.length())).append(' ')
                             .append(f.module() == null ? "" : f.module()).append('\n');
                 }

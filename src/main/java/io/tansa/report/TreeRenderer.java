@@ -72,7 +72,7 @@ public final class TreeRenderer implements Renderer {
 
     private static void node(StringBuilder b, Node n, String lead, String childLead, long total) {
         b.append(lead).append(Names.percent(n.count, total)).append("  ").append(n.count).append("  ")
-                .append(n.frame.kind() == Frame.Kind.RUBY ? n.frame.label() : Names.name(n.frame)
+                .append(n.frame.kind() == Frame.Kind.RUBY ? n.frame.label() : Names.nameWithLine(n.frame)
                         + (n.frame.module() == null || Shape.isPseudo(n.frame) ? "" : " (" + n.frame.module() + ")")).append('\n');
         List<Node> kids = n.sorted();
         for (int i = 0; i < kids.size(); i++) {

@@ -1,5 +1,6 @@
 package io.tansa.symbols;
 
+import io.tansa.elf.DebugLine;
 import io.tansa.elf.ElfFile;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -54,6 +55,24 @@ final class ElfCache {
             BY_FILE.put(fileKey, e);
             return e;
         }
+    }
+
+    private static final Map<ElfFile, DebugLine> SEPARATE_LINES = java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+    /**
+     * The line table of {@code elf} ({@link DebugLine#of}: its own .debug_line, else its added
+     * debug file's). An object with a .symtab of its own got no debug file for symbols; when it has
+     * no line table either, its separate debug file is looked for here, once.
+     */
+    static DebugLine lines(ElfFile elf, Path root, String mappedPath) {
+        DebugLine d = DebugLine.of(elf);
+        if (!d.isEmpty() || !elf.symbolSources().isEmpty() || !mappedPath.startsWith("/")) return d;
+        DebugLine sep = SEPARATE_LINES.get(elf);
+        if (sep == null) {
+            sep = DebugFiles.find(elf, root, mappedPath).map(DebugLine::of).orElse(d);
+            SEPARATE_LINES.put(elf, sep);
+        }
+        return sep;
     }
 
     /** An in-memory image (e.g. [vdso]) shared by build-id when it has one. */

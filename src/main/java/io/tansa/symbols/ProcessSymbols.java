@@ -1,6 +1,7 @@
 package io.tansa.symbols;
 
 import io.tansa.Failure;
+import io.tansa.elf.DebugLine;
 import io.tansa.elf.ElfFile;
 import io.tansa.elf.Relocation;
 import io.tansa.elf.Segment;
@@ -66,9 +67,22 @@ public final class ProcessSymbols {
      * in no mapping at all makes the maps be read again once (an object dlopen'ed since).
      */
     public Frame frame(long addr) {
+        return frame(addr, false);
+    }
+
+    /**
+     * {@link #frame(long)}, with the source file and line of {@code addr} when {@code lines} is
+     * set and the object has a DWARF line table (its own, or its separate debug file's).
+     */
+    public Frame frame(long addr, boolean lines) {
         Hit h = find(addr);
         if (h.module != null && h.module.elf() != null) {
-            return Frame.nativeFrame(symbolIn(h.module, addr).map(Symbol::name).orElse(UNKNOWN), h.module.name(), addr);
+            String name = symbolIn(h.module, addr).map(Symbol::name).orElse(UNKNOWN);
+            if (lines) {
+                Optional<DebugLine.Line> l = lineTable(h.module).lookup(addr - h.module.bias());
+                if (l.isPresent()) return Frame.nativeFrame(name, h.module.name(), addr, l.get().file(), l.get().line());
+            }
+            return Frame.nativeFrame(name, h.module.name(), addr);
         }
         Optional<String> jit = jitSymbol(h, addr);
         if (jit.isPresent()) return Frame.nativeFrame(jit.get(), JIT, addr);
@@ -85,6 +99,18 @@ public final class ProcessSymbols {
             return off == 0 ? s.get().name() : s.get().name() + "+0x" + Long.toHexString(off);
         }
         return h.module.name() + "+0x" + Long.toHexString(addr - h.module.bias());
+    }
+
+    /**
+     * Reads the line tables of every loaded object now (each is parsed once per JVM), so that
+     * the first {@link #frame(long, boolean)} in an object does not pay for it while a thread waits.
+     */
+    public void loadLineTables() {
+        for (Module m : snap.modules) if (m.elf() != null) lineTable(m);
+    }
+
+    private DebugLine lineTable(Module m) {
+        return ElfCache.lines(m.elf(), root, m.path());
     }
 
     /** The module mapping {@code addr}, if any. */
