@@ -81,7 +81,8 @@ public final class RubyTop {
         TopTable table = TopTable.ruby();
         table.header(new TopTable.Header("cpu-clock", r.frequency(), target, 0, null));
         Map<Integer, String> threadNames = new HashMap<>();
-        long[] readNanos = {0};
+        long[][] readNanos = {new long[1024]}; // per sample, for the median in the log
+        int[] reads = {0};
 
         // The cap on the whole run: as many samples as the targets could make with every cpu busy.
         double rateCap = (double) r.frequency() * Math.max(1, Sampler.onlineCpus().size());
@@ -92,7 +93,8 @@ public final class RubyTop {
                     hit.regs()));
             String thread = threadNames.computeIfAbsent(hit.tid(), tid -> comm(hit.pid(), tid));
             table.add(new Stack(hit.pid(), hit.tid(), thread, hit.timeNanos(), -1, frames), null);
-            readNanos[0] += System.nanoTime() - hit.timeNanos(); // registers, Ruby frames, counting
+            if (reads[0] == readNanos[0].length && reads[0] < 1 << 20) readNanos[0] = java.util.Arrays.copyOf(readNanos[0], 2 * reads[0]);
+            if (reads[0] < readNanos[0].length) readNanos[0][reads[0]++] = System.nanoTime() - hit.timeNanos(); // registers, Ruby frames, counting
             return true;
         });
 
@@ -139,9 +141,13 @@ public final class RubyTop {
         };
         if (log != null) {
             if (res.capped() > 0) log.accept(res.capped() + " samples over the rate cap of " + (long) rateCap + "/s were not read");
-            if (res.hits() > 0) log.accept(String.format(java.util.Locale.ROOT,
-                    "%d samples; %.0f µs per sample reading registers and Ruby frames (the sampled thread is stopped meanwhile)",
-                    res.hits(), readNanos[0] / 1e3 / res.hits()));
+            if (reads[0] > 0) {
+                long[] d = java.util.Arrays.copyOf(readNanos[0], reads[0]);
+                java.util.Arrays.sort(d);
+                log.accept(String.format(java.util.Locale.ROOT, "%d samples; reading registers and Ruby frames took %.0f µs"
+                        + " per sample (median; 90%%: %.0f µs), the sampled thread stopped meanwhile",
+                        res.hits(), d[d.length / 2] / 1e3, d[(int) (d.length * 0.9)] / 1e3));
+            }
         }
         table.header(new TopTable.Header("cpu-clock", r.frequency(), target, 0, why.text));
         return new Top.Result(table, why);
