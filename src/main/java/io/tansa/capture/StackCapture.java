@@ -60,13 +60,19 @@ public final class StackCapture {
     /** The Ruby reader of a process, if it runs a supported Ruby (and Ruby frames are wanted). */
     public Optional<RubyReader> ruby(int pid) {
         if (lang == Lang.NATIVE) return Optional.empty();
-        return ruby.computeIfAbsent(pid, p -> {
-            ProcessSymbols syms = symbols.computeIfAbsent(p, ProcessSymbols::new);
-            String exe = ProcFs.exe(p);
-            String exeName = exe == null ? "ruby" : exe.substring(exe.lastIndexOf('/') + 1);
-            return RubyReader.detect(p, name -> syms.symbolAddress("libruby", name)
-                    .orElse(syms.symbolAddress(exeName, name).orElse(-1)));
-        });
+        return ruby.computeIfAbsent(pid, p -> rubyReader(p, symbols.computeIfAbsent(p, ProcessSymbols::new)));
+    }
+
+    /** The Ruby reader of a process, found through its libruby (or a statically linked ruby executable). */
+    public static Optional<RubyReader> rubyReader(int pid, ProcessSymbols syms) {
+        return RubyReader.detect(pid, rubySymbols(pid, syms));
+    }
+
+    /** Ruby VM symbols of a process: libruby's, else the executable's (a ruby built without a shared libruby). */
+    public static io.tansa.ruby.Symbols rubySymbols(int pid, ProcessSymbols syms) {
+        String exe = ProcFs.exe(pid);
+        String exeName = exe == null ? "ruby" : exe.substring(exe.lastIndexOf('/') + 1);
+        return name -> syms.symbolAddress("libruby", name).orElse(syms.symbolAddress(exeName, name).orElse(-1));
     }
 
     /** A hit of the stopping engine: unwound through the stopped thread's memory, Ruby frames merged in. */

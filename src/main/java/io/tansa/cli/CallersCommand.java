@@ -80,7 +80,7 @@ public final class CallersCommand implements Callable<Integer> {
                     progress::start, lines), handle);
             String stopped = p.meta().getOrDefault("stopped", "");
             progress.finish(stopped + (p.meta().containsKey("dropped")
-                    ? "; " + p.meta().get("dropped") + " hits not captured (rate cap, or after the count)" : ""));
+                    ? "; " + p.meta().get("dropped") + " hits not captured (rate cap, after the count, or more than the buffers held)" : ""));
             Formats.output(p, common, shape);
             if (stopped.equals("target exited") && !common.pids.isEmpty()) {
                 common.info("tansa: target exited during the capture: %s", p.meta().getOrDefault("exited", ""));

@@ -4,6 +4,7 @@ import io.tansa.Failure;
 import io.tansa.report.TopTable;
 import io.tansa.report.TopTableJson;
 import io.tansa.report.TopTableText;
+import io.tansa.sample.RubyTop;
 import io.tansa.sample.Top;
 import io.tansa.symbols.ProcessSymbols;
 import java.io.IOException;
@@ -14,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -28,8 +30,9 @@ public final class TopCommand implements Callable<Integer> {
     @Option(names = {"-a", "--all-cpus"}, description = "Sample every process on every cpu (rows show the command).")
     boolean all;
 
-    @Option(names = {"-F", "--freq"}, paramLabel = "HZ", description = "Samples per second per cpu (default ${DEFAULT-VALUE}).")
-    int frequency = 999;
+    @Option(names = {"-F", "--freq"}, paramLabel = "HZ",
+            description = "Samples per second per cpu (default 999; with --lang ruby per thread's CPU second, default 99, at most 1000).")
+    Integer frequency;
 
     @Option(names = {"-d", "--duration"}, paramLabel = "DURATION",
             description = "Stop after this long (default 5s with --once, else 10m).")
@@ -41,7 +44,8 @@ public final class TopCommand implements Callable<Integer> {
     @Option(names = {"-g", "--call-graph"}, description = "Record call chains (frame pointers): Children and Self columns.")
     boolean callGraph;
 
-    @Option(names = "--lang", paramLabel = "LANG", description = "auto, native or ruby (default ${DEFAULT-VALUE}).")
+    @Option(names = "--lang", paramLabel = "LANG",
+            description = "auto, native or ruby: Ruby methods of the thread on CPU (default ${DEFAULT-VALUE}: native functions).")
     String lang = "auto";
 
     @Option(names = {"-n", "--rows"}, paramLabel = "N", description = "Rows in the text table (default ${DEFAULT-VALUE}; 0 = all).")
@@ -52,15 +56,16 @@ public final class TopCommand implements Callable<Integer> {
         if (all != common.pids.isEmpty()) {
             throw new Failure(Failure.Kind.USAGE, all ? "-a and -p exclude each other" : "give -p PID or -a");
         }
-        switch (lang) {
-            case "auto", "native" -> { }
-            case "ruby" -> throw new Failure(Failure.Kind.UNSUPPORTED,
-                    "--lang ruby: the Ruby-level table is not implemented yet (use --lang native)");
+        boolean ruby = switch (lang) {
+            case "auto", "native" -> false;
+            case "ruby" -> true;
             default -> throw new Failure(Failure.Kind.USAGE, "unknown --lang '" + lang + "' (auto, native, ruby)");
-        }
+        };
+        if (ruby && all) throw new Failure(Failure.Kind.USAGE, "--lang ruby samples Ruby processes: give -p PID, not -a");
         if (!common.format.equals("text") && !common.format.equals("json")) {
             throw new Failure(Failure.Kind.USAGE, "unknown format '" + common.format + "' (text, json)");
         }
+        int frequency = this.frequency != null ? this.frequency : ruby ? 99 : 999;
         if (frequency <= 0) throw new Failure(Failure.Kind.USAGE, "-F must be at least 1 Hz");
         Duration d = Common.parseDuration(duration != null ? duration : once ? "5s" : "10m");
         boolean json = common.format.equals("json");
@@ -72,9 +77,12 @@ public final class TopCommand implements Callable<Integer> {
             if (!once) common.info("tansa: sampling %s at %d Hz for %s (Ctrl-C to stop)",
                     all ? "all cpus" : "pid " + common.pids.stream().map(String::valueOf)
                             .collect(java.util.stream.Collectors.joining(", ")), frequency, duration != null ? duration : "10m");
-            Top.Result r = Top.run(new Top.Request(common.pids, all, frequency, d, callGraph, Duration.ofSeconds(1)),
-                    pid -> new ProcessSymbols(pid)::frame, stop::get,
-                    once ? t -> { } : t -> print(t, out, json, live));
+            Consumer<TopTable> update = once ? t -> { } : t -> print(t, out, json, live);
+            Top.Result r = ruby
+                    ? RubyTop.run(new RubyTop.Request(common.pids, frequency, d, Duration.ofSeconds(1)), stop::get, update,
+                            common.quiet ? null : s -> common.info("tansa: %s", s))
+                    : Top.run(new Top.Request(common.pids, all, frequency, d, callGraph, Duration.ofSeconds(1)),
+                            pid -> new ProcessSymbols(pid)::frame, stop::get, update);
             print(r.table(), out, json, live);
             out.flush();
             if (r.stop() == Top.Stop.TARGET_EXITED) {

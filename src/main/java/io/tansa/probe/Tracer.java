@@ -43,8 +43,8 @@ public final class Tracer {
     public record Options(long count, Duration duration, double rate, boolean children, Consumer<String> log,
             Runnable attached) {}
 
-    /** What a run did. */
-    public record Result(long hits, long dropped, StopReason reason, Map<Integer, String> exited) {}
+    /** What a run did. {@code capped}: of the dropped hits, those over the rate cap. */
+    public record Result(long hits, long dropped, StopReason reason, Map<Integer, String> exited, long capped) {}
 
     /** Called on the tracer thread at each hit while the thread is stopped; return true if captured. */
     public interface HitHandler {
@@ -60,6 +60,10 @@ public final class Tracer {
     private static final long SIGTRAP_MASK = 1L << (Signals.SIGTRAP - 1);
 
     private List<ProbeTarget> targets = List.of();
+    /** With {@link #runTimed}: the cpu-clock period of each thread's event, in ns; 0 with uprobes. */
+    private long clockPeriodNanos;
+    /** The timer events sample kernel-mode time too, until the kernel refuses it (perf_event_paranoid). */
+    private boolean clockKernel = true;
     private final Options opt;
     private final HitHandler handler;
     private final int uprobeType;
@@ -73,7 +77,7 @@ public final class Tracer {
     private volatile StopReason stopRequest;
     private volatile boolean running;
     private volatile int tracerTid;
-    private long hits, dropped;
+    private long hits, dropped, capped;
     private long windowStart, windowHits;
     private boolean eventsDisabled;
     private volatile long reenableAtNanos;
@@ -117,6 +121,22 @@ public final class Tracer {
     public Result run(List<Integer> pids, List<ProbeTarget> targets) {
         if (targets.isEmpty()) throw new IllegalArgumentException("no probe targets");
         this.targets = List.copyOf(targets);
+        return runAttached(pids);
+    }
+
+    /**
+     * As {@link #run}, but the trigger is time instead of a function: one {@code cpu-clock} event per
+     * thread (threads born later included) that fires after every {@code periodNanos} of that
+     * thread's CPU time, with {@code sigtrap}, so the thread that was on CPU stops right there, at the
+     * sample, and the handler reads it (location -1). Same attach, signal and teardown discipline.
+     */
+    public Result runTimed(List<Integer> pids, long periodNanos) {
+        if (periodNanos <= 0) throw new IllegalArgumentException("period must be positive");
+        this.clockPeriodNanos = periodNanos;
+        return runAttached(pids);
+    }
+
+    private Result runAttached(List<Integer> pids) {
         tracerTid = Self.tid();
         Self.installWakeHandler();
         running = true;
@@ -128,8 +148,13 @@ public final class Tracer {
                 Ptrace.cont(launchedStopped, 0); // from its entry point, probes in place
                 launchedStopped = -1;
             }
-            log("probing %d location%s in %d thread%s of %s", targets.size(), targets.size() == 1 ? "" : "s",
-                    tasks.size(), tasks.size() == 1 ? "" : "s", pids);
+            if (clockPeriodNanos > 0) {
+                log("sampling %d thread%s of %s every %.1f ms of CPU time", tasks.size(), tasks.size() == 1 ? "" : "s",
+                        pids, clockPeriodNanos / 1e6);
+            } else {
+                log("probing %d location%s in %d thread%s of %s", targets.size(), targets.size() == 1 ? "" : "s",
+                        tasks.size(), tasks.size() == 1 ? "" : "s", pids);
+            }
             if (opt.attached() != null) opt.attached().run();
             loop();
         } finally {
@@ -138,7 +163,7 @@ public final class Tracer {
             teardown();
         }
         StopReason reason = stopRequest != null ? stopRequest : StopReason.TARGET_EXITED;
-        return new Result(hits, dropped, reason, exited);
+        return new Result(hits, dropped, reason, exited, capped);
     }
 
     // ---- launch -------------------------------------------------------------------------------
@@ -322,6 +347,10 @@ public final class Tracer {
     }
 
     private void open(Task t) {
+        if (clockPeriodNanos > 0) {
+            openClock(t);
+            return;
+        }
         for (int i = 0; i < targets.size(); i++) {
             ProbeTarget pt = targets.get(i);
             PerfEvent.Attr a = uprobe(pt.file().toString(), pt.fileOffset(), i); // i comes back as si_perf_data
@@ -336,6 +365,36 @@ public final class Tracer {
                 throw new Failure(Failure.Kind.UNSUPPORTED, "cannot create uprobe on " + pt.file() + " at offset 0x"
                         + Long.toHexString(pt.fileOffset()) + " (" + pt.symbol() + "): " + e.getMessage()
                         + (e.errno() == Errno.EINVAL ? " (is the offset an instruction boundary?)" : ""));
+            }
+        }
+    }
+
+    /** The timer trigger of {@link #runTimed} on one thread. */
+    private void openClock(Task t) {
+        while (true) {
+            PerfEvent.Attr a = new PerfEvent.Attr();
+            a.type = PerfEvent.TYPE_SOFTWARE;
+            a.config = PerfEvent.SW_CPU_CLOCK;
+            a.samplePeriod = clockPeriodNanos;
+            a.sigData = -1;
+            a.flag(PerfEvent.BIT_SIGTRAP).flag(PerfEvent.BIT_REMOVE_ON_EXEC).flag(PerfEvent.BIT_EXCLUDE_HV);
+            if (!clockKernel) a.flag(PerfEvent.BIT_EXCLUDE_KERNEL);
+            if (eventsDisabled) a.flag(PerfEvent.BIT_DISABLED);
+            try {
+                t.fds.add(PerfEvent.open(a, t.tid, -1, -1));
+                return;
+            } catch (SysException.ProcessGoneException e) {
+                return; // thread exited; its exit is reported by waitpid
+            } catch (SysException.PermissionException e) {
+                if (clockKernel) {
+                    clockKernel = false; // perf_event_paranoid 2 without CAP_PERFMON: user-mode time only
+                    continue;
+                }
+                throw new Failure(Failure.Kind.PERMISSION, "cannot create a cpu-clock event (needs CAP_PERFMON or "
+                        + "sysctl kernel.perf_event_paranoid <= 2): " + e.getMessage());
+            } catch (SysException e) {
+                throw new Failure(Failure.Kind.UNSUPPORTED, "cannot create a cpu-clock event with sigtrap (kernel 5.13+): "
+                        + e.getMessage());
             }
         }
     }
@@ -459,6 +518,7 @@ public final class Tracer {
             }
             if (windowHits >= opt.rate()) {
                 dropped++;
+                capped++;
                 if (!eventsDisabled) {
                     reenableAtNanos = windowStart + 1_000_000_000L;
                     setEnabled(false);

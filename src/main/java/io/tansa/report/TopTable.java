@@ -17,21 +17,32 @@ import java.util.Set;
  * perf's --children). Built from {@link Stack}s; rendered by {@link TopTableText} and
  * {@link TopTableJson}. Overhead is in percent of samples (perf top weights by the event's period;
  * with the cpu-clock event every period is the same, 1/frequency, so the two agree).
+ *
+ * <p>A Ruby table ({@link #ruby()}) counts Ruby frames per method: label and source file, with the
+ * line that has most of the method's samples; "children" is then the method's total (anywhere on
+ * the Ruby stack), and rows are ranked by self.
  */
 public final class TopTable {
-    /** One line of the table. {@code pid} is the process with most of this row's samples. */
+    /**
+     * One line of the table. {@code pid} is the process with most of this row's samples. Ruby rows:
+     * symbol = the method's label, object = its file, {@code line} = its line with most samples
+     * (self, else total); 0 for native rows.
+     */
     public record Row(String symbol, String object, boolean kernel, String command, int pid, long self,
-            long children) {}
+            long children, boolean ruby, int line) {}
 
-    private record Key(String symbol, String object, boolean kernel, String command) {}
+    private record Key(String symbol, String object, boolean kernel, String command, boolean ruby) {}
 
     private static final class Acc {
         long self, children;
         final Map<Integer, Long> pids = new HashMap<>(2);
+        /** Ruby rows: samples per line, self and total. */
+        Map<Integer, Long> selfLines, totalLines;
     }
 
     private final boolean byCommand;
     private final boolean callchains;
+    private final boolean ruby;
     private final Map<Key, Acc> rows = new HashMap<>();
     private Header header = new Header("cpu-clock", 0, "", 0, null);
     private long samples;
@@ -41,11 +52,24 @@ public final class TopTable {
      * @param callchains stacks carry whole call chains: fill the children column
      */
     public TopTable(boolean byCommand, boolean callchains) {
+        this(byCommand, callchains, false);
+    }
+
+    private TopTable(boolean byCommand, boolean callchains, boolean ruby) {
         this.byCommand = byCommand;
         this.callchains = callchains;
+        this.ruby = ruby;
+    }
+
+    /** A table of Ruby methods: self and total, ranked by self (stacks hold whole Ruby stacks). */
+    public static TopTable ruby() {
+        return new TopTable(false, true, true);
     }
 
     public boolean byCommand() { return byCommand; }
+
+    /** Rows are Ruby methods (with native rows for samples of threads that ran no Ruby). */
+    public boolean rubyTable() { return ruby; }
 
     public boolean callchains() { return callchains; }
 
@@ -55,12 +79,24 @@ public final class TopTable {
         List<Frame> frames = s.frames();
         if (frames.isEmpty()) return;
         String cmd = byCommand ? command : null;
-        acc(frames.get(0), cmd, s.pid()).self++;
+        Frame leaf = frames.get(0);
+        Acc self = acc(leaf, cmd, s.pid());
+        self.self++;
+        if (leaf.kind() == Frame.Kind.RUBY) {
+            if (self.selfLines == null) self.selfLines = new HashMap<>(4);
+            self.selfLines.merge(leaf.line(), 1L, Long::sum);
+        }
         if (!callchains) return;
         Set<Key> seen = new HashSet<>();
         for (Frame f : frames) {
             Key k = key(f, cmd);
-            if (seen.add(k)) rows.computeIfAbsent(k, x -> new Acc()).children++;
+            if (!seen.add(k)) continue;
+            Acc a = rows.computeIfAbsent(k, x -> new Acc());
+            a.children++;
+            if (f.kind() == Frame.Kind.RUBY) {
+                if (a.totalLines == null) a.totalLines = new HashMap<>(4);
+                a.totalLines.merge(f.line(), 1L, Long::sum);
+            }
         }
     }
 
@@ -71,7 +107,8 @@ public final class TopTable {
     }
 
     private static Key key(Frame f, String cmd) {
-        return new Key(f.name(), f.module(), f.kind() == Frame.Kind.KERNEL, cmd);
+        if (f.kind() == Frame.Kind.RUBY) return new Key(f.name(), f.file(), false, cmd, true);
+        return new Key(f.name(), f.module(), f.kind() == Frame.Kind.KERNEL, cmd, false);
     }
 
     /** Samples counted so far. */
@@ -100,10 +137,23 @@ public final class TopTable {
             Key k = e.getKey();
             Acc a = e.getValue();
             int pid = a.pids.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(0);
-            out.add(new Row(k.symbol(), k.object(), k.kernel(), k.command(), pid, a.self,
-                    callchains ? a.children : a.self));
+            Map<Integer, Long> lines = a.selfLines != null ? a.selfLines : a.totalLines;
+            int line = 0;
+            long most = -1;
+            if (lines != null) {
+                for (Map.Entry<Integer, Long> l : lines.entrySet()) {
+                    // most samples; on a tie the lower line, so the table does not flicker
+                    if (l.getValue() > most || (l.getValue() == most && l.getKey() < line)) {
+                        most = l.getValue();
+                        line = l.getKey();
+                    }
+                }
+            }
+            out.add(new Row(k.symbol(), k.object() == null ? "" : k.object(), k.kernel(), k.command(), pid, a.self,
+                    callchains ? a.children : a.self, k.ruby(), line));
         }
-        Comparator<Row> c = callchains ? Comparator.comparingLong(Row::children).thenComparingLong(Row::self)
+        Comparator<Row> c = ruby ? Comparator.comparingLong(Row::self).thenComparingLong(Row::children)
+                : callchains ? Comparator.comparingLong(Row::children).thenComparingLong(Row::self)
                 : Comparator.comparingLong(Row::self);
         out.sort(c.reversed().thenComparing(Row::symbol).thenComparing(Row::object));
         return out;
@@ -116,12 +166,13 @@ public final class TopTable {
 
     /**
      * What to run next: {@code tansa callers -p PID SYMBOL} for the user-space function with the
-     * most self samples (a named one: unknown addresses cannot be probed), or null.
+     * most self samples (a named one: unknown addresses cannot be probed), or null (always for Ruby tables).
      */
     public synchronized String nextCommand() {
+        if (ruby) return null; // Ruby methods are not probe locations
         Row best = null;
         for (Row r : rows()) {
-            if (r.kernel() || r.self() == 0 || r.symbol().startsWith("[") || r.symbol().startsWith("0x")) continue;
+            if (r.kernel() || r.ruby() || r.self() == 0 || r.symbol().startsWith("[") || r.symbol().startsWith("0x")) continue;
             if (best == null || r.self() > best.self()) best = r;
         }
         return best == null ? null : "tansa callers -p " + best.pid() + " " + best.symbol();

@@ -9,6 +9,8 @@ import java.util.Locale;
  * The contract shape (BRIEF.md): {"samples": N, "rows": [{"symbol": "burn_a", "object": "burn",
  * "overhead": 74.5, "kernel": false}...]}, overhead in percent of samples (self). Also: "event",
  * "frequency", "lost", "next"; per row "children" with call chains, "command" and "pid" system-wide.
+ * Ruby tables ({@code --lang ruby}): "language": "ruby"; a Ruby row's symbol is the method's label, its object
+ * the source file, "children" its total (anywhere on the Ruby stack), plus "kind": "ruby" and "line".
  */
 public final class TopTableJson {
     private TopTableJson() {}
@@ -21,6 +23,7 @@ public final class TopTableJson {
                 .append(", \"frequency\": ").append(h.frequency())
                 .append(", \"target\": ").append(Json.quote(h.target()))
                 .append(", \"lost\": ").append(h.lost());
+        if (t.rubyTable()) b.append(", \"language\": \"ruby\"");
         if (h.stopped() != null) b.append(", \"stopped\": ").append(Json.quote(h.stopped()));
         b.append(", \"rows\": [");
         boolean first = true;
@@ -32,6 +35,7 @@ public final class TopTableJson {
                     .append(", \"overhead\": ").append(pct(t.percent(r.self())));
             if (t.callchains()) b.append(", \"children\": ").append(pct(t.percent(r.children())));
             b.append(", \"kernel\": ").append(r.kernel());
+            if (r.ruby()) b.append(", \"kind\": \"ruby\", \"line\": ").append(r.line());
             if (t.byCommand()) b.append(", \"command\": ").append(Json.quote(r.command())).append(", \"pid\": ").append(r.pid());
             b.append('}');
         }

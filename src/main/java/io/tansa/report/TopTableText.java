@@ -23,6 +23,12 @@ public final class TopTableText {
         if (h.lost() > 0) b.append(", lost: ").append(h.lost());
         if (h.stopped() != null) b.append(" (").append(h.stopped()).append(')');
         b.append('\n');
+        if (t.rubyTable()) {
+            ruby(t, rows, b);
+            out.print(b);
+            out.flush();
+            return;
+        }
         int objW = "Shared Object".length();
         int cmdW = "Command".length();
         for (TopTable.Row r : rows) {
@@ -48,6 +54,23 @@ public final class TopTableText {
         if (next != null) b.append("\nWho calls the hottest function: ").append(next).append('\n');
         out.print(b);
         out.flush();
+    }
+
+    /** Ruby methods: Self, Total, Method, File:Line (native rows: [.] function, object). */
+    private static void ruby(TopTable t, List<TopTable.Row> rows, StringBuilder b) {
+        int nameW = "Method".length();
+        for (TopTable.Row r : rows) nameW = Math.max(nameW, method(r).length());
+        nameW = Math.min(nameW, 48);
+        b.append("    Self     Total  ").append(pad("Method", nameW)).append("  File:Line\n");
+        for (TopTable.Row r : rows) {
+            b.append(String.format(Locale.ROOT, "%7.2f%%  %7.2f%%  ", t.percent(r.self()), t.percent(r.children())))
+                    .append(pad(method(r), nameW)).append("  ")
+                    .append(r.ruby() ? r.object() + ":" + r.line() : r.object()).append('\n');
+        }
+    }
+
+    private static String method(TopTable.Row r) {
+        return r.ruby() ? r.symbol() : (r.kernel() ? "[k] " : "[.] ") + r.symbol();
     }
 
     private static String pad(String s, int w) {

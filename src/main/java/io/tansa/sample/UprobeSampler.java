@@ -70,10 +70,10 @@ public final class UprobeSampler {
     private final Map<Integer, String> exited = new LinkedHashMap<>();
     private List<ProbeTarget> targets = List.of();
     private volatile Tracer.StopReason stopRequest;
-    private long hits, dropped, windowStart, windowHits;
+    private long hits, dropped, capped, windowStart, windowHits;
     private boolean disabled;
     private int ringBytes;
-    private long lost;
+    private volatile long lost; // written by the drainer only
 
     /** {@code stackCopy}: bytes of stack copied at each hit, a multiple of 8 up to {@link #MAX_STACK_COPY}. */
     public UprobeSampler(Tracer.Options opt, int stackCopy, HitHandler handler) {
@@ -121,7 +121,7 @@ public final class UprobeSampler {
             dropped += lost;
         }
         Tracer.StopReason reason = stopRequest != null ? stopRequest : Tracer.StopReason.TARGET_EXITED;
-        return new Tracer.Result(hits, dropped, reason, exited);
+        return new Tracer.Result(hits, dropped, reason, exited, capped);
     }
 
     private int[] open(int tid, int cpu) {
@@ -153,48 +153,93 @@ public final class UprobeSampler {
         return out;
     }
 
+    /**
+     * The capture loop. A second thread ({@link #drainRings}) only moves samples out of the
+     * kernel's rings into a queue, so that a burst of hits fits while this thread unwinds.
+     */
     private void loop(Set<Integer> pids) {
+        Set<Integer> alive = new LinkedHashSet<>(pids);
+        long goneAtPass = -1;
         long deadline = opt.duration() == null ? Long.MAX_VALUE : System.nanoTime() + opt.duration().toNanos();
         windowStart = System.nanoTime();
-        int[] ringFds = rings.stream().mapToInt(PerfRing::fd).toArray();
-        while (true) {
-            int n = drain(pids);
-            if (opt.count() > 0 && hits >= opt.count()) requestStop(Tracer.StopReason.COUNT);
-            if (stopRequest != null) return;
-            long now = System.nanoTime();
-            if (now >= deadline) requestStop(Tracer.StopReason.DURATION);
-            if (disabled && now - windowStart >= 1_000_000_000L) setEnabled(true);
-            if (n == 0) {
-                pids.removeIf(pid -> {
-                    if (alive(pid)) return false;
-                    exited.put(pid, "exited");
-                    return true;
-                });
-                if (pids.isEmpty()) {
-                    drain(pids); // what the last moments left in the rings
-                    return;
+        Thread drainer = Thread.ofPlatform().daemon().name("tansa-rings").start(this::drainRings);
+        try {
+            while (true) {
+                PerfRecord.Sample next = queue.poll(10, java.util.concurrent.TimeUnit.MILLISECONDS);
+                if (next != null) {
+                    queuedBytes.addAndGet(-next.user().stack().length);
+                    onSample(next, pids, alive);
                 }
-                Files.poll(ringFds, 10);
+                if (opt.count() > 0 && hits >= opt.count()) requestStop(Tracer.StopReason.COUNT);
+                if (stopRequest != null) return;
+                long now = System.nanoTime();
+                if (now >= deadline) requestStop(Tracer.StopReason.DURATION);
+                if (disabled && now - windowStart >= 1_000_000_000L) setEnabled(true);
+                if (next == null) {
+                    alive.removeIf(pid -> {
+                        if (alive(pid)) return false;
+                        exited.put(pid, "exited");
+                        return true;
+                    });
+                    if (alive.isEmpty()) {
+                        // all gone: first what they left in the rings (a pass begun after we saw it)
+                        if (goneAtPass < 0) goneAtPass = passes;
+                        if (passes >= goneAtPass + 2 && queue.isEmpty()) return;
+                    }
+                }
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            draining = false;
+            try {
+                drainer.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            dropped += queue.size(); // arrived after the count or the stop
+            queue.clear();
         }
     }
 
-    private int drain(Set<Integer> pids) {
-        int n = 0;
-        for (PerfRing r : rings) {
-            n += r.drain(b -> {
-                PerfRecord rec = PerfRecord.decode(b, SAMPLE_TYPE);
-                if (rec instanceof PerfRecord.Sample s && s.user() != null) onSample(s, pids);
-                else if (rec instanceof PerfRecord.Lost l) lost += l.lost();
-            });
+    /** Bytes of stack copies queued at most (beyond: counted as lost). */
+    private static final long MAX_QUEUED_BYTES = 256L << 20;
+    private final java.util.concurrent.LinkedBlockingQueue<PerfRecord.Sample> queue = new java.util.concurrent.LinkedBlockingQueue<>();
+    private final java.util.concurrent.atomic.AtomicLong queuedBytes = new java.util.concurrent.atomic.AtomicLong();
+    private volatile boolean draining = true;
+    /** Passes the drainer completed over all rings. */
+    private volatile long passes;
+
+    /** The drainer thread: rings → queue, until {@link #draining} ends. Only it touches the rings. */
+    private void drainRings() {
+        int[] ringFds = rings.stream().mapToInt(PerfRing::fd).toArray();
+        while (draining) {
+            int n = 0;
+            for (PerfRing r : rings) {
+                n += r.drain(b -> {
+                    PerfRecord rec = PerfRecord.decode(b, SAMPLE_TYPE);
+                    if (rec instanceof PerfRecord.Sample s && s.user() != null) {
+                        if (queuedBytes.addAndGet(s.user().stack().length) > MAX_QUEUED_BYTES) {
+                            queuedBytes.addAndGet(-s.user().stack().length);
+                            lost++;
+                        } else {
+                            queue.add(s);
+                        }
+                    } else if (rec instanceof PerfRecord.Lost l) {
+                        lost += l.lost();
+                    }
+                });
+            }
+            passes++;
+            if (n == 0) Files.poll(ringFds, 10);
         }
-        return n;
     }
 
-    private void onSample(PerfRecord.Sample s, Set<Integer> pids) {
+    private void onSample(PerfRecord.Sample s, Set<Integer> pids, Set<Integer> alive) {
         if (!pids.contains(s.pid())) {
             if (!opt.children()) return; // a forked child inherited the event: not a target
             pids.add(s.pid());
+            alive.add(s.pid());
         }
         if (stopRequest != null || (opt.count() > 0 && hits >= opt.count())) {
             dropped++;
@@ -208,6 +253,7 @@ public final class UprobeSampler {
             }
             if (windowHits >= opt.rate()) {
                 dropped++;
+                capped++;
                 if (!disabled) setEnabled(false);
                 return;
             }
