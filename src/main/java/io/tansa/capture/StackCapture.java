@@ -75,12 +75,47 @@ public final class StackCapture {
         return name -> syms.symbolAddress("libruby", name).orElse(syms.symbolAddress(exeName, name).orElse(-1));
     }
 
+    /** Native frames unwound before the interpreter is expected (the probed function and the extension code calling it). */
+    private static final int TO_INTERPRETER = 12;
+
+    /**
+     * The native frames outside the interpreter (main and libc's start, or a thread's start), per
+     * thread and stack (a Fiber runs on a stack of its own): the same at every hit, so a hit with
+     * Ruby frames unwinds only down to the interpreter and appends these.
+     */
+    private final Map<String, List<Frame>> outerFrames = new HashMap<>();
+
     /** A hit of the stopping engine: unwound through the stopped thread's memory, Ruby frames merged in. */
     public Stack capture(Tracer.Hit hit) {
-        Unwinder.Result r = Unwinder.unwind(Reg.fromPtrace(hit.regs()), new ProcessMemory(hit.pid()), cfi(hit.pid()), maxDepth);
-        List<Frame> frames = symbolize(hit.pid(), r);
+        Optional<RubyReader> rb = ruby(hit.pid());
+        List<Frame> rubyFrames = rb.isPresent() ? rb.get().frames(hit.tid(), hit.regs()) : List.of();
+        if (!rubyFrames.isEmpty() && lang == Lang.RUBY) {
+            return stack(hit.pid(), hit.tid(), hit.timeNanos(), hit.location(), rubyFrames); // no native frame shown
+        }
+        long[] regs = Reg.fromPtrace(hit.regs());
+        ProcessMemory mem = new ProcessMemory(hit.pid());
+        String stackKey = hit.tid() + "/" + (regs[Reg.RSP.ordinal()] >>> 20);
+        List<Frame> outer = rubyFrames.isEmpty() ? null : outerFrames.get(stackKey);
+        List<Frame> frames = null;
+        if (outer != null) {
+            List<Frame> inner = symbolize(hit.pid(), Unwinder.unwind(regs, mem, cfi(hit.pid()), TO_INTERPRETER));
+            int first = firstInterpreterFrame(inner);
+            if (first >= 0) {
+                frames = new ArrayList<>(inner.subList(0, first));
+                frames.addAll(rubyFrames);
+                frames.addAll(outer);
+            }
+        }
+        if (frames == null) {
+            frames = symbolize(hit.pid(), Unwinder.unwind(regs, mem, cfi(hit.pid()), maxDepth));
+            if (!rubyFrames.isEmpty()) {
+                List<Frame> tail = outside(frames);
+                if (tail != null) outerFrames.put(stackKey, tail);
+                frames = merge(frames, rubyFrames, lang);
+            }
+        }
         ProbeTarget target = hit.location() >= 0 && hit.location() < targets.size() ? targets.get(hit.location()) : null;
-        if (target != null && !frames.isEmpty()) {
+        if (target != null && !frames.isEmpty() && frames.getFirst().kind() == Frame.Kind.NATIVE) {
             // the sigtrap arrives after the probed instruction ran: report the probe's own address
             long probe = target.addressIn(maps.computeIfAbsent(hit.pid(), ProcFs::maps));
             if (probe > 0) {
@@ -89,9 +124,21 @@ public final class StackCapture {
                 frames.set(0, (lines ? syms.frame(probe, true) : frames.getFirst()).withAddress(probe));
             }
         }
-        Optional<RubyReader> rb = ruby(hit.pid());
-        if (rb.isPresent()) frames = merge(frames, rb.get().frames(hit.tid(), hit.regs()), lang);
         return stack(hit.pid(), hit.tid(), hit.timeNanos(), hit.location(), frames);
+    }
+
+    private static int firstInterpreterFrame(List<Frame> nat) {
+        for (int i = 0; i < nat.size(); i++) if (isInterpreter(nat.get(i))) return i;
+        return -1;
+    }
+
+    /** The frames after the last interpreter frame of a whole walk (that ended at the stack's end), or null. */
+    private static List<Frame> outside(List<Frame> nat) {
+        if (nat.isEmpty() || (nat.getLast().module() == null && nat.getLast().name().equals("[unknown]"))) return null;
+        for (int i = nat.size() - 1; i >= 0; i--) {
+            if (isInterpreter(nat.get(i))) return List.copyOf(nat.subList(i + 1, nat.size()));
+        }
+        return null;
     }
 
     /** A hit of the no-stop engine: unwound through the stack copied at the hit (its pc is the probe's address). */
