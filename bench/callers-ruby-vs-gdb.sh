@@ -10,13 +10,13 @@ hits=${1:-300}; reps=${2:-3}
 out=bench/out; mkdir -p "$out"
 bin/tansa --version >/dev/null # build once, outside the measurement
 
-run_one() { # $1 = mode → prints the workload's loop time in ns
-  local go="$out/go.$$" log="$out/log.$$" res="$out/res.$$"; rm -f "$go" "$res"
+run_one() { # $1 = mode → prints "loop_ns captured"
+  local go="$out/go.$$" log="$out/log.$$" res="$out/res.$$" txt="$out/txt.$$"; rm -f "$go" "$res" "$txt"
   local pid; start_target "$res" ruby bench/ruby_hits.rb "$hits" "$go"
   case "$1" in
     none) touch "$go" ;;
     tansa)
-      bin/tansa callers -p "$pid" -n 0 --rate 0 -d 10m crypt_ra >/dev/null 2>"$log" &
+      bin/tansa callers -p "$pid" -n 0 --rate 0 -d 10m crypt_ra >"$txt" 2>"$log" &
       await_line "$log" probing
       touch "$go" ;;
     gdb)
@@ -25,16 +25,19 @@ run_one() { # $1 = mode → prints the workload's loop time in ns
   esac
   wait "$pid"
   wait 2>/dev/null || true
-  sed -n 's/^elapsed_ns \([0-9]*\).*/\1/p' "$res"
-  rm -f "$go" "$log" "$res"
+  echo "$(sed -n 's/^elapsed_ns \([0-9]*\).*/\1/p' "$res") $(sed -n 's/^\([0-9]*\) hits on.*/\1/p' "$txt" 2>/dev/null | head -1)"
+  rm -f "$go" "$log" "$res" "$txt"
 }
 
-declare -A res
+declare -A res cap
 for mode in none tansa gdb; do
-  res[$mode]=$(for ((i = 0; i < reps; i++)); do run_one "$mode"; done | median)
+  for ((i = 0; i < reps; i++)); do run_one "$mode"; done > "$out/runs.$mode"
+  res[$mode]=$(cut -d' ' -f1 "$out/runs.$mode" | median)
+  cap[$mode]=$(cut -d' ' -f2 "$out/runs.$mode" | tr '\n' ' ')
 done
 per_tansa=$(( (res[tansa] - res[none]) / hits ))
 per_gdb=$(( (res[gdb] - res[none]) / hits ))
 echo "hits per run: $hits, runs: $reps (medians)"
 printf '%-8s loop %12d ns   extra per hit %9d ns\n' untraced "${res[none]}" 0 tansa "${res[tansa]}" "$per_tansa" gdb "${res[gdb]}" "$per_gdb"
+echo "tansa captured per run: ${cap[tansa]}"
 awk -v t="$per_tansa" -v g="$per_gdb" 'BEGIN { if (t <= 0) t = 1; printf "gdb+rb_backtrace / tansa per-hit cost: %.1fx\n", g / t }'

@@ -11,10 +11,10 @@ import java.util.Optional;
  * contains it and its load bias. Parsed CFI is cached per ElfFile by {@link Cfi#of}, and ElfFiles
  * are shared by every process that maps the same object, so nothing is cached here.
  */
-final class CfiModules implements Unwinder.Modules {
+public final class CfiModules implements Unwinder.Modules {
     private final ProcessSymbols symbols;
 
-    CfiModules(ProcessSymbols symbols) {
+    public CfiModules(ProcessSymbols symbols) {
         this.symbols = symbols;
     }
 

@@ -6,6 +6,7 @@ import io.tansa.report.TopTableJson;
 import io.tansa.report.TopTableText;
 import io.tansa.sample.RubyTop;
 import io.tansa.sample.Top;
+import io.tansa.capture.CfiModules;
 import io.tansa.symbols.ProcessSymbols;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -41,8 +42,13 @@ public final class TopCommand implements Callable<Integer> {
     @Option(names = "--once", description = "Print one table when sampling ends instead of refreshing.")
     boolean once;
 
-    @Option(names = {"-g", "--call-graph"}, description = "Record call chains (frame pointers): Children and Self columns.")
+    @Option(names = "-g", description = "Record call chains: Children and Self columns (DWARF unwinding, see --call-graph).")
     boolean callGraph;
+
+    @Option(names = "--call-graph", paramLabel = "dwarf|fp", description = "How -g finds callers: dwarf (default) unwinds"
+            + " 8 KiB of user stack copied per sample with the objects' CFI, right for code built without frame pointers;"
+            + " fp follows frame pointers in the kernel (cheaper, wrong where they are omitted). Implies -g.")
+    String callGraphMode;
 
     @Option(names = "--lang", paramLabel = "LANG",
             description = "auto, native or ruby: Ruby methods of the thread on CPU (default ${DEFAULT-VALUE}: native functions).")
@@ -50,6 +56,27 @@ public final class TopCommand implements Callable<Integer> {
 
     @Option(names = {"-n", "--rows"}, paramLabel = "N", description = "Rows in the text table (default ${DEFAULT-VALUE}; 0 = all).")
     int rows = 25;
+
+    /** Bytes of user stack per sample for -g dwarf (perf record --call-graph dwarf's default). */
+    static final int DWARF_STACK_COPY = 8192;
+    private final java.util.Map<Integer, ProcessSymbols> symbols = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private ProcessSymbols symbols(int pid) {
+        return symbols.computeIfAbsent(pid, ProcessSymbols::new);
+    }
+
+    private boolean callGraph() {
+        return callGraph || callGraphMode != null;
+    }
+
+    private boolean dwarf() {
+        if (callGraphMode == null) return callGraph;
+        return switch (callGraphMode) {
+            case "dwarf" -> true;
+            case "fp" -> false;
+            default -> throw new Failure(Failure.Kind.USAGE, "--call-graph must be dwarf or fp, not '" + callGraphMode + "'");
+        };
+    }
 
     @Override
     public Integer call() throws IOException {
@@ -81,8 +108,9 @@ public final class TopCommand implements Callable<Integer> {
             Top.Result r = ruby
                     ? RubyTop.run(new RubyTop.Request(common.pids, frequency, d, Duration.ofSeconds(1)), stop::get, update,
                             common.quiet ? null : s -> common.info("tansa: %s", s))
-                    : Top.run(new Top.Request(common.pids, all, frequency, d, callGraph, Duration.ofSeconds(1)),
-                            pid -> new ProcessSymbols(pid)::frame, stop::get, update);
+                    : Top.run(new Top.Request(common.pids, all, frequency, d, callGraph(), Duration.ofSeconds(1),
+                            dwarf() ? DWARF_STACK_COPY : 0), pid -> symbols(pid)::frame,
+                            dwarf() ? pid -> new CfiModules(symbols(pid)) : null, stop::get, update);
             print(r.table(), out, json, live);
             out.flush();
             if (r.stop() == Top.Stop.TARGET_EXITED) {

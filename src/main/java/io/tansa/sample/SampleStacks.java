@@ -1,5 +1,9 @@
 package io.tansa.sample;
 
+import io.tansa.unwind.Reg;
+import io.tansa.unwind.StackMemory;
+import io.tansa.unwind.Unwinder;
+
 import io.tansa.proc.ProcFs;
 import io.tansa.profile.Frame;
 import io.tansa.profile.Stack;
@@ -24,6 +28,8 @@ public final class SampleStacks {
     private static final int CACHE_LIMIT = 200_000;
 
     private final IntFunction<LongFunction<Frame>> resolvers;
+    private final IntFunction<Unwinder.Modules> unwinding;
+    private final Map<Integer, Unwinder.Modules> modules = new HashMap<>();
     private Kallsyms kallsyms;
     private final Map<Integer, LongFunction<Frame>> perPid = new HashMap<>();
     private final Map<Integer, Map<Long, Frame>> cache = new HashMap<>();
@@ -34,7 +40,16 @@ public final class SampleStacks {
      *                  may throw if the process is gone, which leaves its frames unknown)
      */
     public SampleStacks(IntFunction<LongFunction<Frame>> resolvers) {
+        this(resolvers, null);
+    }
+
+    /**
+     * @param unwinding pid → the CFI of that process's objects, for samples that carry user
+     *                  registers and a stack copy (DWARF call graphs); null: frame pointers only
+     */
+    public SampleStacks(IntFunction<LongFunction<Frame>> resolvers, IntFunction<Unwinder.Modules> unwinding) {
         this.resolvers = resolvers;
+        this.unwinding = unwinding;
     }
 
     /** Follows the records that change names and mappings. */
@@ -53,6 +68,7 @@ public final class SampleStacks {
 
     private void forget(int pid) {
         perPid.remove(pid);
+        modules.remove(pid);
         cache.remove(pid);
     }
 
@@ -73,7 +89,9 @@ public final class SampleStacks {
      */
     public Stack stack(PerfRecord.Sample s, boolean callchain) {
         List<Frame> frames = new ArrayList<>();
-        if (callchain && s.callchain().length > 0) {
+        if (callchain && unwinding != null && s.user() != null && s.user().abi() != PerfRecord.REGS_ABI_NONE) {
+            dwarfStack(s, frames);
+        } else if (callchain && s.callchain().length > 0) {
             boolean inKernel = s.kernel();
             boolean first = true;
             for (long ip : s.callchain()) {
@@ -90,6 +108,32 @@ public final class SampleStacks {
         }
         if (frames.isEmpty()) frames.add(frame(s.pid(), s.ip(), s.kernel(), s.ip()));
         return new Stack(s.pid(), s.tid(), comm(s.pid(), s.tid()), s.time(), -1, frames);
+    }
+
+    /**
+     * The kernel part of the chain (when the sample hit kernel code), then the user part unwound
+     * with DWARF CFI from the sampled user registers through the stack copy; a walk that could not
+     * reach the stack's end (deeper than the copy, or no CFI) ends in an [unknown] frame.
+     */
+    private void dwarfStack(PerfRecord.Sample s, List<Frame> frames) {
+        boolean first = true;
+        for (long ip : s.callchain()) {
+            if (ip == PerfRecord.CONTEXT_USER) break;
+            if (PerfRecord.isContextMarker(ip)) continue;
+            frames.add(kernelFrame(ip, first ? ip : ip - 1));
+            first = false;
+        }
+        long[] regs = Reg.fromPerf(s.user().regs());
+        Unwinder.Modules m = modules.computeIfAbsent(s.pid(), p -> {
+            try {
+                return unwinding.apply(p);
+            } catch (RuntimeException e) {
+                return pc -> null; // process gone: only the sampled pc
+            }
+        });
+        Unwinder.Result r = Unwinder.unwind(regs, new StackMemory(regs[Reg.RSP.ordinal()], s.user().stack(), null), m, 128);
+        for (int i = 0; i < r.size(); i++) frames.add(frame(s.pid(), r.pc(i), false, r.lookupPc(i)));
+        if (r.truncated()) frames.add(Frame.nativeFrame(UNKNOWN, UNKNOWN, 0));
     }
 
     private Frame frame(int pid, long ip, boolean kernelMode, long lookup) {

@@ -32,8 +32,16 @@ import java.util.function.Consumer;
  * kernel's frame-pointer call chain. COMM, FORK/EXIT and MMAP2 records come through the same rings.
  */
 public final class Sampler implements AutoCloseable {
-    /** What to sample: frequency in Hz, call chains, kernel-mode IPs. */
-    public record Options(int frequency, boolean callchain, boolean kernel) {}
+    /**
+     * What to sample: frequency in Hz, call chains, kernel-mode IPs, and {@code stackCopy} bytes of
+     * user stack with the user registers per sample for DWARF unwinding (0: the kernel's
+     * frame-pointer chain for user code too).
+     */
+    public record Options(int frequency, boolean callchain, boolean kernel, int stackCopy) {
+        public Options(int frequency, boolean callchain, boolean kernel) {
+            this(frequency, callchain, kernel, 0);
+        }
+    }
 
     private static final int RING_PAGES = 128; // 512 KiB per cpu, perf record's default for root
     private static final int CLOCK_MONOTONIC = 1;
@@ -54,6 +62,7 @@ public final class Sampler implements AutoCloseable {
         long st = PerfEvent.SAMPLE_IP | PerfEvent.SAMPLE_TID | PerfEvent.SAMPLE_TIME | PerfEvent.SAMPLE_CPU
                 | PerfEvent.SAMPLE_PERIOD;
         if (o.callchain()) st |= PerfEvent.SAMPLE_CALLCHAIN;
+        if (o.callchain() && o.stackCopy() > 0) st |= PerfEvent.SAMPLE_REGS_USER | PerfEvent.SAMPLE_STACK_USER;
         this.sampleType = st;
         if (o.frequency() <= 0) throw new Failure(Failure.Kind.USAGE, "frequency must be at least 1 Hz");
     }
@@ -65,7 +74,7 @@ public final class Sampler implements AutoCloseable {
     public static Sampler attach(Collection<Integer> pids, Options o) {
         Sampler s = new Sampler(o);
         try {
-            s.threads.addAll(PerThread.open(pids, RING_PAGES, (tid, cpu) -> {
+            s.threads.addAll(PerThread.open(pids, s.ringPages(), (tid, cpu) -> {
                 int fd = s.openFor(tid, cpu, true);
                 return fd < 0 ? null : new int[] {fd};
             }, s.rings));
@@ -83,13 +92,18 @@ public final class Sampler implements AutoCloseable {
         try {
             for (int cpu : ProcFs.onlineCpus()) {
                 int fd = s.openFor(-1, cpu, false);
-                s.rings.add(PerfRing.map(fd, RING_PAGES));
+                s.rings.add(PerfRing.map(fd, s.ringPages()));
             }
             return s;
         } catch (RuntimeException e) {
             s.close();
             throw e;
         }
+    }
+
+    /** Data pages per ring: with stack copies, room for a quarter second at 999 Hz. */
+    private int ringPages() {
+        return options.callchain() && options.stackCopy() > 0 ? 1024 : RING_PAGES;
     }
 
     /** Opens one event; -1 when the thread is gone. Picks the event type on the first call. */
@@ -107,6 +121,12 @@ public final class Sampler implements AutoCloseable {
             if (inherit) a.flag(PerfEvent.BIT_INHERIT);
             if (tid == -1) a.flag(PerfEvent.BIT_EXCLUDE_IDLE);
             if (!kernel) a.flag(PerfEvent.BIT_EXCLUDE_KERNEL).flag(PerfEvent.BIT_EXCLUDE_CALLCHAIN_KERNEL);
+            if ((sampleType & PerfEvent.SAMPLE_STACK_USER) != 0) {
+                // user frames come from unwinding the copy, not from the frame-pointer chain
+                a.sampleRegsUser = PerfRecord.UNWIND_REGS;
+                a.sampleStackUser = options.stackCopy();
+                a.flag(PerfEvent.BIT_EXCLUDE_CALLCHAIN_USER);
+            }
             try {
                 int fd = PerfEvent.open(a, tid, cpu, -1);
                 fds.add(fd);

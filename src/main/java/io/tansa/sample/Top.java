@@ -26,10 +26,18 @@ public final class Top {
      * @param frequency samples per second per cpu a target runs on
      * @param duration  when to stop
      * @param callchain record call chains (children column)
+     * @param stackCopy with call chains: bytes of user stack copied per sample and unwound with
+     *                  DWARF CFI (0: the kernel's frame-pointer chain)
      * @param refresh   how often the listener sees the table
      */
     public record Request(List<Integer> pids, boolean allCpus, int frequency, Duration duration, boolean callchain,
-            Duration refresh) {}
+            Duration refresh, int stackCopy) {
+        /** With frame-pointer call chains. */
+        public Request(List<Integer> pids, boolean allCpus, int frequency, Duration duration, boolean callchain,
+                Duration refresh) {
+            this(pids, allCpus, frequency, duration, callchain, refresh, 0);
+        }
+    }
 
     /** Why sampling ended. */
     public enum Stop {
@@ -53,9 +61,16 @@ public final class Top {
      */
     public static Result run(Request r, IntFunction<LongFunction<Frame>> symbols, BooleanSupplier stop,
             Consumer<TopTable> update) {
-        Sampler.Options o = new Sampler.Options(r.frequency(), r.callchain(), true);
+        return run(r, symbols, null, stop, update);
+    }
+
+    /** As above; {@code unwinding}: pid → CFI of its objects, for DWARF call graphs (stackCopy > 0). */
+    public static Result run(Request r, IntFunction<LongFunction<Frame>> symbols,
+            IntFunction<io.tansa.unwind.Unwinder.Modules> unwinding, BooleanSupplier stop, Consumer<TopTable> update) {
+        Sampler.Options o = new Sampler.Options(r.frequency(), r.callchain(), true,
+                unwinding == null ? 0 : r.stackCopy());
         TopTable table = new TopTable(r.allCpus(), r.callchain());
-        SampleStacks stacks = new SampleStacks(symbols);
+        SampleStacks stacks = new SampleStacks(symbols, unwinding);
         try (Sampler s = r.allCpus() ? Sampler.systemWide(o) : Sampler.attach(r.pids(), o)) {
             String target = r.allCpus() ? "all cpus" : r.pids().stream()
                     .map(p -> "pid " + p + " (" + stacks.comm(p, p) + ")").collect(Collectors.joining(", "));

@@ -138,7 +138,8 @@ public final class UprobeSampler {
             a.wakeupEvents = ringBytes / 4; // wakeup_watermark: poll returns when a quarter is full
             a.clockid = CLOCK_MONOTONIC;
             // opened disabled, enabled together once all are open: no location starts ahead of another
-            a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_INHERIT).flag(PerfEvent.BIT_DISABLED);
+            a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_INHERIT).flag(PerfEvent.BIT_DISABLED)
+                    .flag(PerfEvent.BIT_REMOVE_ON_EXEC);
             try {
                 out[i] = PerfEvent.open(a, tid, cpu, -1);
                 fds.add(out[i]);

@@ -52,7 +52,7 @@ public final class PerfEvent {
     public static final int BIT_DISABLED = 0, BIT_INHERIT = 1, BIT_EXCLUDE_USER = 4, BIT_EXCLUDE_KERNEL = 5,
             BIT_EXCLUDE_HV = 6, BIT_EXCLUDE_IDLE = 7, BIT_MMAP = 8, BIT_COMM = 9, BIT_FREQ = 10,
             BIT_ENABLE_ON_EXEC = 12, BIT_TASK = 13, BIT_WATERMARK = 14, BIT_SAMPLE_ID_ALL = 18,
-            BIT_EXCLUDE_CALLCHAIN_KERNEL = 21, BIT_MMAP2 = 23, BIT_COMM_EXEC = 24, BIT_USE_CLOCKID = 25,
+            BIT_EXCLUDE_CALLCHAIN_KERNEL = 21, BIT_EXCLUDE_CALLCHAIN_USER = 22, BIT_MMAP2 = 23, BIT_COMM_EXEC = 24, BIT_USE_CLOCKID = 25,
             BIT_CONTEXT_SWITCH = 26, BIT_INHERIT_THREAD = 35, BIT_REMOVE_ON_EXEC = 36, BIT_SIGTRAP = 37;
 
     /** The attribute fields, set by the caller and written into the C struct at open. */

@@ -164,6 +164,35 @@ class TopTest {
         }
     }
 
+    /**
+     * Built without frame pointers (-O2 -fomit-frame-pointer): the DWARF call graph still has
+     * work and main above burn_a and burn_b, as perf --call-graph dwarf; the frame-pointer chain
+     * (the kernel's) cannot have them.
+     */
+    @Test
+    void dwarfCallGraphsWithoutFramePointers() {
+        Path bin = Native.buildAs("top_burn", "top_burn_nofp", "-O2", "-fomit-frame-pointer", "-fno-optimize-sibling-calls",
+                "-fno-inline");
+        try (Target t = Target.start(bin.toString())) {
+            t.awaitLine("ready");
+            Map<Integer, io.tansa.symbols.ProcessSymbols> syms = new HashMap<>();
+            TopTable table = Top.run(new Top.Request(List.of(t.pid()), false, 999, Duration.ofMillis(1500), true,
+                            Duration.ofSeconds(1), 8192),
+                    pid -> syms.computeIfAbsent(pid, io.tansa.symbols.ProcessSymbols::new)::frame,
+                    pid -> new io.tansa.capture.CfiModules(syms.computeIfAbsent(pid, io.tansa.symbols.ProcessSymbols::new)),
+                    () -> false, x -> { }).table();
+            io.tansa.report.TopTableText.render(table, System.out, 8);
+            Map<String, TopTable.Row> rows = new HashMap<>();
+            for (TopTable.Row r : table.rows()) rows.putIfAbsent(r.symbol(), r);
+            double ab = table.percent(rows.get("burn_a").self() + rows.get("burn_b").self());
+            assertTrue(ab > 90, "burn_a + burn_b: " + ab);
+            // every sample in burn_a/burn_b unwinds through work and main (a point of slack for samples at the boundary)
+            assertTrue(table.percent(rows.get("work").children()) >= ab - 1, "work children >= burn_a + burn_b");
+            assertTrue(table.percent(rows.get("main").children()) >= ab - 1, "main children >= burn_a + burn_b");
+            assertTrue(Math.abs(pct(table, "burn_a") / ab - 0.75) < 0.06, "3:1 split: " + pct(table, "burn_a"));
+        }
+    }
+
     @Test
     void kernelTimeIsNamedFromKallsyms() {
         io.tansa.symbols.Kallsyms k = io.tansa.symbols.Kallsyms.load();
