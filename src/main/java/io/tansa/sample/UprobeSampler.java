@@ -97,10 +97,11 @@ public final class UprobeSampler {
     public Tracer.Result run(List<Integer> pids, List<ProbeTarget> targets) {
         if (targets.isEmpty()) throw new IllegalArgumentException("no probe targets");
         this.targets = List.copyOf(targets);
-        // Rings: a burst of hits lands before tansa wakes; what does not fit is lost (PERF_RECORD_LOST).
-        // 64 MiB over all cpus, 1 to 8 MiB each, and at least 64 hits.
+        // Rings: a burst of hits lands before tansa wakes; what does not fit is lost (PERF_RECORD_LOST,
+        // and the last losses of a run are never even reported). 128 MiB over all cpus, 2 to 32 MiB
+        // each (a 16 KiB copy per hit: ~2,000 hits a ring), at least 64 hits.
         int cpus = Math.max(1, ProcFs.onlineCpus().size());
-        long perCpu = Math.max(Math.min(8L << 20, Math.max(1L << 20, (64L << 20) / cpus)), 64L * (stackCopy + 512));
+        long perCpu = Math.max(Math.min(32L << 20, Math.max(2L << 20, (128L << 20) / cpus)), 64L * (stackCopy + 512));
         int pages = Integer.highestOneBit((int) (perCpu / PerfRing.PAGE));
         ringBytes = pages * PerfRing.PAGE;
         try {
