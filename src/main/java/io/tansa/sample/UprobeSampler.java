@@ -72,8 +72,9 @@ public final class UprobeSampler {
     private volatile Tracer.StopReason stopRequest;
     private long hits, dropped, capped, windowStart, windowHits;
     private boolean disabled;
+    private boolean others;
     private int ringBytes;
-    private volatile long lost; // written by the drainer only
+    private volatile long lost; // written by the drainer, then (after it ended) by countUnreported
 
     /** {@code stackCopy}: bytes of stack copied at each hit, a multiple of 8 up to {@link #MAX_STACK_COPY}. */
     public UprobeSampler(Tracer.Options opt, int stackCopy, HitHandler handler) {
@@ -201,6 +202,7 @@ public final class UprobeSampler {
             }
             dropped += queue.size(); // arrived after the count or the stop
             queue.clear();
+            countUnreported();
         }
     }
 
@@ -239,7 +241,10 @@ public final class UprobeSampler {
 
     private void onSample(PerfRecord.Sample s, Set<Integer> pids, Set<Integer> alive) {
         if (!pids.contains(s.pid())) {
-            if (!opt.children()) return; // a forked child inherited the event: not a target
+            if (!opt.children()) {
+                others = true;
+                return; // a forked child inherited the event: not a target
+            }
             pids.add(s.pid());
             alive.add(s.pid());
         }
@@ -315,6 +320,27 @@ public final class UprobeSampler {
         } catch (RuntimeException e) {
             return false;
         }
+    }
+
+    /**
+     * Hits the kernel counted but neither delivered nor reported lost: a ring that was full at
+     * the end of a run never gets to write its PERF_RECORD_LOST. The events' counts (children
+     * that exited folded in) say how many hits there were.
+     */
+    private void countUnreported() {
+        if (others) return; // the counts include processes that are not targets
+        long total = 0;
+        for (int fd : fds) {
+            try {
+                total += PerfEvent.readCount(fd);
+            } catch (SysException e) {
+                return; // unknown: say nothing
+            }
+        }
+        long missing = total - hits - dropped - lost;
+        if (missing <= 0) return;
+        if (stopRequest == null) lost += missing; // the targets ended: all should have been drained
+        else dropped += missing; // after the count, the duration or the stop: still in the rings
     }
 
     private void close() {
