@@ -170,6 +170,43 @@ class CallersTest {
         }
     }
 
+    /**
+     * Without the right to trace the target (another user, no CAP_SYS_PTRACE / CAP_PERFMON):
+     * exit 4 with a message that names what is missing, and the target is untouched. tansa runs
+     * as nobody, from a copy of the test classpath that nobody can read.
+     */
+    @Test
+    void noPermissionIsExit4AndNamesTheCapability() throws IOException {
+        Path cp = Files.createTempDirectory("tansa-cp");
+        try (Target t = Target.start(sigs.toString())) {
+            t.awaitLine("ready");
+            List<String> entries = new java.util.ArrayList<>();
+            int i = 0;
+            for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+                Path src = Path.of(e), dst = cp.resolve(i++ + "-" + src.getFileName());
+                try (var walk = Files.walk(src)) {
+                    for (Path f : (Iterable<Path>) walk::iterator) {
+                        Path to = dst.resolve(src.relativize(f).toString());
+                        if (Files.isDirectory(f)) Files.createDirectories(to);
+                        else Files.copy(f, to);
+                    }
+                }
+                entries.add(dst.toString());
+            }
+            Native.run("chmod", "-R", "a+rX", cp.toString());
+            List<String> cmd = new java.util.ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"));
+            for (String a : Tansa.command("callers", "-p", "" + t.pid(), "-n", "1", "target")) {
+                cmd.add(a.equals(System.getProperty("java.class.path")) ? String.join(":", entries) : a);
+            }
+            Native.Result r = Native.run(cmd);
+            assertEquals(4, r.code(), r.out() + r.err());
+            assertTrue(r.err().contains("CAP_SYS_PTRACE"), r.err());
+            assertUntouched(t);
+        } finally {
+            Native.run("rm", "-rf", cp.toString());
+        }
+    }
+
     @Test
     void signalsAreDeliveredUnchanged() throws Exception {
         try (Target t = Target.start(sigs.toString())) {
