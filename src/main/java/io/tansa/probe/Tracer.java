@@ -498,8 +498,13 @@ public final class Tracer {
                 if (sig == Signals.SIGTRAP) {
                     SigInfo si = Ptrace.getSigInfo(tid);
                     if (si.isPerfTrap()) {
-                        onHit(t, (int) si.perfData());
-                        Ptrace.cont(tid, 0);
+                        // resumed also when the capture fails: a thread left in this stop would
+                        // never report the stop teardown waits for
+                        try {
+                            onHit(t, (int) si.perfData());
+                        } finally {
+                            Ptrace.cont(tid, 0);
+                        }
                         return;
                     }
                 }

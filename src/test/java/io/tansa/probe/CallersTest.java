@@ -77,6 +77,19 @@ class CallersTest {
     }
 
     /** The target is running, no longer traced, and its SIGTRAP disposition is back to default. */
+    /**
+     * uprobe trace events defined by tansa processes that are gone (tracefs is machine-wide:
+     * another tansa running meanwhile may have live ones).
+     */
+    static List<String> leftUprobes() throws IOException {
+        List<String> left = new java.util.ArrayList<>();
+        for (String l : Files.readAllLines(Path.of("/sys/kernel/tracing/uprobe_events"))) {
+            Matcher m = Pattern.compile("^\\w:tansa_(\\d+)_").matcher(l);
+            if (m.find() && !ProcessHandle.of(Long.parseLong(m.group(1))).map(ProcessHandle::isAlive).orElse(false)) left.add(l);
+        }
+        return left;
+    }
+
     static void assertUntouched(Target t) throws IOException {
         assertTrue(t.alive(), "target must survive");
         assertEquals("0", status(t.pid(), "TracerPid"), "target must be detached");
