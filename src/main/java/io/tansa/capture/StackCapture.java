@@ -98,7 +98,9 @@ public final class StackCapture {
         List<Frame> outer = rubyFrames.isEmpty() ? null : outerFrames.get(stackKey);
         List<Frame> frames = null;
         if (outer != null) {
-            List<Frame> inner = symbolize(hit.pid(), Unwinder.unwind(regs, mem, cfi(hit.pid()), TO_INTERPRETER));
+            ProcessSymbols syms = symbols.get(hit.pid());
+            List<Frame> inner = symbolize(hit.pid(), Unwinder.unwind(regs, mem, cfi(hit.pid()), TO_INTERPRETER,
+                    pc -> syms.moduleAt(pc).map(m -> isInterpreterModule(m.name())).orElse(false)));
             int first = firstInterpreterFrame(inner);
             if (first >= 0) {
                 frames = new ArrayList<>(inner.subList(0, first));
@@ -216,7 +218,10 @@ public final class StackCapture {
     }
 
     private static boolean isInterpreter(Frame f) {
-        String m = f.module();
+        return isInterpreterModule(f.module());
+    }
+
+    private static boolean isInterpreterModule(String m) {
         return m != null && (m.startsWith("libruby") || m.equals("ruby"));
     }
 

@@ -89,6 +89,14 @@ public final class Unwinder {
      * {@code maxFrames} frames. {@code regs} is not modified.
      */
     public static Result unwind(long[] regs, Memory mem, Modules modules, int maxFrames) {
+        return unwind(regs, mem, modules, maxFrames, null);
+    }
+
+    /**
+     * As above, but the walk also ends (as {@link Stop#MAX_FRAMES}) after the first frame whose pc
+     * {@code last} accepts (e.g. the first frame of an interpreter whose callers are known).
+     */
+    public static Result unwind(long[] regs, Memory mem, Modules modules, int maxFrames, java.util.function.LongPredicate last) {
         long[] r = Arrays.copyOf(regs, Reg.COUNT);
         long[] next = new long[Reg.COUNT];
         int known = ALL;
@@ -109,7 +117,7 @@ public final class Unwinder {
             via[n] = how;
             exact[n] = isExact;
             n++;
-            if (n == maxFrames) break;
+            if (n == maxFrames || (last != null && last.test(isExact ? r[RIP] : r[RIP] - 1))) break;
 
             long pc = r[RIP];
             long lookup = isExact ? pc : pc - 1;
