@@ -60,7 +60,10 @@ public final class DemoCommand implements Callable<Integer> {
                     new Callers.Run());
             progress.finish(p.meta().getOrDefault("stopped", ""));
             new TextRenderer().render(p, System.out);
-            System.out.printf("%nThe workload was never stopped for more than one hit at a time and is left exactly as it was.%n"
+            System.out.printf("%n" + (p.meta().getOrDefault("mode", "").equals("copy")
+                    ? "The workload was never stopped: at each hit the kernel copied the thread's registers and stack for tansa."
+                    : "The workload was never stopped for more than one hit at a time.")
+                    + " It is left exactly as it was.%n"
                     + "Next: tansa callers -p PID -f flamegraph -o callers.html SYMBOL, tansa top -p PID, tansa trace -c -p PID.%n");
             return 0;
         } finally {
