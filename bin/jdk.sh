@@ -1,9 +1,13 @@
 # Sourced by bin/tansa and bin/test: sets $jdk to a JDK 25+ (JAVA_HOME if new enough, else Temurin 25).
 # The major version from the JDK's release file (no JVM start); 0 when unknown.
-java_major() {
-  local v
-  v=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$1/release" 2>/dev/null)
-  echo "${v:-0}"
+java_major() { # bash builtins only: no subprocess on the launcher's path
+  local line v=0
+  if [[ -r "$1/release" ]]; then
+    while IFS= read -r line; do
+      if [[ $line =~ ^JAVA_VERSION=\"([0-9]+) ]]; then v=${BASH_REMATCH[1]}; break; fi
+    done < "$1/release"
+  fi
+  echo "$v"
 }
 find_jdk() {
   if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]] && (( $(java_major "$JAVA_HOME") >= 25 )); then
