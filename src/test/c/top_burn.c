@@ -14,5 +14,5 @@ __attribute__((noinline)) void work(long n) { burn_a(3 * n); burn_b(n); }
 int main(void) {
     printf("ready %d\n", getpid());
     fflush(stdout);
-    for (;;) work(200000);
+    for (;;) work(2000000); /* a cycle of many sample periods: no aliasing with a 1 ms timer */
 }
