@@ -173,6 +173,7 @@ public final class UprobeSampler {
                     queuedBytes.addAndGet(-next.user().stack().length);
                     onSample(next, pids, alive);
                 }
+                if (drainFailure != null) throw new IllegalStateException("reading the rings failed", drainFailure);
                 if (opt.count() > 0 && hits >= opt.count()) requestStop(Tracer.StopReason.COUNT);
                 if (stopRequest != null) return;
                 long now = System.nanoTime();
@@ -213,9 +214,19 @@ public final class UprobeSampler {
     private volatile boolean draining = true;
     /** Passes the drainer completed over all rings. */
     private volatile long passes;
+    /** What ended the drainer early, rethrown by the capture loop. */
+    private volatile Throwable drainFailure;
 
     /** The drainer thread: rings → queue, until {@link #draining} ends. Only it touches the rings. */
     private void drainRings() {
+        try {
+            drainUntilStopped();
+        } catch (RuntimeException | Error e) {
+            drainFailure = e;
+        }
+    }
+
+    private void drainUntilStopped() {
         int[] ringFds = rings.stream().mapToInt(PerfRing::fd).toArray();
         while (draining) {
             int n = 0;

@@ -32,6 +32,8 @@ import org.junit.jupiter.api.Timeout;
  * what {@code call rb_backtrace()} prints in the same thread at the same stop (gdb), and at
  * PTRACE_INTERRUPT stops every frame is a real line of the script inside the method it names.
  */
+// A hang must fail the test, not stall the suite (a blocking waitpid cannot be interrupted).
+@Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class RubyReaderTest {
     static final Path SCRIPT = Path.of("src/test/ruby/frames.rb").toAbsolutePath();
     /** Block labels: "block in m", "block (2 levels) in m". */
@@ -95,10 +97,33 @@ class RubyReaderTest {
 
     /** The oracle: in each Ruby thread, at one gdb stop, our frames == rb_backtrace()'s lines. */
     @Test
-    @Timeout(120)
     void equalsRbBacktraceInEveryRubyThread() throws IOException {
+        int restarts = 0;
+        for (int round = 0; round < 3; round++) {
+            try {
+                rbBacktraceRound(round);
+            } catch (TargetCrashed e) {
+                // gdb's inferior call can land mid-update of the VM (e.g. inside a frame push) and
+                // crash the target: the hazard tansa's read-only reader avoids. Start it again.
+                if (++restarts > 3) throw new AssertionError("gdb's rb_backtrace crashed the target " + restarts + " times");
+                System.out.println("gdb's call rb_backtrace() crashed the target; restarting it (" + restarts + ")");
+                stop();
+                start();
+                round--;
+            }
+        }
+    }
+
+    /** The target died while gdb ran an inferior call in it. */
+    static final class TargetCrashed extends RuntimeException {
+        TargetCrashed() {
+            super("target crashed under gdb");
+        }
+    }
+
+    void rbBacktraceRound(int round) throws IOException {
         try (Gdb gdb = new Gdb()) {
-            for (int round = 0; round < 3; round++) {
+            {
                 gdb.run("attach " + pid);
                 Map<String, Integer> seen = new HashMap<>();
                 for (Map.Entry<Integer, String[]> t : threads(gdb).entrySet()) {
@@ -113,6 +138,7 @@ class RubyReaderTest {
                     long before = Files.size(stderr);
                     gdb.run("call (void)rb_backtrace()");
                     String printed = Files.readString(stderr).substring((int) before);
+                    if (printed.contains("[BUG]") || !Signals.alive(pid)) throw new TargetCrashed();
                     List<String> expected = Arrays.asList(printed.split("\n"));
                     assertEquals(expected, rbBacktrace(ours), "thread " + name + " round " + round);
                     assertFalse(ours.isEmpty(), name);
@@ -130,7 +156,6 @@ class RubyReaderTest {
 
     /** PTRACE_INTERRUPT at arbitrary moments: every frame is a real line inside the method it names. */
     @Test
-    @Timeout(120)
     void interruptSamplesAreTheScriptsOwnLines() {
         List<Integer> tids = tids(pid);
         for (int tid : tids) Ptrace.seize(tid, 0);
@@ -175,8 +200,14 @@ class RubyReaderTest {
      */
     static void interrupt(int tid) {
         Ptrace.interrupt(tid);
+        long deadline = System.nanoTime() + 10_000_000_000L;
         while (true) {
-            Ptrace.Wait w = Ptrace.waitpid(tid, Ptrace.WALL);
+            Ptrace.Wait w = Ptrace.waitpid(tid, Ptrace.WALL | Ptrace.WNOHANG);
+            if (w == null || w.pid() == 0) {
+                if (System.nanoTime() > deadline) fail("thread " + tid + " never stopped (target alive: " + Signals.alive(pid) + ")");
+                Thread.onSpinWait();
+                continue;
+            }
             if (w.gone()) fail("thread " + tid + " ended");
             if (w.event() == Ptrace.EVENT_STOP) return;
             Ptrace.cont(tid, w.stopSig());
