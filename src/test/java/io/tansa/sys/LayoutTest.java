@@ -21,6 +21,37 @@ class LayoutTest {
         }
     }
 
+    /** The flag bits of perf_event_attr (a C bitfield: no offsetof), each set alone in the header's struct. */
+    @Test
+    void perfEventAttrFlagBits() {
+        Map<String, Integer> bits = new java.util.LinkedHashMap<>();
+        bits.put("disabled", PerfEvent.BIT_DISABLED);
+        bits.put("inherit", PerfEvent.BIT_INHERIT);
+        bits.put("exclude_user", PerfEvent.BIT_EXCLUDE_USER);
+        bits.put("exclude_kernel", PerfEvent.BIT_EXCLUDE_KERNEL);
+        bits.put("exclude_hv", PerfEvent.BIT_EXCLUDE_HV);
+        bits.put("exclude_idle", PerfEvent.BIT_EXCLUDE_IDLE);
+        bits.put("mmap", PerfEvent.BIT_MMAP);
+        bits.put("comm", PerfEvent.BIT_COMM);
+        bits.put("freq", PerfEvent.BIT_FREQ);
+        bits.put("enable_on_exec", PerfEvent.BIT_ENABLE_ON_EXEC);
+        bits.put("task", PerfEvent.BIT_TASK);
+        bits.put("watermark", PerfEvent.BIT_WATERMARK);
+        bits.put("sample_id_all", PerfEvent.BIT_SAMPLE_ID_ALL);
+        bits.put("exclude_callchain_kernel", PerfEvent.BIT_EXCLUDE_CALLCHAIN_KERNEL);
+        bits.put("exclude_callchain_user", PerfEvent.BIT_EXCLUDE_CALLCHAIN_USER);
+        bits.put("mmap2", PerfEvent.BIT_MMAP2);
+        bits.put("comm_exec", PerfEvent.BIT_COMM_EXEC);
+        bits.put("use_clockid", PerfEvent.BIT_USE_CLOCKID);
+        bits.put("context_switch", PerfEvent.BIT_CONTEXT_SWITCH);
+        bits.put("inherit_thread", PerfEvent.BIT_INHERIT_THREAD);
+        bits.put("remove_on_exec", PerfEvent.BIT_REMOVE_ON_EXEC);
+        bits.put("sigtrap", PerfEvent.BIT_SIGTRAP);
+        for (Map.Entry<String, Integer> b : bits.entrySet()) {
+            assertEquals((long) b.getValue(), c.get("bit." + b.getKey()), b.getKey());
+        }
+    }
+
     @Test
     void perfEventAttr() {
         assertEquals(PerfEvent.ATTR_SIZE, c.get("perf_event_attr.size"));
