@@ -3,6 +3,7 @@ package io.tansa.cli;
 import io.tansa.Failure;
 import io.tansa.capture.Callers;
 import io.tansa.capture.StackCapture;
+import io.tansa.sample.UprobeSampler;
 import io.tansa.profile.Profile;
 import java.io.IOException;
 import java.time.Duration;
@@ -97,11 +98,17 @@ public final class CallersCommand implements Callable<Integer> {
 
     private int stackCopy() {
         String v = stackCopy.trim().toLowerCase(java.util.Locale.ROOT);
+        int n;
         try {
-            return v.endsWith("k") ? Integer.parseInt(v.substring(0, v.length() - 1)) * 1024 : Integer.parseInt(v);
+            n = v.endsWith("k") ? Integer.parseInt(v.substring(0, v.length() - 1)) * 1024 : Integer.parseInt(v);
         } catch (NumberFormatException e) {
             throw new Failure(Failure.Kind.USAGE, "--stack-copy takes a byte count such as 16384 or 16k, not '" + stackCopy + "'");
         }
+        if (n < 8 || n > UprobeSampler.MAX_STACK_COPY || n % 8 != 0) {
+            throw new Failure(Failure.Kind.USAGE, "--stack-copy must be a multiple of 8 between 8 and "
+                    + UprobeSampler.MAX_STACK_COPY + ", not " + n);
+        }
+        return n;
     }
 
     private Callers.Mode mode() {

@@ -337,7 +337,7 @@ class CallersTest {
     }
 
     @Test
-    void badInputGetsDistinctExitCodes() {
+    void badInputGetsDistinctExitCodes() throws IOException {
         Tansa noPid = Tansa.run("callers", "-p", "999999", "target");
         assertEquals(3, noPid.exitCode());
         assertTrue(noPid.err().contains("no such process"), noPid.err());
@@ -348,7 +348,13 @@ class CallersTest {
             assertTrue(typo.err().contains("target"), "suggests the close name: " + typo.err());
             Tansa usage = Tansa.run("callers", "-p", "" + t.pid(), "-f", "nope", "target");
             assertEquals(2, usage.exitCode(), usage.err());
-            assertTrue(t.alive());
+            for (String[] bad : List.of(new String[] {"--mode", "fast"}, new String[] {"--stack-copy", "64k"},
+                    new String[] {"--stack-copy", "12q"})) {
+                Tansa r = Tansa.run("callers", "-p", "" + t.pid(), bad[0], bad[1], "target");
+                assertEquals(2, r.exitCode(), String.join(" ", bad) + ": " + r.err());
+                assertTrue(r.err().contains(bad[0]), "names the option: " + r.err());
+            }
+            assertUntouched(t);
         }
     }
 }
