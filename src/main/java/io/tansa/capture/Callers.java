@@ -35,7 +35,8 @@ public final class Callers {
     /**
      * How a hit is captured. COPY: the thread never stops, the kernel copies its registers and
      * stack at the hit ({@link UprobeSampler}); STOP: the thread stops until its stack (and its
-     * Ruby frames) are read ({@link Tracer}); AUTO: STOP where Ruby frames are wanted, else COPY.
+     * Ruby frames) are read ({@link Tracer}); AUTO: STOP where Ruby frames are wanted or children
+     * are followed, else COPY.
      */
     public enum Mode { AUTO, COPY, STOP }
 
@@ -70,7 +71,7 @@ public final class Callers {
             // -- CMD: started stopped at its entry point, resolved there, probed from its first instruction
             int pid = session.tracer.launch(req.command());
             session.log("started %s as pid %d", String.join(" ", req.command()), pid);
-            return session.capture(new ProcessSymbols(pid).resolve(req.symbol()), List.of(pid));
+            return session.capture(session.symbols(pid).resolve(req.symbol()), List.of(pid));
         }
         List<Integer> pids = new ArrayList<>(req.pids());
         if (req.children()) {
@@ -86,7 +87,7 @@ public final class Callers {
             if (!io.tansa.proc.ProcFs.exists(pid)) {
                 throw new Failure(Failure.Kind.NO_SUCH_PROCESS, "no such process: " + pid);
             }
-            for (ProbeTarget t : new ProcessSymbols(pid).resolve(req.symbol())) {
+            for (ProbeTarget t : session.symbols(pid).resolve(req.symbol())) {
                 unique.putIfAbsent(t.file() + "@" + t.fileOffset(), t);
             }
         }
@@ -101,6 +102,12 @@ public final class Callers {
         final Profile profile = new Profile();
         StackCapture capture;
         long count;
+        /** Each target's symbols, read once: for resolving the symbol, then for naming the frames. */
+        final Map<Integer, ProcessSymbols> symbols = new java.util.HashMap<>();
+
+        ProcessSymbols symbols(int pid) {
+            return symbols.computeIfAbsent(pid, ProcessSymbols::new);
+        }
 
         Session(Request req, Run handle) {
             this.req = req;
@@ -138,7 +145,7 @@ public final class Callers {
                 if (t.address() == 0) log("%s is not loaded yet: %s is probed once it is (pending)", t.module(), t.symbol());
             }
             profile.meta("symbol", req.symbol());
-            capture = new StackCapture(targets, req.maxDepth(), req.lang(), req.lines());
+            capture = new StackCapture(targets, req.maxDepth(), req.lang(), req.lines(), symbols);
             boolean ruby = false;
             for (int pid : pids) {
                 capture.prepare(pid);
@@ -155,7 +162,9 @@ public final class Callers {
                 throw new Failure(Failure.Kind.USAGE, "--mode copy cannot read Ruby frames (they are not on the"
                         + " native stack); use --lang native with it, or --mode stop");
             }
-            boolean copy = req.mode() == Mode.COPY || (req.mode() == Mode.AUTO && !ruby);
+            // --children: stop mode follows each fork from its first instruction and reads the child
+            // while it lives; copy mode may take a child's hits after it exited
+            boolean copy = req.mode() == Mode.COPY || (req.mode() == Mode.AUTO && !ruby && !req.children());
             profile.meta("mode", copy ? "copy" : "stop");
             Tracer.Result r;
             if (copy) {

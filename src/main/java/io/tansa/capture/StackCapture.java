@@ -40,12 +40,12 @@ public final class StackCapture {
     /** Which frames to capture: native only, Ruby merged into native, or Ruby only. */
     public enum Lang { AUTO, NATIVE, RUBY }
 
-    public StackCapture(List<ProbeTarget> targets, int maxDepth, Lang lang) {
-        this(targets, maxDepth, lang, false);
-    }
-
-    /** With {@code lines}, native frames carry their source file and line where the object has a line table. */
-    public StackCapture(List<ProbeTarget> targets, int maxDepth, Lang lang, boolean lines) {
+    /**
+     * With {@code lines}, native frames carry their source file and line where the object has a
+     * line table; {@code known}: the targets' symbols already read (pid → its symbols), reused.
+     */
+    public StackCapture(List<ProbeTarget> targets, int maxDepth, Lang lang, boolean lines, Map<Integer, ProcessSymbols> known) {
+        symbols.putAll(known);
         this.targets = targets;
         this.maxDepth = maxDepth;
         this.lang = lang;
@@ -150,8 +150,26 @@ public final class StackCapture {
         return stack(hit.pid(), hit.tid(), hit.timeNanos(), hit.location(), symbolize(hit.pid(), r));
     }
 
+    /**
+     * The symbols of a process. A copied hit can be taken after its process ended: a child forked
+     * by a target (--children) that already exited has no /proc to read, but its address space was
+     * its parent's — the target's symbols name its frames (with several targets, the first one's).
+     */
+    private ProcessSymbols symbolsOf(int pid) {
+        ProcessSymbols s = symbols.get(pid);
+        if (s != null) return s;
+        try {
+            s = new ProcessSymbols(pid);
+        } catch (io.tansa.Failure f) {
+            if (f.kind() != io.tansa.Failure.Kind.NO_SUCH_PROCESS || symbols.isEmpty()) throw f;
+            s = symbols.values().iterator().next();
+        }
+        symbols.put(pid, s);
+        return s;
+    }
+
     private CfiModules cfi(int pid) {
-        return modules.computeIfAbsent(pid, p -> new CfiModules(symbols.computeIfAbsent(p, ProcessSymbols::new)));
+        return modules.computeIfAbsent(pid, p -> new CfiModules(symbolsOf(p)));
     }
 
     /**
@@ -159,7 +177,7 @@ public final class StackCapture {
      * before the stack's end gets an {@code [unknown]} frame.
      */
     private List<Frame> symbolize(int pid, Unwinder.Result r) {
-        ProcessSymbols syms = symbols.computeIfAbsent(pid, ProcessSymbols::new);
+        ProcessSymbols syms = symbolsOf(pid);
         Map<Long, Frame> names = frameCache.computeIfAbsent(pid, p -> new HashMap<>());
         if (names.size() > 100_000) names.clear(); // bounded; an unloaded object's names go too
         List<Frame> frames = new ArrayList<>(r.size() + 1);

@@ -37,13 +37,13 @@ public final class CallersCommand implements Callable<Integer> {
 
     @Mixin ShapeOptions shape;
 
-    @Option(names = "--lang", paramLabel = "LANG", description = "auto, native or ruby (default ${DEFAULT-VALUE}).")
-    String lang = "auto";
+    @Option(names = "--lang", paramLabel = "LANG", description = "auto, native or ruby (default auto).")
+    StackCapture.Lang lang = StackCapture.Lang.AUTO;
 
     @Option(names = "--mode", paramLabel = "MODE", description = "copy: the thread never stops, the kernel copies its"
             + " registers and stack (--stack-copy) at each hit; stop: the thread stops while its stack is read (needed for Ruby"
             + " frames, and for stacks deeper than the copy); auto (default): stop for Ruby frames, else copy.")
-    String mode = "auto";
+    Callers.Mode mode = Callers.Mode.AUTO;
 
     @Option(names = "--stack-copy", paramLabel = "BYTES", description = "Bytes of stack the kernel copies at each hit"
             + " in copy mode (default 16k, at most 65016); deeper callers show as [unknown].")
@@ -76,8 +76,8 @@ public final class CallersCommand implements Callable<Integer> {
 
     private int capture(List<Integer> pids, Duration limit, Progress progress, Callers.Run handle) throws IOException {
         try {
-            Profile p = Callers.run(new Callers.Request(pids, command, symbol, count, limit, rate, children, MAX_FRAMES, lang(),
-                    mode(), stackCopy(), common.quiet ? null : s -> common.info("tansa: %s", s), progress::update,
+            Profile p = Callers.run(new Callers.Request(pids, command, symbol, count, limit, rate, children, MAX_FRAMES, lang,
+                    mode, stackCopy(), common.quiet ? null : s -> common.info("tansa: %s", s), progress::update,
                     progress::start, lines), handle);
             String stopped = p.meta().getOrDefault("stopped", "");
             progress.finish(stopped + (p.meta().containsKey("dropped")
@@ -109,24 +109,6 @@ public final class CallersCommand implements Callable<Integer> {
                     + UprobeSampler.MAX_STACK_COPY + ", not " + n);
         }
         return n;
-    }
-
-    private Callers.Mode mode() {
-        return switch (mode) {
-            case "auto" -> Callers.Mode.AUTO;
-            case "copy" -> Callers.Mode.COPY;
-            case "stop" -> Callers.Mode.STOP;
-            default -> throw new Failure(Failure.Kind.USAGE, "--mode must be auto, copy or stop, not '" + mode + "'");
-        };
-    }
-
-    private StackCapture.Lang lang() {
-        return switch (lang) {
-            case "auto" -> StackCapture.Lang.AUTO;
-            case "native" -> StackCapture.Lang.NATIVE;
-            case "ruby" -> StackCapture.Lang.RUBY;
-            default -> throw new Failure(Failure.Kind.USAGE, "--lang must be auto, native or ruby, not '" + lang + "'");
-        };
     }
 
     /** Frames captured per hit (shaping's --max-depth cuts what is shown). */

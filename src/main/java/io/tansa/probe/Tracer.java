@@ -78,7 +78,7 @@ public final class Tracer {
     private volatile boolean running;
     private volatile int tracerTid;
     private long hits, dropped, capped;
-    private long windowStart, windowHits;
+    private RateCap cap;
     private boolean eventsDisabled;
     private volatile long reenableAtNanos;
     /** A launched program's thread, stopped at its entry point until probes are in place; else -1. */
@@ -431,7 +431,7 @@ public final class Tracer {
     // ---- the event loop -----------------------------------------------------------------------
 
     private void loop() {
-        windowStart = System.nanoTime();
+        cap = new RateCap(opt.rate());
         while (true) {
             if (opt.count() > 0 && hits >= opt.count()) requestStop(StopReason.COUNT);
             if (stopRequest != null) return;
@@ -440,8 +440,7 @@ public final class Tracer {
                 return;
             }
             if (eventsDisabled && System.nanoTime() >= reenableAtNanos) {
-                windowStart = System.nanoTime();
-                windowHits = 0;
+                cap.restart(System.nanoTime());
                 setEnabled(true);
             }
             Ptrace.Wait w;
@@ -516,21 +515,14 @@ public final class Tracer {
 
     private void onHit(Task t, int location) {
         long now = System.nanoTime();
-        if (opt.rate() > 0) {
-            if (now - windowStart >= 1_000_000_000L) {
-                windowStart = now;
-                windowHits = 0;
+        if (!cap.admit(now)) {
+            dropped++;
+            capped++;
+            if (!eventsDisabled) {
+                reenableAtNanos = cap.windowEnd();
+                setEnabled(false);
             }
-            if (windowHits >= opt.rate()) {
-                dropped++;
-                capped++;
-                if (!eventsDisabled) {
-                    reenableAtNanos = windowStart + 1_000_000_000L;
-                    setEnabled(false);
-                }
-                return;
-            }
-            windowHits++;
+            return;
         }
         if (opt.count() > 0 && hits >= opt.count()) {
             dropped++;

@@ -4,6 +4,7 @@ import io.tansa.Failure;
 import io.tansa.proc.Mapping;
 import io.tansa.proc.ProcFs;
 import io.tansa.proc.Status;
+import io.tansa.probe.RateCap;
 import io.tansa.probe.Tracer;
 import io.tansa.symbols.ProbeTarget;
 import io.tansa.sys.Files;
@@ -67,17 +68,19 @@ public final class UprobeSampler {
     private final List<Integer> fds = new ArrayList<>();
     private final List<PerfRing> rings = new ArrayList<>();
     private final Map<Integer, long[]> addressesByPid = new HashMap<>();
+    private final Map<Integer, Long> mapsReadAt = new HashMap<>();
     private final Map<Integer, String> exited = new LinkedHashMap<>();
     private List<ProbeTarget> targets = List.of();
     private volatile Tracer.StopReason stopRequest;
-    private long hits, dropped, capped, windowStart, windowHits;
+    private long hits, dropped, capped;
+    private RateCap cap;
     private boolean disabled;
-    private boolean others;
     private int ringBytes;
     private volatile long lost; // written by the drainer, then (after it ended) by countUnreported
 
     /** {@code stackCopy}: bytes of stack copied at each hit, a multiple of 8 up to {@link #MAX_STACK_COPY}. */
     public UprobeSampler(Tracer.Options opt, int stackCopy, HitHandler handler) {
+        this.cap = new RateCap(opt.rate());
         if (stackCopy < 8 || stackCopy > MAX_STACK_COPY || stackCopy % 8 != 0) {
             throw new Failure(Failure.Kind.USAGE, "the stack copy must be a multiple of 8 bytes between 8 and " + MAX_STACK_COPY);
         }
@@ -142,6 +145,8 @@ public final class UprobeSampler {
             // opened disabled, enabled together once all are open: no location starts ahead of another
             a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_INHERIT).flag(PerfEvent.BIT_DISABLED)
                     .flag(PerfEvent.BIT_REMOVE_ON_EXEC);
+            // threads born later inherit the probe; forked children only with --children
+            if (!opt.children()) a.flag(PerfEvent.BIT_INHERIT_THREAD);
             try {
                 out[i] = PerfEvent.open(a, tid, cpu, -1);
                 fds.add(out[i]);
@@ -164,7 +169,6 @@ public final class UprobeSampler {
         Set<Integer> alive = new LinkedHashSet<>(pids);
         long goneAtPass = -1;
         long deadline = opt.duration() == null ? Long.MAX_VALUE : System.nanoTime() + opt.duration().toNanos();
-        windowStart = System.nanoTime();
         Thread drainer = Thread.ofPlatform().daemon().name("tansa-rings").start(this::drainRings);
         try {
             while (true) {
@@ -178,7 +182,7 @@ public final class UprobeSampler {
                 if (stopRequest != null) return;
                 long now = System.nanoTime();
                 if (now >= deadline) requestStop(Tracer.StopReason.DURATION);
-                if (disabled && now - windowStart >= 1_000_000_000L) setEnabled(true);
+                if (disabled && now >= cap.windowEnd()) setEnabled(true);
                 if (next == null) {
                     alive.removeIf(pid -> {
                         if (alive(pid)) return false;
@@ -251,61 +255,57 @@ public final class UprobeSampler {
     }
 
     private void onSample(PerfRecord.Sample s, Set<Integer> pids, Set<Integer> alive) {
-        if (!pids.contains(s.pid())) {
-            if (!opt.children()) {
-                others = true;
-                return; // a forked child inherited the event: not a target
-            }
-            pids.add(s.pid());
-            alive.add(s.pid());
-        }
+        if (pids.add(s.pid())) alive.add(s.pid()); // a child forked since (--children): a target too
         if (stopRequest != null || (opt.count() > 0 && hits >= opt.count())) {
             dropped++;
             return;
         }
-        if (opt.rate() > 0) {
-            long now = System.nanoTime();
-            if (now - windowStart >= 1_000_000_000L) {
-                windowStart = now;
-                windowHits = 0;
-            }
-            if (windowHits >= opt.rate()) {
-                dropped++;
-                capped++;
-                if (!disabled) setEnabled(false);
-                return;
-            }
-            windowHits++;
+        if (!cap.admit(System.nanoTime())) {
+            dropped++;
+            capped++;
+            if (!disabled) setEnabled(false);
+            return;
         }
         long[] regs = io.tansa.unwind.Reg.fromPerf(s.user().regs());
         int location = location(s.pid(), s.user().regs()[PerfRecord.REG_IP]);
-        if (location >= 0) regs[io.tansa.unwind.Reg.RIP.ordinal()] = addresses(s.pid(), false)[location];
+        if (location >= 0) regs[io.tansa.unwind.Reg.RIP.ordinal()] = addresses(s.pid())[location];
         if (handler.onHit(new Hit(s.pid(), s.tid(), location, s.time(), regs, s.user().stack()))) hits++;
     }
 
-    /** Which target a hit is: its ip is the probe's address (or just after the breakpoint byte). */
+    /**
+     * Which target a hit is: its ip is the probe's address (or just after the breakpoint byte).
+     * An unknown ip means an object mapped since (a pending library): the maps are read again,
+     * at most every 100 ms per process.
+     */
     private int location(int pid, long ip) {
-        for (boolean reload : new boolean[] {false, true}) {
-            long[] a = addresses(pid, reload);
-            for (int i = 0; i < a.length; i++) if (ip == a[i] || ip == a[i] + 1) return i;
+        int i = indexOf(addresses(pid), ip);
+        Long read = mapsReadAt.get(pid);
+        if (i < 0 && (read == null || System.nanoTime() - read > 100_000_000L)) {
+            addressesByPid.remove(pid);
+            i = indexOf(addresses(pid), ip);
         }
+        return i;
+    }
+
+    private static int indexOf(long[] addresses, long ip) {
+        for (int i = 0; i < addresses.length; i++) if (ip == addresses[i] || ip == addresses[i] + 1) return i;
         return -1;
     }
 
     /** Runtime address of each target in {@code pid} (file offset → mapping); -1 where not mapped. */
-    private long[] addresses(int pid, boolean reload) {
-        long[] a = reload ? null : addressesByPid.get(pid);
-        if (a != null) return a;
-        a = new long[targets.size()];
-        List<Mapping> maps;
-        try {
-            maps = ProcFs.maps(pid);
-        } catch (Failure e) {
-            maps = List.of();
-        }
-        for (int i = 0; i < a.length; i++) a[i] = targets.get(i).addressIn(maps);
-        addressesByPid.put(pid, a);
-        return a;
+    private long[] addresses(int pid) {
+        return addressesByPid.computeIfAbsent(pid, p -> {
+            mapsReadAt.put(p, System.nanoTime());
+            List<Mapping> maps;
+            try {
+                maps = ProcFs.maps(p);
+            } catch (Failure e) {
+                maps = List.of();
+            }
+            long[] a = new long[targets.size()];
+            for (int i = 0; i < a.length; i++) a[i] = targets.get(i).addressIn(maps);
+            return a;
+        });
     }
 
     private void setEnabled(boolean on) {
@@ -318,10 +318,7 @@ public final class UprobeSampler {
             }
         }
         disabled = !on;
-        if (on) {
-            windowStart = System.nanoTime();
-            windowHits = 0;
-        }
+        if (on) cap.restart(System.nanoTime());
     }
 
     private static boolean alive(int pid) {
@@ -335,11 +332,10 @@ public final class UprobeSampler {
 
     /**
      * Hits the kernel counted but neither delivered nor reported lost: a ring that was full at
-     * the end of a run never gets to write its PERF_RECORD_LOST. The events' counts (children
-     * that exited folded in) say how many hits there were.
+     * the end of a run never gets to write its PERF_RECORD_LOST. The events' counts (threads and
+     * --children processes that exited folded in) say how many hits there were.
      */
     private void countUnreported() {
-        if (others) return; // the counts include processes that are not targets
         long total = 0;
         for (int fd : fds) {
             try {

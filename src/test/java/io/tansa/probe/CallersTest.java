@@ -28,7 +28,7 @@ class CallersTest {
     static void build() {
         Privileged.requireRoot();
         // frame pointers on and no sibling calls: the walk must see path_a/path_b (CFI tests cover -O2 without)
-        paths = Native.build("paths", "-O2", "-fno-omit-frame-pointer", "-fno-optimize-sibling-calls", "-pthread");
+        paths = pathsProgram();
         late = Native.build("late", "-O1", "-fno-omit-frame-pointer", "-pthread");
         pending = Native.build("pending", "-O1", "-ldl");
         libpend = Native.buildAs("libpend", "libpend.so", "-O1", "-shared", "-fPIC");
@@ -69,13 +69,6 @@ class CallersTest {
         return out;
     }
 
-    static String status(int pid, String field) throws IOException {
-        for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-            if (l.startsWith(field + ":")) return l.substring(field.length() + 1).trim();
-        }
-        return null;
-    }
-
     /** The target is running, no longer traced, and its SIGTRAP disposition is back to default. */
     /**
      * uprobe trace events defined by tansa processes that are gone (tracefs is machine-wide:
@@ -90,10 +83,15 @@ class CallersTest {
         return left;
     }
 
+    /** src/test/c/paths.c, built so that every call keeps its frame (the paths are the ground truth). */
+    static Path pathsProgram() {
+        return Native.build("paths", "-O2", "-fno-omit-frame-pointer", "-fno-optimize-sibling-calls", "-pthread");
+    }
+
     static void assertUntouched(Target t) throws IOException {
         assertTrue(t.alive(), "target must survive");
-        assertEquals("0", status(t.pid(), "TracerPid"), "target must be detached");
-        long ign = Long.parseUnsignedLong(status(t.pid(), "SigIgn"), 16);
+        assertEquals("0", Target.status(t.pid(), "TracerPid"), "target must be detached");
+        long ign = Long.parseUnsignedLong(Target.status(t.pid(), "SigIgn"), 16);
         assertEquals(0, ign & (1L << 4), "SIGTRAP must not stay ignored");
     }
 
@@ -145,6 +143,31 @@ class CallersTest {
                 t.awaitLine("done");
                 assertUntouched(t);
                 assertEquals(4, tids.size());
+            }
+        }
+    }
+
+    /**
+     * Forked children in copy mode: their hits are captured with --children (the probe is
+     * inherited at fork), and without it the child is not probed at all; results unchanged.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void forkedChildrenAreProbedOnlyWithChildren(boolean children) throws IOException {
+        Path forker = Native.build("forker", "-O1");
+        try (Target t = Target.start(forker.toString())) {
+            t.awaitLine("ready");
+            List<String> args = new ArrayList<>(List.of("callers", "--mode", "copy", "-p", "" + t.pid(), "-n", "0",
+                    "--rate", "0", "-d", "60s", "-f", "json", "target"));
+            if (children) args.add(1, "--children");
+            Tansa r = Tansa.start(args.toArray(String[]::new));
+            r.awaitErr("probing");
+            try (OutputStream in = t.process.getOutputStream()) {
+                in.write("go\n".getBytes());
+                in.flush();
+                assertEquals("done 3075 0", t.awaitLine("done"), "results and the child's own check unchanged");
+                assertEquals(7, r.waitExit(), r.err()); // the target exited
+                assertEquals(children ? 80 : 30, count(r.out(), "hits"), r.out());
             }
         }
     }

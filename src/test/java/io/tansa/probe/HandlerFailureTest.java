@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.tansa.capture.Callers;
 import io.tansa.capture.StackCapture;
 import io.tansa.sample.UprobeSampler;
-import io.tansa.testing.Native;
 import io.tansa.testing.Privileged;
 import io.tansa.testing.Target;
 import java.io.IOException;
@@ -31,7 +30,7 @@ class HandlerFailureTest {
     @ValueSource(strings = {"COPY", "STOP"})
     void anExceptionInTheHandlerLeavesTheTargetUntouched(String mode) throws IOException {
         Privileged.requireRoot();
-        Path bin = Native.build("paths", "-O2", "-fno-omit-frame-pointer", "-fno-optimize-sibling-calls", "-pthread");
+        Path bin = CallersTest.pathsProgram();
         // Not a child of this JVM: its process reaper would take the ptrace stops (stop mode).
         try (Target sh = Target.start("sh", "-c", "exec 3<&0; " + bin + " 2 0 <&3 & wait")) {
             int pid = Integer.parseInt(sh.awaitLine("ready ").substring(6).strip());
@@ -44,8 +43,8 @@ class HandlerFailureTest {
             IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> Callers.run(req, new Callers.Run()));
             assertEquals("handler failed", thrown.getMessage());
             assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "target survives");
-            assertEquals("0", CallersTest.status(pid, "TracerPid"), "detached");
-            long ign = Long.parseUnsignedLong(CallersTest.status(pid, "SigIgn"), 16);
+            assertEquals("0", Target.status(pid, "TracerPid"), "detached");
+            long ign = Long.parseUnsignedLong(Target.status(pid, "SigIgn"), 16);
             assertEquals(0, ign & (1L << 4), "SIGTRAP not left ignored");
             assertEquals(List.of(), CallersTest.leftUprobes(), "no uprobe definition left");
             try (OutputStream in = sh.process.getOutputStream()) {

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tansa.sys.Signals;
-import io.tansa.testing.Native;
 import io.tansa.testing.Privileged;
 import io.tansa.testing.Tansa;
 import io.tansa.testing.Target;
@@ -26,7 +25,7 @@ class KillSafetyTest {
     @ValueSource(strings = {"copy", "stop"})
     void kill9OfTansaNeverHurtsTheTarget(String mode) throws Exception {
         Privileged.requireRoot();
-        Path paths = Native.build("paths", "-O2", "-fno-omit-frame-pointer", "-fno-optimize-sibling-calls", "-pthread");
+        Path paths = CallersTest.pathsProgram();
         Random rnd = new Random(42);
         try (Target t = Target.start(paths.toString(), "2", "0")) { // runs until told to stop
             t.awaitLine("ready");
@@ -39,7 +38,7 @@ class KillSafetyTest {
                 assertEquals(137, r.waitExit());
                 assertTrue(t.alive(), "target died after kill -9 #" + (i + 1));
                 // the kernel detached it when the tracer died
-                assertEquals("0", CallersTest.status(t.pid(), "TracerPid"));
+                assertEquals("0", Target.status(t.pid(), "TracerPid"));
             }
             // a killed copy-mode run leaves its (inactive) uprobe definitions in tracefs; the next run removes them
             Tansa last = Tansa.start("callers", "--mode", mode, "-p", "" + t.pid(), "-n", "5", "--rate", "0", "target");

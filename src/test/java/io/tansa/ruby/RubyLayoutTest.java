@@ -32,10 +32,7 @@ class RubyLayoutTest {
         Privileged.assume(header != null, "no Ruby 3.1 internal header (apt-get install ruby3.1-dev)");
         Path bin = Native.build("layout_ruby", "-w", "-I/usr/include/ruby-3.1.0", "-I" + INCLUDE,
                 "-include", header.toString(), "-lruby-3.1");
-        for (String l : Native.run(bin.toString()).out().split("\n")) {
-            String[] kv = l.split(" ");
-            c.put(kv[0], Long.parseLong(kv[1]));
-        }
+        c.putAll(Native.constants(bin));
     }
 
     static void eq(long ours, String name) {

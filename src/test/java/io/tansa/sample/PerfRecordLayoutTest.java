@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.tansa.sys.PerfEvent;
 import io.tansa.sys.PerfRecord;
 import io.tansa.testing.Native;
-import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -13,11 +12,7 @@ import org.junit.jupiter.api.Test;
 class PerfRecordLayoutTest {
     @Test
     void constantsMatchHeader() {
-        Map<String, Long> c = new HashMap<>();
-        for (String l : Native.run(Native.build("layout_perf_records").toString()).out().split("\n")) {
-            String[] kv = l.split(" ");
-            c.put(kv[0], Long.parseLong(kv[1]));
-        }
+        Map<String, Long> c = Native.constants(Native.build("layout_perf_records"));
         assertEquals(PerfRecord.MISC_CPUMODE_MASK, c.get("MISC_CPUMODE_MASK"));
         assertEquals(PerfRecord.MISC_KERNEL, c.get("MISC_KERNEL"));
         assertEquals(PerfRecord.MISC_USER, c.get("MISC_USER"));

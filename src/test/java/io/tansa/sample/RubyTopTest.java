@@ -12,7 +12,6 @@ import io.tansa.testing.Target;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -61,13 +60,6 @@ class RubyTopTest {
         return 100 * a / (a + b);
     }
 
-    static String tracerPid(int pid) throws IOException {
-        for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-            if (l.startsWith("TracerPid:")) return l.substring("TracerPid:".length()).trim();
-        }
-        throw new AssertionError("no TracerPid line");
-    }
-
     @Test
     @Timeout(180)
     void threeToOneSplitMatchesTheProgramsOwnClock() throws IOException {
@@ -107,7 +99,7 @@ class RubyTopTest {
                 assertTrue(main.total() > 99.0 && main.self() < 1.0, "<main>: " + main);
 
                 // afterwards: running, untraced, and its signals still work
-                assertEquals("0", tracerPid(pid));
+                assertEquals("0", Target.status(pid, "TracerPid"));
                 assertTrue(ProcFs.status(pid, pid).state() != 'Z');
                 measuredShare(t, pid);
             } finally {
@@ -132,7 +124,7 @@ class RubyTopTest {
                 assertTrue(text.contains("(interrupted)"), text);
                 assertTrue(text.contains("Self     Total  Method"), text);
                 assertTrue(text.contains("burn_a"), text);
-                assertEquals("0", tracerPid(pid));
+                assertEquals("0", Target.status(pid, "TracerPid"));
                 measuredShare(t, pid);
             } finally {
                 Signals.kill(pid, Signals.SIGKILL);
@@ -155,7 +147,7 @@ class RubyTopTest {
             Run r = tansa("top", "-p", Integer.toString(sleep.pid()), "--lang", "ruby", "--once", "-d", "1s");
             assertEquals(2, r.code(), r.err());
             assertTrue(r.err().contains("runs no Ruby"), r.err());
-            assertEquals("0", tracerPid(sleep.pid()));
+            assertEquals("0", Target.status(sleep.pid(), "TracerPid"));
         }
         assertEquals(2, tansa("top", "-a", "--lang", "ruby", "--once").code(), "-a with --lang ruby");
         assertEquals(2, tansa("top", "-p", "1", "--lang", "ruby", "-F", "5000", "--once").code(), "-F over the cap");

@@ -14,11 +14,7 @@ class LayoutTest {
 
     @BeforeAll
     static void compile() {
-        var r = Native.run(Native.build("layout_perf").toString());
-        for (String l : r.out().split("\n")) {
-            String[] kv = l.split(" ");
-            c.put(kv[0], Long.parseLong(kv[1]));
-        }
+        c.putAll(Native.constants(Native.build("layout_perf")));
     }
 
     /** The flag bits of perf_event_attr (a C bitfield: no offsetof), each set alone in the header's struct. */

@@ -14,11 +14,7 @@ class NetLayoutTest {
 
     @BeforeAll
     static void compile() {
-        var r = Native.run(Native.build("layout_net", "-D_GNU_SOURCE").toString());
-        for (String l : r.out().split("\n")) {
-            String[] kv = l.split(" ");
-            c.put(kv[0], Long.parseLong(kv[1]));
-        }
+        c.putAll(Native.constants(Native.build("layout_net", "-D_GNU_SOURCE")));
     }
 
     private static void eq(long javaValue, String key) {

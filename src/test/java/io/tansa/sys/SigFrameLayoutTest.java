@@ -3,7 +3,6 @@ package io.tansa.sys;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.tansa.testing.Native;
-import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -11,11 +10,7 @@ import org.junit.jupiter.api.Test;
 class SigFrameLayoutTest {
     @Test
     void offsetsMatchHeaders() {
-        Map<String, Long> c = new HashMap<>();
-        for (String l : Native.run(Native.build("layout_sigframe").toString()).out().split("\n")) {
-            String[] kv = l.split(" ");
-            c.put(kv[0], Long.parseLong(kv[1]));
-        }
+        Map<String, Long> c = Native.constants(Native.build("layout_sigframe"));
         assertEquals(SigFrame.UC_MCONTEXT, c.get("uc_mcontext"));
         assertEquals(SigFrame.SC_R8, c.get("r8"));
         assertEquals(SigFrame.SC_R9, c.get("r9"));

@@ -66,6 +66,21 @@ public final class Native {
         }
     }
 
+    /**
+     * Runs a layout program (src/test/c/layout_*.c) that prints "NAME VALUE" lines — sizes,
+     * offsets and constants from the system headers — and returns them by name.
+     */
+    public static java.util.Map<String, Long> constants(Path program) {
+        Result r = run(program.toString());
+        if (r.code != 0) throw new IllegalStateException(program + " failed: " + r.err);
+        java.util.Map<String, Long> c = new java.util.HashMap<>();
+        for (String l : r.out.split("\n")) {
+            String[] kv = l.split(" ");
+            c.put(kv[0], Long.parseLong(kv[1]));
+        }
+        return c;
+    }
+
     public static Result run(String... cmd) {
         return run(List.of(cmd));
     }

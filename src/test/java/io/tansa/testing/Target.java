@@ -32,6 +32,18 @@ public final class Target implements AutoCloseable {
         return start(List.of(cmd));
     }
 
+    /** A field of /proc/PID/status ("TracerPid", "SigIgn"), trimmed; null when absent. */
+    public static String status(int pid, String field) {
+        try {
+            for (String l : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/" + pid + "/status"))) {
+                if (l.startsWith(field + ":")) return l.substring(field.length() + 1).trim();
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return null;
+    }
+
     public int pid() {
         return (int) process.pid();
     }
