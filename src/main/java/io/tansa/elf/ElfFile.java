@@ -201,7 +201,7 @@ public final class ElfFile implements AutoCloseable {
             if (vaddr >= plt.addr() && vaddr - plt.addr() < plt.size()) return pltEntry(plt, vaddr);
         }
         AddressIndex x = addressIndex();
-        int i = upperBound(x.starts, vaddr) - 1;
+        int i = Sorted.floor(x.starts, vaddr);
         if (i < 0) return Optional.empty();
         if (x.sizes[i] == 0 || vaddr - x.starts[i] < x.sizes[i]) return Optional.of(x.symbol(i));
         // A nested or overlapping function further back may still contain it.
@@ -673,15 +673,6 @@ public final class ElfFile implements AutoCloseable {
         return at >= 0 && at < buf.capacity() ? Optional.of(cstring(at)) : Optional.empty();
     }
 
-    private static int upperBound(long[] a, long key) {
-        int lo = 0, hi = a.length;
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (a[mid] <= key) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
-    }
 
     private int u16(int off) {
         return buf.getShort(off) & 0xffff;

@@ -1,5 +1,7 @@
 package io.tansa.symbols;
 
+import io.tansa.elf.Sorted;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -132,16 +134,7 @@ public final class Kallsyms {
 
     /** The function containing {@code addr}, or null (below the first symbol, or no symbols). */
     public Symbol lookup(long addr) {
-        int lo = 0, hi = starts.length - 1, found = -1;
-        while (lo <= hi) {
-            int mid = (lo + hi) >>> 1;
-            if (Long.compareUnsigned(starts[mid], addr) <= 0) {
-                found = mid;
-                lo = mid + 1;
-            } else {
-                hi = mid - 1;
-            }
-        }
+        int found = Sorted.floor(starts, addr);
         if (found < 0) return null;
         // Several names can share one address (aliases); the first in file order is the canonical one.
         while (found > 0 && starts[found - 1] == starts[found]) found--;

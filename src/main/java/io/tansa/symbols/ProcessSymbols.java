@@ -5,6 +5,7 @@ import io.tansa.elf.DebugLine;
 import io.tansa.elf.ElfFile;
 import io.tansa.elf.Relocation;
 import io.tansa.elf.Segment;
+import io.tansa.elf.Sorted;
 import io.tansa.elf.Symbol;
 import io.tansa.proc.Mapping;
 import io.tansa.proc.ProcFs;
@@ -418,26 +419,17 @@ public final class ProcessSymbols {
     private record Snapshot(List<Module> modules, long[] starts, long[] ends, Module[] owners, String[] regions,
                             long[] allStarts, long[] allEnds) {
         Hit find(long addr) {
-            int i = floor(starts, addr);
+            int i = Sorted.floor(starts, addr);
             if (i < 0 || addr >= ends[i]) return null;
             return new Hit(owners[i], regions[i]);
         }
 
         boolean inAnyMapping(long addr) {
-            int i = floor(allStarts, addr);
+            int i = Sorted.floor(allStarts, addr);
             return i >= 0 && addr < allEnds[i];
         }
 
         /** Index of the last start &lt;= addr, or -1. */
-        private static int floor(long[] a, long addr) {
-            int lo = 0, hi = a.length;
-            while (lo < hi) {
-                int mid = (lo + hi) >>> 1;
-                if (a[mid] <= addr) lo = mid + 1;
-                else hi = mid;
-            }
-            return lo - 1;
-        }
     }
 
     private Snapshot load() {

@@ -31,6 +31,8 @@ public final class Tracefs {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS));
 
     static final Path DEFAULT = Path.of("/sys/kernel/tracing");
+    /** Found (or mounted) once: /proc/self/mounts is not read again for every tracefs file. */
+    private static Path root;
     private static final Path DEBUGFS = Path.of("/sys/kernel/debug/tracing");
 
     /** One field of a tracepoint record, from a format file line ("field:long id; offset:8; size:8; signed:1;"). */
@@ -49,8 +51,9 @@ public final class Tracefs {
      * mounted now at /sys/kernel/tracing. Throws PermissionException when not allowed to mount.
      */
     public static synchronized Path root() {
+        if (root != null) return root;
         Path p = mounted();
-        if (p != null) return p;
+        if (p != null) return root = p;
         try (Arena a = Arena.ofConfined()) {
             int rc = (int) MOUNT.invokeExact(Libc.errnoSeg(), a.allocateFrom("nodev"),
                     a.allocateFrom(DEFAULT.toString()), a.allocateFrom("tracefs"), 0L, MemorySegment.NULL);
@@ -58,7 +61,7 @@ public final class Tracefs {
         } catch (Throwable t) {
             throw Libc.rethrow(t);
         }
-        return DEFAULT;
+        return root = DEFAULT;
     }
 
     /** Where tracefs is mounted now, or null. */

@@ -1,5 +1,7 @@
 package io.tansa.unwind;
 
+import io.tansa.elf.Sorted;
+
 import io.tansa.elf.ElfFile;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -110,7 +112,7 @@ public final class Cfi {
     }
 
     Row lookup(long vaddr) {
-        int i = floor(vaddr);
+        int i = Sorted.floor(starts, vaddr);
         if (i < 0) return null;
         Fde f = fde(i);
         if (f == null || vaddr >= f.end) return null;
@@ -126,19 +128,6 @@ public final class Cfi {
         return null;
     }
 
-    private int floor(long vaddr) {
-        int lo = 0, hi = starts.length - 1, best = -1;
-        while (lo <= hi) {
-            int mid = (lo + hi) >>> 1;
-            if (Long.compareUnsigned(starts[mid], vaddr) <= 0) {
-                best = mid;
-                lo = mid + 1;
-            } else {
-                hi = mid - 1;
-            }
-        }
-        return best;
-    }
 
     private record Fde(long end, Row[] rows) {}
 
