@@ -139,6 +139,30 @@ public final class Callers {
             return true;
         }
 
+        /**
+         * The kernel snapshot of Ruby frames for the Ruby processes among {@code pids}; one program
+         * serves them all, so their execution contexts must be found the same way (forked workers
+         * and runs of one ruby are).
+         */
+        io.tansa.sample.RubyProbe rubyProbe(List<Integer> pids) {
+            io.tansa.sample.RubyProbe probe = null;
+            for (int pid : pids) {
+                var rb = capture.ruby(pid);
+                if (rb.isEmpty()) continue;
+                if (probe == null) {
+                    probe = io.tansa.sample.RubyProbe.load(pid, rb.get(), symbols(pid), RUBY_RING_PAGES);
+                } else if (!io.tansa.sample.RubyProbe.ecLocation(pid, symbols(pid)).equals(probe.location())) {
+                    probe.close();
+                    throw new Failure(Failure.Kind.UNSUPPORTED, "the Ruby processes keep their execution contexts"
+                            + " in different TLS modules");
+                }
+            }
+            return probe;
+        }
+
+        /** 4 MiB per cpu of Ruby snapshots (a 40-frame snapshot is ~3.6 KiB). */
+        private static final int RUBY_RING_PAGES = 1024;
+
         Profile capture(List<ProbeTarget> targets, List<Integer> pids) {
             for (ProbeTarget t : targets) {
                 profile.addLocation(t.symbol(), t.module(), t.address());
@@ -158,13 +182,20 @@ public final class Callers {
                             + " runs no supported Ruby (needs libruby or a ruby executable; Ruby 3.1 layouts)");
                 }
             }
-            if (ruby && req.mode() == Mode.COPY) {
-                throw new Failure(Failure.Kind.USAGE, "--mode copy cannot read Ruby frames (they are not on the"
-                        + " native stack); use --lang native with it, or --mode stop");
+            // Ruby frames without stopping: a kernel snapshot at each hit (RubyProbe), where this kernel and Ruby allow
+            io.tansa.sample.RubyProbe rubyProbe = null;
+            if (ruby && (req.mode() == Mode.COPY || (req.mode() == Mode.AUTO && !req.children()))) {
+                try {
+                    rubyProbe = rubyProbe(pids);
+                } catch (Failure f) {
+                    if (req.mode() == Mode.COPY) throw f;
+                    log("%s; stopping each hitting thread instead (--mode stop)", f.getMessage());
+                }
             }
             // --children: stop mode follows each fork from its first instruction and reads the child
             // while it lives; copy mode may take a child's hits after it exited
-            boolean copy = req.mode() == Mode.COPY || (req.mode() == Mode.AUTO && !ruby && !req.children());
+            boolean copy = req.mode() == Mode.COPY
+                    || (req.mode() == Mode.AUTO && !req.children() && (!ruby || rubyProbe != null));
             profile.meta("mode", copy ? "copy" : "stop");
             Tracer.Result r;
             if (copy) {
@@ -174,7 +205,7 @@ public final class Callers {
                         o.children(), o.log(), () -> {
                             tracer.releaseLaunched();
                             if (req.onAttached() != null) req.onAttached().run();
-                        }), req.stackCopy(), this::onHit);
+                        }), req.stackCopy(), this::onHit, rubyProbe);
                 handle.sampler = sampler;
                 if (handle.stopRequested) sampler.requestStop(Tracer.StopReason.INTERRUPTED);
                 try {
@@ -185,6 +216,7 @@ public final class Callers {
             } else {
                 r = tracer.run(pids, targets);
             }
+            if (!copy && rubyProbe != null) rubyProbe.close();
             profile.meta("stopped", switch (r.reason()) {
                 case COUNT -> "count reached";
                 case DURATION -> "duration reached";

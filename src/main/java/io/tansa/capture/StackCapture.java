@@ -7,6 +7,7 @@ import io.tansa.profile.Frame;
 import io.tansa.profile.Stack;
 import io.tansa.symbols.ProbeTarget;
 import io.tansa.symbols.ProcessSymbols;
+import io.tansa.unwind.Memory;
 import io.tansa.unwind.ProcessMemory;
 import io.tansa.sample.UprobeSampler;
 import io.tansa.unwind.Reg;
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import io.tansa.ruby.RubyReader;
+import io.tansa.ruby.RubySnapshots;
 
 /**
  * Turns a probe hit into a {@link Stack}: unwinds the native stack of the stopped thread with
@@ -92,30 +94,8 @@ public final class StackCapture {
         if (!rubyFrames.isEmpty() && lang == Lang.RUBY) {
             return stack(hit.pid(), hit.tid(), hit.timeNanos(), hit.location(), rubyFrames); // no native frame shown
         }
-        long[] regs = Reg.fromPtrace(hit.regs());
-        ProcessMemory mem = new ProcessMemory(hit.pid());
-        String stackKey = hit.tid() + "/" + (regs[Reg.RSP.ordinal()] >>> 20);
-        List<Frame> outer = rubyFrames.isEmpty() ? null : outerFrames.get(stackKey);
-        List<Frame> frames = null;
-        if (outer != null) {
-            ProcessSymbols syms = symbols.get(hit.pid());
-            List<Frame> inner = symbolize(hit.pid(), Unwinder.unwind(regs, mem, cfi(hit.pid()), TO_INTERPRETER,
-                    pc -> syms.moduleAt(pc).map(m -> isInterpreterModule(m.name())).orElse(false)));
-            int first = firstInterpreterFrame(inner);
-            if (first >= 0) {
-                frames = new ArrayList<>(inner.subList(0, first));
-                frames.addAll(rubyFrames);
-                frames.addAll(outer);
-            }
-        }
-        if (frames == null) {
-            frames = symbolize(hit.pid(), Unwinder.unwind(regs, mem, cfi(hit.pid()), maxDepth));
-            if (!rubyFrames.isEmpty()) {
-                List<Frame> tail = outside(frames);
-                if (tail != null) outerFrames.put(stackKey, tail);
-                frames = merge(frames, rubyFrames, lang);
-            }
-        }
+        List<Frame> frames = withRuby(hit.pid(), hit.tid(), Reg.fromPtrace(hit.regs()), new ProcessMemory(hit.pid()),
+                rubyFrames);
         ProbeTarget target = hit.location() >= 0 && hit.location() < targets.size() ? targets.get(hit.location()) : null;
         if (target != null && !frames.isEmpty() && frames.getFirst().kind() == Frame.Kind.NATIVE) {
             // the sigtrap arrives after the probed instruction ran: report the probe's own address
@@ -143,11 +123,46 @@ public final class StackCapture {
         return null;
     }
 
-    /** A hit of the no-stop engine: unwound through the stack copied at the hit (its pc is the probe's address). */
+    /**
+     * A hit of the no-stop engine: unwound through the stack copied at the hit (its pc is the
+     * probe's address), with the Ruby frames of the snapshot taken at the same hit.
+     */
     public Stack capture(UprobeSampler.Hit hit) {
+        List<Frame> rubyFrames = List.of();
+        Optional<RubyReader> rb = hit.ruby() == null ? Optional.empty() : ruby(hit.pid());
+        if (rb.isPresent()) rubyFrames = rb.get().frames(RubySnapshots.parse(rb.get(), hit.ruby().raw()));
+        if (!rubyFrames.isEmpty() && lang == Lang.RUBY) {
+            return stack(hit.pid(), hit.tid(), hit.timeNanos(), hit.location(), rubyFrames);
+        }
         long sp = hit.regs()[Reg.RSP.ordinal()];
-        Unwinder.Result r = Unwinder.unwind(hit.regs(), new StackMemory(sp, hit.stack(), null), cfi(hit.pid()), maxDepth);
-        return stack(hit.pid(), hit.tid(), hit.timeNanos(), hit.location(), symbolize(hit.pid(), r));
+        return stack(hit.pid(), hit.tid(), hit.timeNanos(), hit.location(),
+                withRuby(hit.pid(), hit.tid(), hit.regs(), new StackMemory(sp, hit.stack(), null), rubyFrames));
+    }
+
+    /**
+     * The native frames of a hit with the Ruby frames in place of the interpreter's. With Ruby
+     * frames and the thread's outer frames known, the walk stops at the first interpreter frame.
+     */
+    private List<Frame> withRuby(int pid, int tid, long[] regs, Memory mem, List<Frame> rubyFrames) {
+        String stackKey = tid + "/" + (regs[Reg.RSP.ordinal()] >>> 20);
+        List<Frame> outer = rubyFrames.isEmpty() ? null : outerFrames.get(stackKey);
+        if (outer != null) {
+            ProcessSymbols syms = symbolsOf(pid);
+            List<Frame> inner = symbolize(pid, Unwinder.unwind(regs, mem, cfi(pid), TO_INTERPRETER,
+                    pc -> syms.moduleAt(pc).map(m -> isInterpreterModule(m.name())).orElse(false)));
+            int first = firstInterpreterFrame(inner);
+            if (first >= 0) {
+                List<Frame> frames = new ArrayList<>(inner.subList(0, first));
+                frames.addAll(rubyFrames);
+                frames.addAll(outer);
+                return frames;
+            }
+        }
+        List<Frame> frames = symbolize(pid, Unwinder.unwind(regs, mem, cfi(pid), maxDepth));
+        if (rubyFrames.isEmpty()) return frames;
+        List<Frame> tail = outside(frames);
+        if (tail != null) outerFrames.put(stackKey, tail);
+        return merge(frames, rubyFrames, lang);
     }
 
     /**

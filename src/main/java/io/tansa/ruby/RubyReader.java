@@ -143,22 +143,57 @@ public final class RubyReader {
         if (ec == 0) return List.of();
         ByteBuffer e = mem.read(ec, Math.max(l.ecCfp(), l.ecVmStackSize()) + 8);
         long stack = e.getLong(l.ecVmStack()), size = e.getLong(l.ecVmStackSize()), cfp = e.getLong(l.ecCfp());
-        if (stack == 0 || cfp == 0) return List.of();
-        long end = stack + size * 8;
-        // backtrace_each: skip the two dummy top frames below the end of the VM stack
-        long start = end - 2L * l.cfpSize();
-        if (cfp > start || cfp < stack || (start - cfp) % l.cfpSize() != 0) return List.of();
-        int n = (int) ((start - cfp) / l.cfpSize()) + 1;
-        ByteBuffer frames = mem.read(cfp, n * l.cfpSize());
+        int n = frameCount(stack, size, cfp);
+        if (n <= 0) return List.of();
+        return decode(mem.read(cfp, n * l.cfpSize()), l.cfpSize(), n, null);
+    }
 
+    /**
+     * Control frames between {@code cfp} and the end of the VM stack, less the two dummy frames at
+     * its end that backtrace_each skips; 0 when cfp is not a frame of that stack.
+     */
+    private int frameCount(long stack, long size, long cfp) {
+        if (stack == 0 || cfp == 0) return 0;
+        long start = stack + size * 8 - 2L * l.cfpSize();
+        if (cfp > start || cfp < stack || (start - cfp) % l.cfpSize() != 0) return 0;
+        return (int) ((start - cfp) / l.cfpSize()) + 1;
+    }
+
+    RubyLayout layout() {
+        return l;
+    }
+
+    /**
+     * The Ruby frames of a snapshot taken in the kernel at a hit ({@link RubySnapshots}),
+     * innermost first, as {@link #frames(int, Regs)} would have read them from the thread stopped
+     * there: the control frames and env words come from the snapshot, the iseqs and method
+     * entries they point to (which do not change while their methods run) from the process.
+     * A stack deeper than the snapshot ends early. Empty for an incomplete snapshot.
+     */
+    public List<Frame> frames(RubySnapshots.Snapshot s) {
+        if (!s.complete()) return List.of();
+        int n = Math.min(frameCount(s.vmStack(), s.vmStackSize(), s.cfp()), s.frames());
+        if (n <= 0) return List.of();
+        try {
+            return decode(s.data(), l.cfpSize() + 24, n, s.data());
+        } catch (Remote.BadState e) {
+            return List.of();
+        }
+    }
+
+    /**
+     * The frames in {@code frames} (frame i at i * stride), innermost first. {@code envs}: each
+     * frame's ep[-2..0] right after its control frame (a snapshot), or null to read them.
+     */
+    private List<Frame> decode(ByteBuffer frames, int stride, int n, ByteBuffer envs) {
         // One batched read for every frame: the iseq header of Ruby frames, the env
-        // (ep[-2] me_cref, ep[-1] specval, ep[0] flags) of the others.
+        // (ep[-2] me_cref, ep[-1] specval, ep[0] flags) of the others unless the snapshot has them.
         long[] addrs = new long[n];
         int[] lens = new int[n];
         int[] kind = new int[n]; // 0 skipped, 1 iseq frame, 2 maybe C frame
         int k = 0;
         for (int i = 0; i < n; i++) {
-            int o = i * l.cfpSize();
+            int o = i * stride;
             long pc = frames.getLong(o + l.cfpPc()), iseq = frames.getLong(o + l.cfpIseq());
             if (iseq != 0) {
                 if (pc == 0) continue; // ifunc frames and iseq frames not started: rb_backtrace skips them
@@ -167,6 +202,7 @@ public final class RubyReader {
                 lens[k++] = l.iseqBody() + 8;
             } else {
                 kind[i] = 2;
+                if (envs != null) continue;
                 addrs[k] = frames.getLong(o + l.cfpEp()) - 16;
                 lens[k++] = 24;
             }
@@ -177,21 +213,28 @@ public final class RubyReader {
         int at = 0;
         for (int i = 0; i < n; i++) {
             if (kind[i] == 1) {
-                long iseq = frames.getLong(i * l.cfpSize() + l.cfpIseq());
+                long iseq = frames.getLong(i * stride + l.cfpIseq());
                 iseqOf[i] = iseq(iseq, got.getLong(at), got.getLong(at + l.iseqBody()));
                 at += l.iseqBody() + 8;
             } else if (kind[i] == 2) {
-                long flags = got.getLong(at + 16);
+                ByteBuffer env = got;
+                int e = at;
+                if (envs != null) {
+                    env = envs;
+                    e = i * stride + l.cfpSize();
+                } else {
+                    at += 24;
+                }
+                long flags = env.getLong(e + 16), meCref = env.getLong(e);
                 if ((flags & RubyLayout.VM_FRAME_MAGIC_MASK) != RubyLayout.VM_FRAME_MAGIC_CFUNC) {
                     kind[i] = 0;
-                } else if ((flags & RubyLayout.VM_ENV_FLAG_LOCAL) != 0 && (got.getLong(at) & 0x7) == 0 && got.getLong(at) != 0) {
-                    meOf[i] = got.getLong(at); // the usual case, checked below
+                } else if ((flags & RubyLayout.VM_ENV_FLAG_LOCAL) != 0 && (meCref & 0x7) == 0 && meCref != 0) {
+                    meOf[i] = meCref; // the usual case, checked below
                 } else {
-                    long ep = frames.getLong(i * l.cfpSize() + l.cfpEp());
+                    long ep = frames.getLong(i * stride + l.cfpEp());
                     meOf[i] = methodEntry(ep, mem.read(ep - 16, 24));
                     if (meOf[i] == 0) throw new Remote.BadState("cfunc frame without method entry");
                 }
-                at += 24;
             }
         }
         String[] nameOf = methodNames(meOf, kind, n);
@@ -203,7 +246,7 @@ public final class RubyReader {
             if (kind[i] == 1) {
                 Iseq is = iseqOf[i];
                 file = is.path;
-                line = lineNo(is, frames.getLong(i * l.cfpSize() + l.cfpPc()));
+                line = lineNo(is, frames.getLong(i * stride + l.cfpPc()));
                 out.add(Frame.ruby(is.label, file, line));
             } else if (kind[i] == 2) {
                 if (file == null) file = progname();

@@ -44,8 +44,11 @@ public final class UprobeSampler {
     /** The most the kernel copies: the sample's size field is 16 bits (perf_sample_ustack_size). */
     public static final int MAX_STACK_COPY = 65528 - 512;
 
-    /** A hit: DWARF registers ({@link io.tansa.unwind.Reg} order) and the stack copy from rsp. */
-    public record Hit(int pid, int tid, int location, long timeNanos, long[] regs, byte[] stack) {}
+    /**
+     * A hit: DWARF registers ({@link io.tansa.unwind.Reg} order), the stack copy from rsp, and
+     * with a {@link RubyProbe} the Ruby snapshot taken at the same hit (null if it was lost).
+     */
+    public record Hit(int pid, int tid, int location, long timeNanos, long[] regs, byte[] stack, RubyProbe.Record ruby) {}
 
     /** Called on the sampling thread for each hit; return true if captured. */
     public interface HitHandler {
@@ -59,6 +62,9 @@ public final class UprobeSampler {
     private final Tracer.Options opt;
     private final int stackCopy;
     private final HitHandler handler;
+    private final RubyProbe ruby;
+    private boolean[] rubyAttached;
+    private long rubyMissing;
     private static final String GROUP_PREFIX = "tansa_";
     private static final java.util.concurrent.atomic.AtomicInteger RUNS = new java.util.concurrent.atomic.AtomicInteger();
     /** "tansa_PID_N": this process's Nth run (the pid tells later runs whether it is gone). */
@@ -80,6 +86,15 @@ public final class UprobeSampler {
 
     /** {@code stackCopy}: bytes of stack copied at each hit, a multiple of 8 up to {@link #MAX_STACK_COPY}. */
     public UprobeSampler(Tracer.Options opt, int stackCopy, HitHandler handler) {
+        this(opt, stackCopy, handler, null);
+    }
+
+    /**
+     * With {@code ruby}, its program runs at every hit and each hit carries its Ruby snapshot;
+     * the sampler closes it at the end.
+     */
+    public UprobeSampler(Tracer.Options opt, int stackCopy, HitHandler handler, RubyProbe ruby) {
+        this.ruby = ruby;
         this.cap = new RateCap(opt.rate());
         if (stackCopy < 8 || stackCopy > MAX_STACK_COPY || stackCopy % 8 != 0) {
             throw new Failure(Failure.Kind.USAGE, "the stack copy must be a multiple of 8 bytes between 8 and " + MAX_STACK_COPY);
@@ -87,6 +102,11 @@ public final class UprobeSampler {
         this.opt = opt;
         this.stackCopy = stackCopy;
         this.handler = handler;
+    }
+
+    /** Hits whose Ruby snapshot was lost (a full ring), captured with native frames only. */
+    public long rubyMissing() {
+        return rubyMissing;
     }
 
     /** Asks a running sampler to stop (any thread). */
@@ -108,18 +128,23 @@ public final class UprobeSampler {
         long perCpu = Math.max(Math.min(32L << 20, Math.max(2L << 20, (128L << 20) / cpus)), 64L * (stackCopy + 512));
         int pages = Integer.highestOneBit((int) (perCpu / PerfRing.PAGE));
         ringBytes = pages * PerfRing.PAGE;
+        rubyAttached = new boolean[targets.size()];
         try {
             defineEvents();
             Set<Integer> threads = PerThread.open(pids, pages, this::open, rings);
             if (rings.isEmpty()) throw new Failure(Failure.Kind.TARGET_EXITED, "the target exited before probing began");
             setEnabled(true); // (enabling an event enables the copies threads born meanwhile inherited)
-            log("probing %d location%s in %d thread%s of %s (no-stop: registers and %d KiB of stack copied at each hit)",
+            log("probing %d location%s in %d thread%s of %s (no-stop: registers and %d KiB of stack%s copied at each hit)",
                     targets.size(), targets.size() == 1 ? "" : "s", threads.size(), threads.size() == 1 ? "" : "s", pids,
-                    stackCopy / 1024);
+                    stackCopy / 1024, ruby == null ? "" : ", and the Ruby frames,");
             if (opt.attached() != null) opt.attached().run();
             loop(new LinkedHashSet<>(pids));
         } finally {
             close();
+        }
+        if (rubyMissing > 0) {
+            log("%d hits have native frames only: their Ruby snapshots were lost (the kernel's buffer was full)",
+                    rubyMissing);
         }
         if (lost > 0) {
             log("%d hits were not captured: they came faster than tansa could take them from the kernel's buffer", lost);
@@ -150,6 +175,10 @@ public final class UprobeSampler {
             try {
                 out[i] = PerfEvent.open(a, tid, cpu, -1);
                 fds.add(out[i]);
+                if (ruby != null && !rubyAttached[i]) { // the program runs per uprobe event, whichever fd it was set on
+                    ruby.attach(out[i]);
+                    rubyAttached[i] = true;
+                }
             } catch (SysException.ProcessGoneException e) {
                 return null;
             } catch (SysException.PermissionException e) {
@@ -172,10 +201,10 @@ public final class UprobeSampler {
         Thread drainer = Thread.ofPlatform().daemon().name("tansa-rings").start(this::drainRings);
         try {
             while (true) {
-                PerfRecord.Sample next = queue.poll(10, java.util.concurrent.TimeUnit.MILLISECONDS);
+                Queued next = queue.poll(10, java.util.concurrent.TimeUnit.MILLISECONDS);
                 if (next != null) {
-                    queuedBytes.addAndGet(-next.user().stack().length);
-                    onSample(next, pids, alive);
+                    queuedBytes.addAndGet(-next.sample().user().stack().length);
+                    onSample(next.sample(), next.ruby(), pids, alive);
                 }
                 if (drainFailure != null) throw new IllegalStateException("reading the rings failed", drainFailure);
                 if (opt.count() > 0 && hits >= opt.count()) requestStop(Tracer.StopReason.COUNT);
@@ -213,7 +242,12 @@ public final class UprobeSampler {
 
     /** Bytes of stack copies queued at most (beyond: counted as lost). */
     private static final long MAX_QUEUED_BYTES = 256L << 20;
-    private final java.util.concurrent.LinkedBlockingQueue<PerfRecord.Sample> queue = new java.util.concurrent.LinkedBlockingQueue<>();
+    /** A sample and, with a Ruby probe, its hit's snapshot. */
+    private record Queued(PerfRecord.Sample sample, RubyProbe.Record ruby) {}
+
+    private final java.util.concurrent.LinkedBlockingQueue<Queued> queue = new java.util.concurrent.LinkedBlockingQueue<>();
+    /** Ruby snapshots per thread not yet joined to their samples (drainer thread only). */
+    private final Map<Integer, java.util.TreeMap<Long, RubyProbe.Record>> snapshots = new HashMap<>();
     private final java.util.concurrent.atomic.AtomicLong queuedBytes = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean draining = true;
     /** Passes the drainer completed over all rings. */
@@ -230,8 +264,20 @@ public final class UprobeSampler {
         }
     }
 
+    /**
+     * Each pass drains the sample rings, then the Ruby snapshot rings, then joins them: the program
+     * writes a hit's snapshot before the kernel writes its sample, so every sample of this pass has
+     * its snapshot among those drained by its end (also when the thread moved to another cpu in
+     * between). A thread's hits are sequential, so the snapshot of a sample is the thread's latest
+     * one not later than the sample, whatever order the samples are drained in (the cpus' rings
+     * are drained one after another). A snapshot can only be missed (its hit then has native
+     * frames only), never joined to another hit.
+     */
     private void drainUntilStopped() {
-        int[] ringFds = rings.stream().mapToInt(PerfRing::fd).toArray();
+        List<PerfRing> all = new ArrayList<>(rings);
+        if (ruby != null) all.addAll(ruby.rings());
+        int[] ringFds = all.stream().mapToInt(PerfRing::fd).toArray();
+        List<PerfRecord.Sample> got = new ArrayList<>();
         while (draining) {
             int n = 0;
             for (PerfRing r : rings) {
@@ -242,19 +288,38 @@ public final class UprobeSampler {
                             queuedBytes.addAndGet(-s.user().stack().length);
                             lost++;
                         } else {
-                            queue.add(s);
+                            got.add(s);
                         }
                     } else if (rec instanceof PerfRecord.Lost l) {
                         lost += l.lost();
                     }
                 });
             }
+            if (ruby != null) {
+                n += ruby.drain(r -> {
+                    // in time order: the cpus' rings are drained one after another
+                    var byTime = snapshots.computeIfAbsent(r.tid(), t -> new java.util.TreeMap<>());
+                    byTime.put(r.timeNanos(), r);
+                    if (byTime.size() > 4096) byTime.pollFirstEntry(); // samples lost: bounded
+                });
+            }
+            for (PerfRecord.Sample s : got) queue.add(new Queued(s, ruby == null ? null : snapshotOf(s)));
+            got.clear();
             passes++;
             if (n == 0) Files.poll(ringFds, 10);
         }
     }
 
-    private void onSample(PerfRecord.Sample s, Set<Integer> pids, Set<Integer> alive) {
+    private RubyProbe.Record snapshotOf(PerfRecord.Sample s) {
+        var byTime = snapshots.get(s.tid());
+        if (byTime == null) return null;
+        var match = byTime.floorEntry(s.time());
+        if (match != null) byTime.remove(match.getKey());
+        byTime.headMap(s.time() - 1_000_000_000L).clear(); // their samples were lost
+        return match == null ? null : match.getValue();
+    }
+
+    private void onSample(PerfRecord.Sample s, RubyProbe.Record snapshot, Set<Integer> pids, Set<Integer> alive) {
         if (pids.add(s.pid())) alive.add(s.pid()); // a child forked since (--children): a target too
         if (stopRequest != null || (opt.count() > 0 && hits >= opt.count())) {
             dropped++;
@@ -269,7 +334,8 @@ public final class UprobeSampler {
         long[] regs = io.tansa.unwind.Reg.fromPerf(s.user().regs());
         int location = location(s.pid(), s.user().regs()[PerfRecord.REG_IP]);
         if (location >= 0) regs[io.tansa.unwind.Reg.RIP.ordinal()] = addresses(s.pid())[location];
-        if (handler.onHit(new Hit(s.pid(), s.tid(), location, s.time(), regs, s.user().stack()))) hits++;
+        if (ruby != null && snapshot == null) rubyMissing++;
+        if (handler.onHit(new Hit(s.pid(), s.tid(), location, s.time(), regs, s.user().stack(), snapshot))) hits++;
     }
 
     /**
@@ -356,6 +422,7 @@ public final class UprobeSampler {
         rings.clear();
         for (int fd : fds) Files.close(fd);
         fds.clear();
+        if (ruby != null) ruby.close();
         for (int i = 0; i < defined; i++) {
             try {
                 Tracefs.removeUprobe(group, "p" + i);

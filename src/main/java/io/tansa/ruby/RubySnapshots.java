@@ -1,0 +1,148 @@
+package io.tansa.ruby;
+
+import static io.tansa.sys.BpfAsm.*;
+
+import io.tansa.sys.BpfAsm;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * The Ruby frames of a thread, snapshotted in the kernel at the instant it hits a probe, so that
+ * the thread need not stop: an eBPF program run by the uprobe (before the perf sample of the same
+ * hit) copies what changes from one instant to the next — the thread's control frames and each
+ * frame's environment words — into a perf record. What does not change while a method runs (its
+ * iseq: path, label, line table; a method entry's name) is read afterwards by {@link RubyReader}
+ * from the live process and cached.
+ *
+ * <p>The program, per hit:
+ * <ol>
+ * <li>the thread's fs base (its TCB) from {@code task_struct.thread.fsbase} (offset from the
+ *     kernel's BTF);
+ * <li>{@code ruby_current_ec}, a TLS variable of libruby (general-dynamic model): the thread's
+ *     DTV is the TCB's second word (glibc tcbhead_t), the module's block is {@code dtv[module]}
+ *     (16-byte dtv_t entries), the variable is at its st_value in that block;
+ * <li>the ec's vm_stack, vm_stack_size and cfp; every control frame from cfp to the end of the VM
+ *     stack (at most {@link #MAX_FRAMES}), each with {@code ep[-2..0]} (method entry or cref,
+ *     specval, flags) for C frames.
+ * </ol>
+ * Record: u32 frames, u32 status (0 or the step that failed), u64 fs base, u64 ec, the ec's head,
+ * then per frame the control frame and its three env words.
+ */
+public final class RubySnapshots {
+    private RubySnapshots() {}
+
+    /** Control frames copied at most per hit (deeper stacks lose their outermost frames). */
+    public static final int MAX_FRAMES = 256;
+
+    /** Where a thread's execution context is: kernel and TLS offsets. */
+    public record EcLocation(long fsbaseOffset, long tlsModule, long tlsOffset) {}
+
+    static final int OFF_N = 0, OFF_STATUS = 4, OFF_FSBASE = 8, OFF_EC = 16, OFF_HEAD = 24;
+    /** Status: the snapshot's step that failed (0: complete). */
+    public static final int OK = 0, NO_FSBASE = 1, NO_DTV = 2, NO_TLS_BLOCK = 3, NO_EC = 4, NO_EC_HEAD = 5, BAD_CFP = 6;
+
+    private static int headSize(RubyLayout l) {
+        return Math.max(l.ecVmStack(), Math.max(l.ecVmStackSize(), l.ecCfp())) + 8;
+    }
+
+    private static int header(RubyLayout l) {
+        return OFF_HEAD + (headSize(l) + 7) / 8 * 8;
+    }
+
+    private static int record(RubyLayout l) {
+        return l.cfpSize() + 24;
+    }
+
+    /** Bytes of the per-cpu scratch buffer the program builds a record in. */
+    public static int valueSize(RubyReader r) {
+        return header(r.layout()) + MAX_FRAMES * record(r.layout());
+    }
+
+    /**
+     * The program: {@code scratchFd} is a one-entry BPF_MAP_TYPE_PERCPU_ARRAY of
+     * {@link #valueSize} bytes, {@code eventsFd} a BPF_MAP_TYPE_PERF_EVENT_ARRAY of the cpus'
+     * BPF_OUTPUT events. It returns 1: the hit's perf sample (registers, stack) follows.
+     */
+    public static long[] program(RubyReader r, EcLocation at, int scratchFd, int eventsFd) {
+        RubyLayout l = r.layout();
+        int hdr = header(l), rec = record(l), cfp = l.cfpSize();
+        BpfAsm a = new BpfAsm();
+        a.movReg(R6, R1); // ctx
+        a.storeImm(W, FP, -4, 0).movReg(R2, FP).alu(ADD, R2, -4).loadMap(R1, scratchFd).call(FN_MAP_LOOKUP_ELEM);
+        a.jump(JEQ, R0, 0, "out").movReg(R7, R0); // r7: the record
+        a.storeImm(DW, R7, OFF_N, 0);
+        // 1. fs base
+        a.call(FN_GET_CURRENT_TASK).movReg(R3, R0).alu(ADD, R3, (int) at.fsbaseOffset());
+        readKernel(a, OFF_FSBASE, 8).jump(JNE, R0, 0, "fail" + NO_FSBASE);
+        // 2. dtv = tcb->dtv; block = dtv[module].val; ec = *(block + offset)
+        a.load(DW, R3, R7, OFF_FSBASE).alu(ADD, R3, 8);
+        readUser(a, OFF_EC, 8).jump(JNE, R0, 0, "fail" + NO_DTV);
+        a.load(DW, R3, R7, OFF_EC).alu(ADD, R3, (int) (at.tlsModule() * 16));
+        readUser(a, OFF_EC, 8).jump(JNE, R0, 0, "fail" + NO_TLS_BLOCK);
+        a.load(DW, R3, R7, OFF_EC).jump(JEQ, R3, 0, "fail" + NO_TLS_BLOCK).jump(JEQ, R3, -1, "fail" + NO_TLS_BLOCK);
+        a.alu(ADD, R3, (int) at.tlsOffset());
+        readUser(a, OFF_EC, 8).jump(JNE, R0, 0, "fail" + NO_EC);
+        a.load(DW, R3, R7, OFF_EC).jump(JEQ, R3, 0, "fail" + NO_EC); // a thread that runs no Ruby
+        readUser(a, OFF_HEAD, headSize(l)).jump(JNE, R0, 0, "fail" + NO_EC_HEAD);
+        // 3. r8 = bytes from cfp to the end of the VM stack, r9 = cfp
+        a.load(DW, R8, R7, OFF_HEAD + l.ecVmStackSize()).alu(LSH, R8, 3);
+        a.load(DW, R1, R7, OFF_HEAD + l.ecVmStack()).aluReg(ADD, R8, R1);
+        a.load(DW, R9, R7, OFF_HEAD + l.ecCfp()).aluReg(SUB, R8, R9);
+        a.jump(JSLE, R8, 0, "fail" + BAD_CFP);
+        for (int i = 0; i < MAX_FRAMES; i++) {
+            a.jump(JLE, R8, i * cfp, "emit" + i);
+            int at0 = hdr + i * rec;
+            a.movReg(R3, R9).alu(ADD, R3, i * cfp);
+            readUser(a, at0, cfp); // a failed read leaves zeros: the reader stops there
+            a.load(DW, R3, R7, at0 + l.cfpEp()).alu(ADD, R3, -16);
+            readUser(a, at0 + cfp, 24);
+        }
+        a.jump("emit" + MAX_FRAMES);
+        for (int i = 0; i <= MAX_FRAMES; i++) a.label("emit" + i).mov(R9, i).jump("emit");
+        for (int s = NO_FSBASE; s <= BAD_CFP; s++) {
+            a.label("fail" + s).storeImm(W, R7, OFF_STATUS, s).mov(R9, 0).jump("emit");
+        }
+        // emit: n = r9, size = header + n records
+        a.label("emit").store(W, R7, OFF_N, R9);
+        a.movReg(R5, R9).alu(MUL, R5, rec).alu(ADD, R5, hdr);
+        a.movReg(R1, R6).loadMap(R2, eventsFd).mov32(R3, -1) /* BPF_F_CURRENT_CPU */.movReg(R4, R7);
+        a.call(FN_PERF_EVENT_OUTPUT);
+        a.label("out").mov(R0, 1).exit();
+        return a.build();
+    }
+
+    /** probe_read_user(r7 + at, size, r3). */
+    private static BpfAsm readUser(BpfAsm a, int at, int size) {
+        return a.movReg(R1, R7).alu(ADD, R1, at).mov(R2, size).call(FN_PROBE_READ_USER);
+    }
+
+    private static BpfAsm readKernel(BpfAsm a, int at, int size) {
+        return a.movReg(R1, R7).alu(ADD, R1, at).mov(R2, size).call(FN_PROBE_READ_KERNEL);
+    }
+
+    /** One hit's snapshot: the control frames from cfp outwards and, per frame, ep[-2], ep[-1], ep[0]. */
+    public record Snapshot(int status, long fsbase, long ec, long vmStack, long vmStackSize, long cfp, int frames,
+            ByteBuffer data) {
+        public boolean complete() {
+            return status == OK;
+        }
+    }
+
+    /** Decodes a record the program wrote (the raw data of a BPF_OUTPUT sample). */
+    public static Snapshot parse(RubyReader r, byte[] raw) {
+        RubyLayout l = r.layout();
+        ByteBuffer b = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
+        int n = b.getInt(OFF_N), status = b.getInt(OFF_STATUS);
+        if (status != OK || raw.length < header(l) + (long) n * record(l)) {
+            return new Snapshot(status == OK ? BAD_CFP : status, 0, 0, 0, 0, 0, 0, null);
+        }
+        return new Snapshot(OK, b.getLong(OFF_FSBASE), b.getLong(OFF_EC), b.getLong(OFF_HEAD + l.ecVmStack()),
+                b.getLong(OFF_HEAD + l.ecVmStackSize()), b.getLong(OFF_HEAD + l.ecCfp()), n,
+                b.slice(header(l), n * record(l)).order(ByteOrder.LITTLE_ENDIAN));
+    }
+
+    /** Offset of frame {@code i}'s control frame in {@link Snapshot#data}; its env words follow it. */
+    static int frameAt(RubyLayout l, int i) {
+        return i * record(l);
+    }
+}

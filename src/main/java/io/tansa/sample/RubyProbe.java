@@ -1,0 +1,167 @@
+package io.tansa.sample;
+
+import io.tansa.Failure;
+import io.tansa.elf.Relocation;
+import io.tansa.elf.Symbol;
+import io.tansa.proc.ProcFs;
+import io.tansa.ruby.RubyReader;
+import io.tansa.ruby.RubySnapshots;
+import io.tansa.symbols.Module;
+import io.tansa.symbols.ProcessSymbols;
+import io.tansa.sys.Bpf;
+import io.tansa.sys.Btf;
+import io.tansa.sys.Files;
+import io.tansa.sys.Mem;
+import io.tansa.sys.PerfEvent;
+import io.tansa.sys.PerfRing;
+import io.tansa.sys.SysException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * The kernel side of Ruby frames without stopping the thread: the {@link RubySnapshots} program,
+ * its maps, and one BPF_OUTPUT perf event with its ring per cpu, where the program writes one
+ * snapshot per hit. {@link UprobeSampler} attaches the program to its uprobe events and joins
+ * each snapshot to the hit's sample.
+ */
+public final class RubyProbe implements AutoCloseable {
+    /** One hit's snapshot as written by the program. */
+    public record Record(int pid, int tid, long timeNanos, byte[] raw) {}
+
+    private static final long SAMPLE_TYPE = PerfEvent.SAMPLE_TID | PerfEvent.SAMPLE_TIME | PerfEvent.SAMPLE_RAW;
+    private static final long SW_BPF_OUTPUT = 10; // enum perf_sw_ids: PERF_COUNT_SW_BPF_OUTPUT
+    private static final int CLOCK_MONOTONIC = 1;
+
+    private final List<Integer> fds = new ArrayList<>();
+    private final List<PerfRing> rings = new ArrayList<>();
+    private int progFd = -1;
+    private long lost;
+    private RubySnapshots.EcLocation location;
+
+    private RubyProbe() {}
+
+    /**
+     * Loads the program for the Ruby of {@code pid} (its reader and symbols) and opens the cpus'
+     * output rings of {@code ringPages} pages each. Throws Failure(UNSUPPORTED) saying why when
+     * this kernel or this Ruby cannot do it (no BTF, no eBPF, a TLS model it does not know).
+     */
+    public static RubyProbe load(int pid, RubyReader reader, ProcessSymbols syms, int ringPages) {
+        RubySnapshots.EcLocation at = ecLocation(pid, syms);
+        RubyProbe p = new RubyProbe();
+        p.location = at;
+        try {
+            int scratch = p.keep(Bpf.mapCreate(Bpf.MAP_TYPE_PERCPU_ARRAY, 4, RubySnapshots.valueSize(reader), 1));
+            List<Integer> cpus = ProcFs.onlineCpus();
+            int events = p.keep(Bpf.mapCreate(Bpf.MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, cpus.getLast() + 1));
+            for (int cpu : cpus) {
+                PerfEvent.Attr a = new PerfEvent.Attr();
+                a.type = PerfEvent.TYPE_SOFTWARE;
+                a.config = SW_BPF_OUTPUT;
+                a.samplePeriod = 1;
+                a.sampleType = SAMPLE_TYPE;
+                a.wakeupEvents = 1;
+                a.clockid = CLOCK_MONOTONIC;
+                a.flag(PerfEvent.BIT_USE_CLOCKID);
+                int fd = p.keep(PerfEvent.open(a, -1, cpu, -1));
+                p.rings.add(PerfRing.map(fd, ringPages));
+                Bpf.mapUpdate(events, cpu, fd);
+            }
+            p.progFd = p.keep(Bpf.progLoad(Bpf.PROG_TYPE_KPROBE, RubySnapshots.program(reader, at, scratch, events),
+                    "tansa_ruby"));
+            return p;
+        } catch (SysException e) {
+            p.close();
+            throw new Failure(Failure.Kind.UNSUPPORTED, "cannot snapshot Ruby frames in the kernel: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            p.close();
+            throw e;
+        }
+    }
+
+    /** Where the program finds each thread's execution context. */
+    public RubySnapshots.EcLocation location() {
+        return location;
+    }
+
+    private int keep(int fd) {
+        fds.add(fd);
+        return fd;
+    }
+
+    /** Runs the program at every hit of the uprobe event {@code eventFd} (of any thread, any process it probes). */
+    public void attach(int eventFd) {
+        Bpf.attach(eventFd, progFd);
+    }
+
+    /** The output rings, drained by {@link #drain}. */
+    List<PerfRing> rings() {
+        return rings;
+    }
+
+    /** Snapshots the kernel reported lost (a full ring). */
+    long lost() {
+        return lost;
+    }
+
+    /** Moves every snapshot waiting in the rings to {@code sink}. */
+    int drain(Consumer<Record> sink) {
+        int n = 0;
+        for (PerfRing r : rings) {
+            n += r.drain(b -> {
+                int type = b.getInt(0);
+                if (type == PerfEvent.RECORD_LOST) {
+                    lost += b.getLong(16);
+                } else if (type == PerfEvent.RECORD_SAMPLE) {
+                    // sample: u32 pid, tid; u64 time; u32 size; raw bytes
+                    int size = b.getInt(24);
+                    byte[] raw = new byte[size];
+                    b.get(28, raw);
+                    sink.accept(new Record(b.getInt(8), b.getInt(12), b.getLong(16), raw));
+                }
+            });
+        }
+        return n;
+    }
+
+    @Override
+    public void close() {
+        for (PerfRing r : rings) r.close();
+        rings.clear();
+        for (int fd : fds) Files.close(fd);
+        fds.clear();
+    }
+
+    /**
+     * Where {@code ruby_current_ec} is for every thread of {@code pid}: the fs base offset in the
+     * kernel's task_struct (BTF), libruby's TLS module id (the word the dynamic linker wrote at its
+     * R_X86_64_DTPMOD64 relocation; 1, the executable's, for a ruby without a shared libruby) and
+     * the variable's offset in that module's TLS block.
+     */
+    public static RubySnapshots.EcLocation ecLocation(int pid, ProcessSymbols syms) {
+        long fsbase = Btf.kernel().offsetOf("task_struct", "thread.fsbase");
+        for (Module m : syms.modules()) {
+            if (m.elf() == null) continue;
+            Symbol ec = null;
+            for (Symbol s : m.elf().lookup("ruby_current_ec")) if (s.isTls()) ec = s;
+            if (ec == null) continue;
+            long module = -1;
+            for (Relocation r : m.elf().dynamicRelocations()) {
+                if (r.type() == R_X86_64_DTPMOD64 && (r.symbol() == null || r.symbol().equals("ruby_current_ec"))) {
+                    module = Mem.readLong(pid, m.bias() + r.offset());
+                    if (r.symbol() != null) break;
+                }
+            }
+            if (module < 0 && m.elf().type() == io.tansa.elf.ElfFile.ET_EXEC) module = 1;
+            if (module <= 0 || module > 1 << 16) {
+                throw new Failure(Failure.Kind.UNSUPPORTED, "cannot find the TLS module of " + m.name()
+                        + " (ruby_current_ec); use --mode stop");
+            }
+            return new RubySnapshots.EcLocation(fsbase, module, ec.value());
+        }
+        throw new Failure(Failure.Kind.UNSUPPORTED, "this Ruby has no TLS ruby_current_ec (Ruby < 3.0?); use --mode stop");
+    }
+
+    private static final int R_X86_64_DTPMOD64 = 16; // elf.h
+}
