@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Extra time per hit with Ruby frames, every hit captured: tansa callers (native + Ruby frames of
-# the hitting thread) vs the seed's gdb way (break crypt_ra, call rb_backtrace(), continue), same
-# Ruby + bcrypt workload, same run. Prints medians of REPS runs and the ratio.
+# the hitting thread; no-stop mode: snapshotted in the kernel, and --mode stop) vs the seed's gdb
+# way (break crypt_ra, call rb_backtrace(), continue), same Ruby + bcrypt workload, same run.
+# Prints medians of REPS runs and the ratios.
 # Usage: bench/callers-ruby-vs-gdb.sh [HITS=300] [REPS=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,8 +16,9 @@ run_one() { # $1 = mode → prints "loop_ns captured"
   local pid; start_target "$res" ruby bench/ruby_hits.rb "$hits" "$go"
   case "$1" in
     none) touch "$go" ;;
-    tansa)
-      bin/tansa callers -p "$pid" -n 0 --rate 0 -d 10m crypt_ra >"$txt" 2>"$log" &
+    tansa|stop)
+      local m=copy; [[ $1 == stop ]] && m=stop
+      bin/tansa callers -p "$pid" -n 0 --rate 0 -d 10m --mode "$m" crypt_ra >"$txt" 2>"$log" &
       await_line "$log" probing
       touch "$go" ;;
     gdb)
@@ -25,19 +27,26 @@ run_one() { # $1 = mode → prints "loop_ns captured"
   esac
   wait "$pid"
   wait 2>/dev/null || true
-  echo "$(sed -n 's/^elapsed_ns \([0-9]*\).*/\1/p' "$res") $(sed -n 's/^\([0-9]*\) hits on.*/\1/p' "$txt" 2>/dev/null | head -1)"
+  local captured; captured=$(sed -n 's/^\([0-9]*\) hits on.*/\1/p' "$txt" 2>/dev/null | head -1 || true)
+  # hits whose Ruby frames were lost are not captured with Ruby frames
+  local native; native=$(sed -n 's/^tansa: \([0-9]*\) hits have native frames only.*/\1/p' "$log" 2>/dev/null || true)
+  [[ -n $captured && -n $native ]] && captured=$((captured - native))
+  echo "$(sed -n 's/^elapsed_ns \([0-9]*\).*/\1/p' "$res") $captured"
   rm -f "$go" "$log" "$res" "$txt"
 }
 
 declare -A res cap
-for mode in none tansa gdb; do
+for mode in none tansa stop gdb; do
   for ((i = 0; i < reps; i++)); do run_one "$mode"; done > "$out/runs.$mode"
   res[$mode]=$(cut -d' ' -f1 "$out/runs.$mode" | median)
   cap[$mode]=$(cut -d' ' -f2 "$out/runs.$mode" | tr '\n' ' ')
 done
 per_tansa=$(( (res[tansa] - res[none]) / hits ))
+per_stop=$(( (res[stop] - res[none]) / hits ))
 per_gdb=$(( (res[gdb] - res[none]) / hits ))
 echo "hits per run: $hits, runs: $reps (medians)"
-printf '%-8s loop %12d ns   extra per hit %9d ns\n' untraced "${res[none]}" 0 tansa "${res[tansa]}" "$per_tansa" gdb "${res[gdb]}" "$per_gdb"
-echo "tansa captured per run: ${cap[tansa]}"
-awk -v t="$per_tansa" -v g="$per_gdb" 'BEGIN { if (t <= 0) t = 1; printf "gdb+rb_backtrace / tansa per-hit cost: %.1fx\n", g / t }'
+printf '%-11s loop %12d ns   extra per hit %9d ns\n' untraced "${res[none]}" 0 tansa "${res[tansa]}" "$per_tansa" \
+  "tansa-stop" "${res[stop]}" "$per_stop" gdb "${res[gdb]}" "$per_gdb"
+echo "tansa captured per run: ${cap[tansa]}; --mode stop: ${cap[stop]}"
+awk -v t="$per_tansa" -v s="$per_stop" -v g="$per_gdb" 'BEGIN { if (t <= 0) t = 1; if (s <= 0) s = 1;
+  printf "gdb+rb_backtrace / tansa per-hit cost: %.1fx (no-stop), %.1fx (--mode stop)\n", g / t, g / s }'

@@ -217,6 +217,10 @@ public final class Callers {
                 r = tracer.run(pids, targets);
             }
             if (!copy && rubyProbe != null) rubyProbe.close();
+            if (capture.rubyUnread() > 0) {
+                log("%d hits have native frames only: their process exited before their Ruby methods were read",
+                        capture.rubyUnread());
+            }
             profile.meta("stopped", switch (r.reason()) {
                 case COUNT -> "count reached";
                 case DURATION -> "duration reached";

@@ -87,6 +87,16 @@ public final class StackCapture {
      */
     private final Map<String, List<Frame>> outerFrames = new HashMap<>();
 
+    private long rubyUnread;
+
+    /**
+     * Copied hits of a thread running Ruby whose Ruby frames could not be named (their process
+     * exited before the frames' methods were first read).
+     */
+    public long rubyUnread() {
+        return rubyUnread;
+    }
+
     /** A hit of the stopping engine: unwound through the stopped thread's memory, Ruby frames merged in. */
     public Stack capture(Tracer.Hit hit) {
         Optional<RubyReader> rb = ruby(hit.pid());
@@ -130,7 +140,11 @@ public final class StackCapture {
     public Stack capture(UprobeSampler.Hit hit) {
         List<Frame> rubyFrames = List.of();
         Optional<RubyReader> rb = hit.ruby() == null ? Optional.empty() : ruby(hit.pid());
-        if (rb.isPresent()) rubyFrames = rb.get().frames(RubySnapshots.parse(rb.get(), hit.ruby().raw()));
+        if (rb.isPresent()) {
+            RubySnapshots.Snapshot snap = RubySnapshots.parse(rb.get(), hit.ruby().raw());
+            rubyFrames = rb.get().frames(snap);
+            if (snap.complete() && rubyFrames.isEmpty()) rubyUnread++;
+        }
         if (!rubyFrames.isEmpty() && lang == Lang.RUBY) {
             return stack(hit.pid(), hit.tid(), hit.timeNanos(), hit.location(), rubyFrames);
         }

@@ -7,8 +7,13 @@ import java.nio.ByteOrder;
 /** Reads of the target's memory for the Ruby walker; a short read means the VM state is not what we expect. */
 final class Remote {
     /** A read that hit unmapped memory or a structure that failed a sanity check. */
-    static final class BadState extends RuntimeException {
+    static class BadState extends RuntimeException {
         BadState(String what) { super(what, null, false, false); }
+    }
+
+    /** The process is gone (exited): nothing can be read any more. */
+    static final class Gone extends BadState {
+        Gone() { super("process gone"); }
     }
 
     final int pid;
@@ -19,7 +24,7 @@ final class Remote {
     ByteBuffer read(long addr, int len) {
         if (addr == 0 || len < 0) throw new BadState("read at 0x" + Long.toHexString(addr));
         byte[] b = new byte[len];
-        if (len > 0 && Mem.read(pid, addr, b, 0, len) != len) {
+        if (len > 0 && read(addr, b, len) != len) {
             throw new BadState("unreadable 0x" + Long.toHexString(addr) + "+" + len);
         }
         return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
@@ -43,12 +48,26 @@ final class Remote {
             int want = 0;
             for (int i = 0; i < n; i++) want += l[i];
             byte[] part = at == 0 && want == total ? b : new byte[want];
-            if (Mem.readv(pid, a, l, n, part) != want) throw new BadState("unreadable range in batch");
+            long got;
+            try {
+                got = Mem.readv(pid, a, l, n, part);
+            } catch (io.tansa.sys.SysException.ProcessGoneException e) {
+                throw new Gone();
+            }
+            if (got != want) throw new BadState("unreadable range in batch");
             if (part != b) System.arraycopy(part, 0, b, at, want);
             at += want;
             from += n;
         }
         return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private int read(long addr, byte[] b, int len) {
+        try {
+            return Mem.read(pid, addr, b, 0, len);
+        } catch (io.tansa.sys.SysException.ProcessGoneException e) {
+            throw new Gone();
+        }
     }
 
     long word(long addr) {

@@ -207,15 +207,28 @@ public final class RubyReader {
                 lens[k++] = 24;
             }
         }
-        ByteBuffer got = mem.readAll(addrs, lens, k);
+        // A snapshot may be read after its process exited: then only what is cached names its frames.
+        ByteBuffer got = null;
+        boolean gone = false;
+        try {
+            got = mem.readAll(addrs, lens, k);
+        } catch (Remote.Gone e) {
+            if (envs == null) throw e;
+            gone = true;
+        }
         Iseq[] iseqOf = new Iseq[n];
         long[] meOf = new long[n];
         int at = 0;
         for (int i = 0; i < n; i++) {
             if (kind[i] == 1) {
                 long iseq = frames.getLong(i * stride + l.cfpIseq());
-                iseqOf[i] = iseq(iseq, got.getLong(at), got.getLong(at + l.iseqBody()));
-                at += l.iseqBody() + 8;
+                if (gone) {
+                    iseqOf[i] = iseqs.get(iseq);
+                    if (iseqOf[i] == null) throw new Remote.Gone();
+                } else {
+                    iseqOf[i] = iseq(iseq, got.getLong(at), got.getLong(at + l.iseqBody()));
+                    at += l.iseqBody() + 8;
+                }
             } else if (kind[i] == 2) {
                 ByteBuffer env = got;
                 int e = at;
@@ -237,7 +250,7 @@ public final class RubyReader {
                 }
             }
         }
-        String[] nameOf = methodNames(meOf, kind, n);
+        String[] nameOf = gone ? cachedMethodNames(meOf, kind, n) : methodNames(meOf, kind, n);
 
         List<Frame> out = new ArrayList<>(n);
         String file = null; // rb_backtrace starts with vm->progname, line 0
@@ -293,6 +306,18 @@ public final class RubyReader {
                 c = new Ment(def, idName(mem.word(def + l.defOriginalId())));
                 ments.put(me, c);
             }
+            names[i] = c.name;
+        }
+        return names;
+    }
+
+    /** The names of the C frames' method entries as cached (their process is gone). */
+    private String[] cachedMethodNames(long[] meOf, int[] kind, int n) {
+        String[] names = new String[n];
+        for (int i = 0; i < n; i++) {
+            if (kind[i] != 2) continue;
+            Ment c = ments.get(meOf[i]);
+            if (c == null) throw new Remote.Gone();
             names[i] = c.name;
         }
         return names;
@@ -406,8 +431,16 @@ public final class RubyReader {
         return s;
     }
 
+    /** The last progname read ($0 may change it), for a process that is gone. */
+    private String progname;
+
     private String progname() {
-        return string(mem.word(mem.word(vmPtrAddr) + l.vmProgname()));
+        try {
+            return progname = string(mem.word(mem.word(vmPtrAddr) + l.vmProgname()));
+        } catch (Remote.Gone e) {
+            if (progname == null) throw e;
+            return progname;
+        }
     }
 
     private boolean isType(long v, long type) {

@@ -61,7 +61,10 @@ public final class RubyProbe implements AutoCloseable {
                 a.config = SW_BPF_OUTPUT;
                 a.samplePeriod = 1;
                 a.sampleType = SAMPLE_TYPE;
-                a.wakeupEvents = 1;
+                // wake the reader when a quarter is full, not at every record: a wakeup is an
+                // interrupt (irq_work) raised from the probed thread's hit, costly in a VM
+                a.flag(PerfEvent.BIT_WATERMARK);
+                a.wakeupEvents = ringPages * PerfRing.PAGE / 4;
                 a.clockid = CLOCK_MONOTONIC;
                 a.flag(PerfEvent.BIT_USE_CLOCKID);
                 int fd = p.keep(PerfEvent.open(a, -1, cpu, -1));

@@ -64,4 +64,51 @@ class BcryptFramesTest {
             Files.deleteIfExists(stderr);
         }
     }
+    /**
+     * The no-stop engine (Ruby frames snapshotted in the kernel at each hit) against the seed's
+     * oracle on the same process: the distinct Ruby paths of 120 hits of tansa callers equal the
+     * distinct paths gdb's {@code call rb_backtrace()} prints over two rounds of the script, line
+     * for line; every hit carries Ruby frames, and the target runs on untraced.
+     */
+    @Test
+    @Timeout(180)
+    void noStopPathsEqualRbBacktraceUnderGdb() throws IOException {
+        Privileged.requireRoot();
+        Path stderr = Files.createTempFile("tansa-bcrypt", ".err");
+        int pid = 0;
+        try (Target target = Target.start("sh", "-c", "ruby " + SCRIPT + " 2>" + stderr + " & wait")) {
+            pid = Integer.parseInt(target.awaitLine("ready").split(" ")[1]);
+            io.tansa.testing.Tansa t = io.tansa.testing.Tansa.run("callers", "-q", "-p", "" + pid, "-n", "120",
+                    "--rate", "0", "--mode", "copy", "-f", "ruby", "crypt_ra");
+            assertEquals(0, t.exitCode(), t.err());
+            Set<List<String>> ours = new HashSet<>();
+            int hits = 0;
+            for (String block : t.out().strip().split("\n\n")) {
+                List<String> lines = Arrays.asList(block.split("\n"));
+                hits += Integer.parseInt(lines.getFirst().split(" ")[0]);
+                ours.add(lines.subList(1, lines.size()));
+            }
+            assertEquals(120, hits, t.out());
+            assertEquals(3, ours.size(), "signup, login, rehash: " + t.out());
+            assertEquals(0, io.tansa.testing.Target.status(pid, "TracerPid").compareTo("0"), "untraced");
+
+            Set<List<String>> oracle = new HashSet<>();
+            try (Gdb gdb = new Gdb()) {
+                gdb.run("attach " + pid);
+                gdb.run("break crypt_ra");
+                for (int hit = 0; hit < 12; hit++) {
+                    gdb.run("continue");
+                    long before = Files.size(stderr);
+                    gdb.run("call (void)rb_backtrace()");
+                    oracle.add(Arrays.asList(Files.readString(stderr).substring((int) before).split("\n")));
+                }
+                gdb.run("delete");
+            }
+            assertEquals(oracle, ours);
+            assertTrue(Signals.alive(pid), "target survives");
+        } finally {
+            if (pid > 0) Signals.kill(pid, Signals.SIGKILL);
+            Files.deleteIfExists(stderr);
+        }
+    }
 }

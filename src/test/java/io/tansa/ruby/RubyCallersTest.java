@@ -11,7 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** tansa callers on Debian's real ruby + ruby-bcrypt: Ruby paths to libcrypt's crypt_ra at each hit. */
 class RubyCallersTest {
@@ -37,12 +38,15 @@ class RubyCallersTest {
         return null;
     }
 
-    @Test
-    void threeRubyPathsInTheirProportionsWithExactLines() {
+    /** copy: Ruby frames snapshotted in the kernel, no thread stops; stop: read from the stopped thread. */
+    @ParameterizedTest
+    @ValueSource(strings = {"copy", "stop"})
+    void threeRubyPathsInTheirProportionsWithExactLines(String mode) {
         Privileged.requireRoot();
         try (Target t = Target.start("ruby", SCRIPTS.resolve("bcrypt_paths.rb").toString())) {
             t.awaitLine("ready");
-            Tansa r = Tansa.run("callers", "-q", "-p", "" + t.pid(), "-n", "240", "--rate", "0", "-f", "json", "crypt_ra");
+            Tansa r = Tansa.run("callers", "-q", "-p", "" + t.pid(), "-n", "240", "--rate", "0", "--mode", mode,
+                    "-f", "json", "crypt_ra");
             assertEquals(0, r.exitCode(), r.err());
             String json = r.out();
             // Debian's bcrypt calls libcrypt's crypt_ra; bcrypt_ext.so's own definition is never hit
@@ -78,13 +82,14 @@ class RubyCallersTest {
         }
     }
 
-    @Test
-    void eachHitCarriesTheFramesOfTheThreadThatMadeIt() {
+    @ParameterizedTest
+    @ValueSource(strings = {"copy", "stop"})
+    void eachHitCarriesTheFramesOfTheThreadThatMadeIt(String mode) {
         Privileged.requireRoot();
         try (Target t = Target.start("ruby", SCRIPTS.resolve("threads_crypt.rb").toString())) {
             t.awaitLine("ready");
-            Tansa r = Tansa.run("callers", "-q", "-p", "" + t.pid(), "-n", "100", "--rate", "0", "-f", "json",
-                    "--group-by", "thread", "libcrypt:crypt_ra");
+            Tansa r = Tansa.run("callers", "-q", "-p", "" + t.pid(), "-n", "100", "--rate", "0", "--mode", mode,
+                    "-f", "json", "--group-by", "thread", "libcrypt:crypt_ra");
             assertEquals(0, r.exitCode(), r.err());
             int alpha = 0, beta = 0;
             for (Hit h : paths(r.out())) {
