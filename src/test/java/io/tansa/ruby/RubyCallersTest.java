@@ -51,6 +51,7 @@ class RubyCallersTest {
             String json = r.out();
             // Debian's bcrypt calls libcrypt's crypt_ra; bcrypt_ext.so's own definition is never hit
             assertTrue(json.matches("(?s).*\"module\": \"libcrypt[^\"]*\", \"address\": \"[^\"]+\", \"hits\": 240.*"), json);
+            assertTrue(json.contains("\"mode\": \"" + mode + "\""), "the engine asked for: " + json);
             int signup = 0, login = 0, rehash = 0;
             for (Hit h : paths(json)) {
                 assertEquals("crypt_ra", h.frames().get(0)[1], "innermost: the probed function");

@@ -19,7 +19,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The seed's case: a Unicorn app with 2 workers under load; `tansa callers -p MASTER --children`
@@ -27,8 +28,10 @@ import org.junit.jupiter.api.Test;
  * mid-capture, and the server keeps answering every request.
  */
 class UnicornTest {
-    @Test
-    void workersAndRespawnedWorkersAreTraced() throws Exception {
+    /** auto: stop mode (each child followed from its fork); copy: Ruby frames snapshotted in the kernel. */
+    @ParameterizedTest
+    @ValueSource(strings = {"auto", "copy"})
+    void workersAndRespawnedWorkersAreTraced(String mode) throws Exception {
         Privileged.requireRoot();
         Path dir = Path.of("src/test/ruby/unicorn").toAbsolutePath();
         int port;
@@ -58,7 +61,7 @@ class UnicornTest {
                     }
                 }
             });
-            Tansa tansa = Tansa.start("callers", "-p", "" + masterPid, "--children", "-n", "0", "--rate", "0",
+            Tansa tansa = Tansa.start("callers", "-p", "" + masterPid, "--children", "--mode", mode, "-n", "0", "--rate", "0",
                     "-d", "120s", "--group-by", "process", "-f", "json", "crypt_ra");
             tansa.awaitErr("probing");
             // kill a worker mid-capture: the master forks a new one, which tansa must follow
@@ -77,6 +80,7 @@ class UnicornTest {
             load.join(30_000);
 
             String json = tansa.out();
+            assertTrue(json.contains("\"mode\": \"" + (mode.equals("copy") ? "copy" : "stop") + "\""), json);
             assertTrue(json.contains("\"name\": \"login\"") && json.contains("\"name\": \"signup\""),
                     "both endpoints' Ruby paths: " + json);
             assertTrue(json.contains("config.ru"), json);
