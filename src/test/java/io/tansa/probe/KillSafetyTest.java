@@ -54,6 +54,46 @@ class KillSafetyTest {
         }
     }
 
+    /**
+     * The same for the Ruby snapshot program (copy mode in a Ruby process): after each SIGKILL the
+     * target runs on, and once the kernel has freed them no tansa BPF program is left loaded (a
+     * JITed program is listed in /proc/kallsyms as bpf_prog_TAG_NAME while it exists).
+     */
+    @org.junit.jupiter.api.Test
+    void kill9OfTansaLeavesNoRubySnapshotProgram() throws Exception {
+        Privileged.requireRoot();
+        Random rnd = new Random(7);
+        Path script = Path.of("src/test/ruby/bcrypt_paths.rb").toAbsolutePath();
+        try (Target t = Target.start("ruby", script.toString())) {
+            t.awaitLine("ready");
+            for (int i = 0; i < 8; i++) {
+                Tansa r = Tansa.start("callers", "--mode", "copy", "-p", "" + t.pid(), "-n", "0", "--rate", "0", "crypt_ra");
+                r.awaitErr("probing");
+                assertTrue(rubyPrograms() > 0, "the snapshot program is loaded while tansa runs");
+                Thread.sleep(rnd.nextInt(30)); // only where the kill lands
+                Signals.kill((int) r.process.pid(), Signals.SIGKILL);
+                assertEquals(137, r.waitExit());
+                assertTrue(t.alive(), "target died after kill -9 #" + (i + 1));
+                assertEquals("0", Target.status(t.pid(), "TracerPid"));
+            }
+            long deadline = System.nanoTime() + 30_000_000_000L; // freed after an RCU grace period
+            while (rubyPrograms() > 0 && System.nanoTime() < deadline) Thread.sleep(50);
+            assertEquals(0, rubyPrograms(), "BPF programs left behind");
+            Tansa last = Tansa.start("callers", "--mode", "copy", "-p", "" + t.pid(), "-n", "6", "--rate", "0",
+                    "-f", "ruby", "crypt_ra");
+            assertEquals(0, last.waitExit(), last.err());
+            assertTrue(last.out().contains("in `<main>'"), "Ruby frames after the kills: " + last.out());
+            assertEquals(List.of(), CallersTest.leftUprobes(), "uprobe definitions left behind");
+            assertTrue(t.alive());
+        }
+    }
+
+    private static long rubyPrograms() throws java.io.IOException {
+        try (var lines = Files.lines(Path.of("/proc/kallsyms"))) {
+            return lines.filter(l -> l.endsWith("_tansa_ruby\t[bpf]") || l.contains("_tansa_ruby\t")).count();
+        }
+    }
+
     static String line(String out, String prefix) {
         return out.lines().filter(l -> l.startsWith(prefix)).findFirst().orElse("missing " + prefix);
     }
