@@ -216,7 +216,6 @@ public final class Callers {
             } else {
                 r = tracer.run(pids, targets);
             }
-            if (!copy && rubyProbe != null) rubyProbe.close();
             if (capture.rubyUnread() > 0) {
                 log("%d hits have native frames only: their process exited before their Ruby methods were read",
                         capture.rubyUnread());

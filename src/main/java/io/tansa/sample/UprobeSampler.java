@@ -104,11 +104,6 @@ public final class UprobeSampler {
         this.handler = handler;
     }
 
-    /** Hits whose Ruby snapshot was lost (a full ring), captured with native frames only. */
-    public long rubyMissing() {
-        return rubyMissing;
-    }
-
     /** Asks a running sampler to stop (any thread). */
     public void requestStop(Tracer.StopReason why) {
         if (stopRequest == null) stopRequest = why;
