@@ -16,9 +16,8 @@ run_one() { # $1 = mode → prints "loop_ns captured"
   local pid; start_target "$res" ruby bench/ruby_hits.rb "$hits" "$go"
   case "$1" in
     none) touch "$go" ;;
-    tansa|stop)
-      local m=copy; [[ $1 == stop ]] && m=stop
-      bin/tansa callers -p "$pid" -n 0 --rate 0 -d 10m --mode "$m" crypt_ra >"$txt" 2>"$log" &
+    copy|stop)
+      bin/tansa callers -p "$pid" -n 0 --rate 0 -d 10m --mode "$1" crypt_ra >"$txt" 2>"$log" &
       await_line "$log" probing
       touch "$go" ;;
     gdb)
@@ -35,18 +34,8 @@ run_one() { # $1 = mode → prints "loop_ns captured"
   rm -f "$go" "$log" "$res" "$txt"
 }
 
-declare -A res cap
-for mode in none tansa stop gdb; do
-  for ((i = 0; i < reps; i++)); do run_one "$mode"; done > "$out/runs.$mode"
-  res[$mode]=$(cut -d' ' -f1 "$out/runs.$mode" | median)
-  cap[$mode]=$(cut -d' ' -f2 "$out/runs.$mode" | tr '\n' ' ')
-done
-per_tansa=$(( (res[tansa] - res[none]) / hits ))
-per_stop=$(( (res[stop] - res[none]) / hits ))
-per_gdb=$(( (res[gdb] - res[none]) / hits ))
-echo "hits per run: $hits, runs: $reps (medians)"
-printf '%-11s loop %12d ns   extra per hit %9d ns\n' untraced "${res[none]}" 0 tansa "${res[tansa]}" "$per_tansa" \
-  "tansa-stop" "${res[stop]}" "$per_stop" gdb "${res[gdb]}" "$per_gdb"
-echo "tansa captured per run: ${cap[tansa]}; --mode stop: ${cap[stop]}"
-awk -v t="$per_tansa" -v s="$per_stop" -v g="$per_gdb" 'BEGIN { if (t <= 0) t = 1; if (s <= 0) s = 1;
-  printf "gdb+rb_backtrace / tansa per-hit cost: %.1fx (no-stop), %.1fx (--mode stop)\n", g / t, g / s }'
+run_modes none copy stop gdb
+echo "hits per run: $hits, runs: $reps (medians); captured = hits with their Ruby frames"
+print_modes none copy stop gdb
+awk -v c="${res[copy]}" -v s="${res[stop]}" -v g="${res[gdb]}" -v n="${res[none]}" 'BEGIN {
+  printf "gdb+rb_backtrace / tansa per-hit cost: copy mode (no stop) %.1fx, stop mode %.1fx\n", (g - n) / (c - n), (g - n) / (s - n) }'

@@ -32,16 +32,8 @@ run_one() { # $1 = mode → prints "loop_ns captured"
   rm -f "$go" "$log" "$res" "$txt"
 }
 
-declare -A res cap
-for mode in none copy stop gdb; do
-  for ((i = 0; i < reps; i++)); do run_one "$mode"; done > "$out/runs.$mode"
-  res[$mode]=$(cut -d' ' -f1 "$out/runs.$mode" | median)
-  cap[$mode]=$(cut -d' ' -f2 "$out/runs.$mode" | tr '\n' ' ')
-done
+run_modes none copy stop gdb
 echo "hits per run: $hits, work between hits: $work, runs: $reps (medians)"
-for mode in none copy stop gdb; do
-  printf '%-6s loop %12d ns   extra per hit %9d ns   %s\n' "$mode" "${res[$mode]}" \
-    $(( (res[$mode] - res[none]) / hits )) "$([[ $mode == copy || $mode == stop ]] && echo "captured: ${cap[$mode]}")"
-done
+print_modes none copy stop gdb
 awk -v c="${res[copy]}" -v s="${res[stop]}" -v g="${res[gdb]}" -v n="${res[none]}" 'BEGIN {
   printf "gdb / tansa per-hit cost: copy mode %.1fx, stop mode %.1fx\n", (g - n) / (c - n), (g - n) / (s - n) }'

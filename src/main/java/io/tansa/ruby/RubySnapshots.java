@@ -121,8 +121,7 @@ public final class RubySnapshots {
     }
 
     /** One hit's snapshot: the control frames from cfp outwards and, per frame, ep[-2], ep[-1], ep[0]. */
-    public record Snapshot(int status, long fsbase, long ec, long vmStack, long vmStackSize, long cfp, int frames,
-            ByteBuffer data) {
+    public record Snapshot(int status, long vmStack, long vmStackSize, long cfp, int frames, ByteBuffer data) {
         public boolean complete() {
             return status == OK;
         }
@@ -134,15 +133,10 @@ public final class RubySnapshots {
         ByteBuffer b = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
         int n = b.getInt(OFF_N), status = b.getInt(OFF_STATUS);
         if (status != OK || raw.length < header(l) + (long) n * record(l)) {
-            return new Snapshot(status == OK ? BAD_CFP : status, 0, 0, 0, 0, 0, 0, null);
+            return new Snapshot(status == OK ? BAD_CFP : status, 0, 0, 0, 0, null);
         }
-        return new Snapshot(OK, b.getLong(OFF_FSBASE), b.getLong(OFF_EC), b.getLong(OFF_HEAD + l.ecVmStack()),
+        return new Snapshot(OK, b.getLong(OFF_HEAD + l.ecVmStack()),
                 b.getLong(OFF_HEAD + l.ecVmStackSize()), b.getLong(OFF_HEAD + l.ecCfp()), n,
                 b.slice(header(l), n * record(l)).order(ByteOrder.LITTLE_ENDIAN));
-    }
-
-    /** Offset of frame {@code i}'s control frame in {@link Snapshot#data}; its env words follow it. */
-    static int frameAt(RubyLayout l, int i) {
-        return i * record(l);
     }
 }

@@ -13,9 +13,9 @@ import io.tansa.sys.Btf;
 import io.tansa.sys.Files;
 import io.tansa.sys.Mem;
 import io.tansa.sys.PerfEvent;
+import io.tansa.sys.PerfRecord;
 import io.tansa.sys.PerfRing;
 import io.tansa.sys.SysException;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
@@ -37,7 +37,6 @@ public final class RubyProbe implements AutoCloseable {
     private final List<Integer> fds = new ArrayList<>();
     private final List<PerfRing> rings = new ArrayList<>();
     private int progFd = -1;
-    private long lost;
     private RubySnapshots.EcLocation location;
 
     private RubyProbe() {}
@@ -48,10 +47,9 @@ public final class RubyProbe implements AutoCloseable {
      * this kernel or this Ruby cannot do it (no BTF, no eBPF, a TLS model it does not know).
      */
     public static RubyProbe load(int pid, RubyReader reader, ProcessSymbols syms, int ringPages) {
-        RubySnapshots.EcLocation at = ecLocation(pid, syms);
         RubyProbe p = new RubyProbe();
-        p.location = at;
         try {
+            RubySnapshots.EcLocation at = p.location = ecLocation(pid, syms);
             int scratch = p.keep(Bpf.mapCreate(Bpf.MAP_TYPE_PERCPU_ARRAY, 4, RubySnapshots.valueSize(reader), 1));
             List<Integer> cpus = ProcFs.onlineCpus();
             int events = p.keep(Bpf.mapCreate(Bpf.MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, cpus.getLast() + 1));
@@ -103,29 +101,17 @@ public final class RubyProbe implements AutoCloseable {
         return rings;
     }
 
-    /** Snapshots the kernel reported lost (a full ring). */
-    long lost() {
-        return lost;
-    }
-
     /** Moves every snapshot waiting in the rings to {@code sink}. */
     int drain(Consumer<Record> sink) {
         int n = 0;
         for (PerfRing r : rings) {
             n += r.drain(b -> {
-                int type = b.getInt(0);
-                if (type == PerfEvent.RECORD_LOST) {
-                    lost += b.getLong(16);
-                } else if (type == PerfEvent.RECORD_SAMPLE) {
-                    // sample: u32 pid, tid; u64 time; u32 size; raw bytes
-                    int size = b.getInt(24);
-                    byte[] raw = new byte[size];
-                    b.get(28, raw);
-                    sink.accept(new Record(b.getInt(8), b.getInt(12), b.getLong(16), raw));
+                if (PerfRecord.decode(b, SAMPLE_TYPE) instanceof PerfRecord.Sample s) {
+                    sink.accept(new Record(s.pid(), s.tid(), s.time(), s.raw()));
                 }
             });
         }
-        return n;
+        return n; // a lost snapshot shows as a sample without one (UprobeSampler counts those)
     }
 
     @Override

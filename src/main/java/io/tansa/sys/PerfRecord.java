@@ -31,12 +31,13 @@ public sealed interface PerfRecord {
      * PERF_RECORD_SAMPLE. {@code cpumode} is header.misc &amp; MISC_CPUMODE_MASK (MISC_KERNEL or
      * MISC_USER for the IP); {@code callchain} holds the raw ips with their context markers, or is
      * empty without PERF_SAMPLE_CALLCHAIN. Fields not in the sample type are 0 (cpu: -1).
-     * {@code user} is the user-mode state of PERF_SAMPLE_REGS_USER + STACK_USER, or null.
+     * {@code user} is the user-mode state of PERF_SAMPLE_REGS_USER + STACK_USER, or null;
+     * {@code raw} the PERF_SAMPLE_RAW bytes (e.g. what a BPF program output), or null.
      */
     record Sample(int cpumode, long ip, int pid, int tid, long time, int cpu, long period, long[] callchain,
-            UserState user) implements PerfRecord {
+            UserState user, byte[] raw) implements PerfRecord {
         public Sample(int cpumode, long ip, int pid, int tid, long time, int cpu, long period, long[] callchain) {
-            this(cpumode, ip, pid, tid, time, cpu, period, callchain, null);
+            this(cpumode, ip, pid, tid, time, cpu, period, callchain, null, null);
         }
 
         public boolean kernel() {
@@ -83,7 +84,7 @@ public sealed interface PerfRecord {
     /**
      * Decodes one record as handed out by {@link PerfRing#drain} (little-endian, positioned at
      * the header). {@code sampleType} is the event's attr.sample_type (a combination of
-     * PerfEvent.SAMPLE_IP, SAMPLE_TID, SAMPLE_TIME, SAMPLE_CPU, SAMPLE_PERIOD, SAMPLE_CALLCHAIN;
+     * PerfEvent.SAMPLE_IP, SAMPLE_TID, SAMPLE_TIME, SAMPLE_CPU, SAMPLE_PERIOD, SAMPLE_CALLCHAIN, SAMPLE_RAW;
      * SAMPLE_REGS_USER with sample_regs_user = {@link #UNWIND_REGS}, SAMPLE_STACK_USER; other bits
      * are rejected because their fields would shift the layout).
      */
@@ -114,7 +115,7 @@ public sealed interface PerfRecord {
     private static Sample sample(ByteBuffer b, int misc, long st) {
         long known = PerfEvent.SAMPLE_IP | PerfEvent.SAMPLE_TID | PerfEvent.SAMPLE_TIME | PerfEvent.SAMPLE_CPU
                 | PerfEvent.SAMPLE_PERIOD | PerfEvent.SAMPLE_CALLCHAIN | PerfEvent.SAMPLE_REGS_USER
-                | PerfEvent.SAMPLE_STACK_USER;
+                | PerfEvent.SAMPLE_STACK_USER | PerfEvent.SAMPLE_RAW;
         if ((st & ~known) != 0) throw new IllegalArgumentException("sample_type 0x" + Long.toHexString(st)
                 + " has fields this decoder does not know");
         int p = 8;
@@ -133,6 +134,14 @@ public sealed interface PerfRecord {
             chain = new long[n];
             for (int i = 0; i < n; i++) chain[i] = b.getLong(p + 8 * i);
             p += 8 * n;
+        }
+        byte[] raw = null;
+        if ((st & PerfEvent.SAMPLE_RAW) != 0) {
+            // { u32 size; char data[size]; } (size includes the kernel's padding to 8 bytes)
+            int size = (int) Math.max(0, Math.min(b.getInt(p) & 0xffffffffL, b.limit() - p - 4));
+            raw = new byte[size];
+            b.get(p + 4, raw);
+            p += 4 + size;
         }
         UserState user = null;
         long[] regs = null;
@@ -163,7 +172,7 @@ public sealed interface PerfRecord {
         } else if (regs != null) {
             user = new UserState(abi, regs, new byte[0]);
         }
-        return new Sample(misc & MISC_CPUMODE_MASK, ip, pid, tid, time, cpu, period, chain, user);
+        return new Sample(misc & MISC_CPUMODE_MASK, ip, pid, tid, time, cpu, period, chain, user, raw);
     }
 
     /** NUL-terminated string starting at {@code off}, within the record (names are padded to 8 bytes). */

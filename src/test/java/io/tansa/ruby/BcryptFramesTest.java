@@ -7,6 +7,7 @@ import io.tansa.profile.Frame;
 import io.tansa.sys.Regs;
 import io.tansa.sys.Signals;
 import io.tansa.testing.Privileged;
+import io.tansa.testing.Tansa;
 import io.tansa.testing.Target;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,31 +27,61 @@ import org.junit.jupiter.api.Timeout;
 class BcryptFramesTest {
     static final Path SCRIPT = Path.of("src/test/ruby/bcrypt_paths.rb").toAbsolutePath();
 
+    /**
+     * The script as a grandchild, not a child (see RubyReaderTest.start), with its stderr — where
+     * rb_backtrace() prints — in a file; killed at the end.
+     */
+    private record Script(Target target, int pid, Path stderr) implements AutoCloseable {
+        static Script start() throws IOException {
+            Path stderr = Files.createTempFile("tansa-bcrypt", ".err");
+            Target target = Target.start("sh", "-c", "ruby " + SCRIPT + " 2>" + stderr + " & wait");
+            try {
+                return new Script(target, Integer.parseInt(target.awaitLine("ready").split(" ")[1]), stderr);
+            } catch (RuntimeException e) {
+                target.close();
+                throw e;
+            }
+        }
+
+        /** What gdb's {@code call rb_backtrace()} prints at its current stop, line by line. */
+        List<String> rbBacktrace(Gdb gdb) throws IOException {
+            long before = Files.size(stderr);
+            gdb.run("call (void)rb_backtrace()");
+            return Arrays.asList(Files.readString(stderr).substring((int) before).split("\n"));
+        }
+
+        /** gdb attached with a breakpoint on crypt_ra: 2 locations (bcrypt_ext.so has an unused one); hits are in libcrypt. */
+        Gdb gdbAtCryptRa() {
+            Gdb gdb = new Gdb();
+            gdb.run("attach " + pid);
+            gdb.run("break crypt_ra");
+            return gdb;
+        }
+
+        @Override
+        public void close() throws IOException {
+            Signals.kill(pid, Signals.SIGKILL);
+            target.close();
+            Files.deleteIfExists(stderr);
+        }
+    }
+
     @Test
     @Timeout(180)
     void framesAtCryptRaEqualRbBacktrace() throws IOException {
         Privileged.requireRoot();
-        Path stderr = Files.createTempFile("tansa-bcrypt", ".err");
-        int pid = 0;
-        // a grandchild, not a child: see RubyReaderTest.start
-        try (Target target = Target.start("sh", "-c", "ruby " + SCRIPT + " 2>" + stderr + " & wait")) {
-            pid = Integer.parseInt(target.awaitLine("ready").split(" ")[1]);
+        try (Script script = Script.start()) {
+            int pid = script.pid();
             RubyReader reader = RubyReader.detect(pid, new NmSymbols(pid)).orElseThrow();
             Set<String> paths = new HashSet<>();
-            try (Gdb gdb = new Gdb()) {
-                gdb.run("attach " + pid);
-                gdb.run("break crypt_ra"); // 2 locations (bcrypt_ext.so has an unused one); hits are in libcrypt
+            try (Gdb gdb = script.gdbAtCryptRa()) {
                 for (int hit = 0; hit < 12; hit++) {
                     List<String> stop = gdb.run("continue");
                     assertTrue(stop.stream().anyMatch(l -> l.contains("in crypt_ra () from") && l.contains("libcrypt.so.1")), stop.toString());
                     Regs regs = new Regs();
                     regs.r[Regs.FS_BASE] = gdb.hex("$fs_base");
                     List<Frame> ours = reader.frames(pid, regs);
-
-                    long before = Files.size(stderr);
-                    gdb.run("call (void)rb_backtrace()");
-                    String printed = Files.readString(stderr).substring((int) before);
-                    assertEquals(Arrays.asList(printed.split("\n")), RubyReaderTest.rbBacktrace(ours), "hit " + hit);
+                    assertEquals(script.rbBacktrace(gdb), RubyReaderTest.rbBacktrace(ours), "hit " + hit);
                     assertEquals("__bc_crypt", ours.getFirst().name());
                     assertTrue(ours.getFirst().file().endsWith("/bcrypt/engine.rb"), ours.getFirst().toString());
                     ours.stream().map(Frame::name).filter(n -> Set.of("signup", "login", "rehash").contains(n)).forEach(paths::add);
@@ -59,11 +90,9 @@ class BcryptFramesTest {
             }
             assertEquals(Set.of("signup", "login", "rehash"), paths);
             assertTrue(Signals.alive(pid), "target survives");
-        } finally {
-            if (pid > 0) Signals.kill(pid, Signals.SIGKILL);
-            Files.deleteIfExists(stderr);
         }
     }
+
     /**
      * The no-stop engine (Ruby frames snapshotted in the kernel at each hit) against the seed's
      * oracle on the same process: the distinct Ruby paths of 120 hits of tansa callers equal the
@@ -74,12 +103,10 @@ class BcryptFramesTest {
     @Timeout(180)
     void noStopPathsEqualRbBacktraceUnderGdb() throws IOException {
         Privileged.requireRoot();
-        Path stderr = Files.createTempFile("tansa-bcrypt", ".err");
-        int pid = 0;
-        try (Target target = Target.start("sh", "-c", "ruby " + SCRIPT + " 2>" + stderr + " & wait")) {
-            pid = Integer.parseInt(target.awaitLine("ready").split(" ")[1]);
-            io.tansa.testing.Tansa t = io.tansa.testing.Tansa.run("callers", "-q", "-p", "" + pid, "-n", "120",
-                    "--rate", "0", "--mode", "copy", "-f", "ruby", "crypt_ra");
+        try (Script script = Script.start()) {
+            int pid = script.pid();
+            Tansa t = Tansa.run("callers", "-q", "-p", "" + pid, "-n", "120", "--rate", "0", "--mode", "copy",
+                    "-f", "ruby", "crypt_ra");
             assertEquals(0, t.exitCode(), t.err());
             Set<List<String>> ours = new HashSet<>();
             int hits = 0;
@@ -89,26 +116,20 @@ class BcryptFramesTest {
                 ours.add(lines.subList(1, lines.size()));
             }
             assertEquals(120, hits, t.out());
+            assertTrue(!t.out().contains("without Ruby frames"), "every hit has its Ruby frames: " + t.out());
             assertEquals(3, ours.size(), "signup, login, rehash: " + t.out());
-            assertEquals(0, io.tansa.testing.Target.status(pid, "TracerPid").compareTo("0"), "untraced");
+            assertEquals("0", Target.status(pid, "TracerPid"), "untraced");
 
             Set<List<String>> oracle = new HashSet<>();
-            try (Gdb gdb = new Gdb()) {
-                gdb.run("attach " + pid);
-                gdb.run("break crypt_ra");
+            try (Gdb gdb = script.gdbAtCryptRa()) {
                 for (int hit = 0; hit < 12; hit++) {
                     gdb.run("continue");
-                    long before = Files.size(stderr);
-                    gdb.run("call (void)rb_backtrace()");
-                    oracle.add(Arrays.asList(Files.readString(stderr).substring((int) before).split("\n")));
+                    oracle.add(script.rbBacktrace(gdb));
                 }
                 gdb.run("delete");
             }
             assertEquals(oracle, ours);
             assertTrue(Signals.alive(pid), "target survives");
-        } finally {
-            if (pid > 0) Signals.kill(pid, Signals.SIGKILL);
-            Files.deleteIfExists(stderr);
         }
     }
 }

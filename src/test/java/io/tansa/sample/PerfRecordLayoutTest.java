@@ -37,6 +37,7 @@ class PerfRecordLayoutTest {
         assertEquals(PerfEvent.RECORD_SAMPLE, c.get("RECORD_SAMPLE"));
         assertEquals(PerfEvent.RECORD_MMAP2, c.get("RECORD_MMAP2"));
         assertEquals(PerfEvent.SAMPLE_CALLCHAIN, c.get("SAMPLE_CALLCHAIN"));
+        assertEquals(PerfEvent.SAMPLE_RAW, c.get("SAMPLE_RAW"));
         assertEquals(PerfEvent.SAMPLE_CPU, c.get("SAMPLE_CPU"));
         assertEquals(PerfEvent.SAMPLE_PERIOD, c.get("SAMPLE_PERIOD"));
         assertEquals(PerfEvent.SAMPLE_REGS_USER, c.get("SAMPLE_REGS_USER"));

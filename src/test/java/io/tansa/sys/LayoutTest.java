@@ -115,7 +115,7 @@ class LayoutTest {
         assertEquals(Bpf.OFF_KERN_VERSION, b.get("bpf_attr.kern_version"));
         assertEquals(Bpf.OFF_PROG_FLAGS, b.get("bpf_attr.prog_flags"));
         assertEquals(Bpf.OFF_PROG_NAME, b.get("bpf_attr.prog_name"));
-        assertEquals(true, Bpf.ATTR_SIZE <= b.get("bpf_attr.size"), "passed size within the union");
+        org.junit.jupiter.api.Assertions.assertTrue(Bpf.ATTR_SIZE <= b.get("bpf_attr.size"), "passed size within the union");
         assertEquals(Bpf.OBJ_NAME_LEN, b.get("BPF_OBJ_NAME_LEN"));
         assertEquals(8L, b.get("bpf_insn.size"));
         assertEquals(Bpf.MAP_CREATE, b.get("BPF_MAP_CREATE"));
