@@ -7,13 +7,8 @@ import java.nio.ByteOrder;
 /** Reads of the target's memory for the Ruby walker; a short read means the VM state is not what we expect. */
 final class Remote {
     /** A read that hit unmapped memory or a structure that failed a sanity check. */
-    static class BadState extends RuntimeException {
+    static final class BadState extends RuntimeException {
         BadState(String what) { super(what, null, false, false); }
-    }
-
-    /** The process is gone (exited): nothing can be read any more. */
-    static final class Gone extends BadState {
-        Gone() { super("process gone"); }
     }
 
     final int pid;
@@ -52,7 +47,7 @@ final class Remote {
             try {
                 got = Mem.readv(pid, a, l, n, part);
             } catch (io.tansa.sys.SysException.ProcessGoneException e) {
-                throw new Gone();
+                throw new BadState("process gone");
             }
             if (got != want) throw new BadState("unreadable range in batch");
             if (part != b) System.arraycopy(part, 0, b, at, want);
@@ -66,7 +61,7 @@ final class Remote {
         try {
             return Mem.read(pid, addr, b, 0, len);
         } catch (io.tansa.sys.SysException.ProcessGoneException e) {
-            throw new Gone();
+            throw new BadState("process gone");
         }
     }
 

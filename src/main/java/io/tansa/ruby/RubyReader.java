@@ -207,14 +207,15 @@ public final class RubyReader {
                 lens[k++] = 24;
             }
         }
-        // A snapshot may be read after its process exited: then only what is cached names its frames.
+        // A snapshot may be read while or after its process exits (its memory unreadable or
+        // half torn down): then only what is cached names its frames.
         ByteBuffer got = null;
-        boolean gone = false;
+        boolean cachedOnly = false;
         try {
             got = mem.readAll(addrs, lens, k);
-        } catch (Remote.Gone e) {
+        } catch (Remote.BadState e) {
             if (envs == null) throw e;
-            gone = true;
+            cachedOnly = true;
         }
         Iseq[] iseqOf = new Iseq[n];
         long[] meOf = new long[n];
@@ -222,9 +223,9 @@ public final class RubyReader {
         for (int i = 0; i < n; i++) {
             if (kind[i] == 1) {
                 long iseq = frames.getLong(i * stride + l.cfpIseq());
-                if (gone) {
+                if (cachedOnly) {
                     iseqOf[i] = iseqs.get(iseq);
-                    if (iseqOf[i] == null) throw new Remote.Gone();
+                    if (iseqOf[i] == null) throw new Remote.BadState("iseq not cached");
                 } else {
                     iseqOf[i] = iseq(iseq, got.getLong(at), got.getLong(at + l.iseqBody()));
                     at += l.iseqBody() + 8;
@@ -250,7 +251,7 @@ public final class RubyReader {
                 }
             }
         }
-        String[] nameOf = gone ? cachedMethodNames(meOf, kind, n) : methodNames(meOf, kind, n);
+        String[] nameOf = cachedOnly ? cachedMethodNames(meOf, kind, n) : methodNames(meOf, kind, n);
 
         List<Frame> out = new ArrayList<>(n);
         String file = null; // rb_backtrace starts with vm->progname, line 0
@@ -311,13 +312,13 @@ public final class RubyReader {
         return names;
     }
 
-    /** The names of the C frames' method entries as cached (their process is gone). */
+    /** The names of the C frames' method entries as cached (their process cannot be read). */
     private String[] cachedMethodNames(long[] meOf, int[] kind, int n) {
         String[] names = new String[n];
         for (int i = 0; i < n; i++) {
             if (kind[i] != 2) continue;
             Ment c = ments.get(meOf[i]);
-            if (c == null) throw new Remote.Gone();
+            if (c == null) throw new Remote.BadState("method entry not cached");
             names[i] = c.name;
         }
         return names;
@@ -431,13 +432,13 @@ public final class RubyReader {
         return s;
     }
 
-    /** The last progname read ($0 may change it), for a process that is gone. */
+    /** The last progname read ($0 may change it), for a process that cannot be read any more. */
     private String progname;
 
     private String progname() {
         try {
             return progname = string(mem.word(mem.word(vmPtrAddr) + l.vmProgname()));
-        } catch (Remote.Gone e) {
+        } catch (Remote.BadState e) {
             if (progname == null) throw e;
             return progname;
         }
