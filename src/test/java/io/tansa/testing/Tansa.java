@@ -56,10 +56,26 @@ public final class Tansa implements AutoCloseable {
     }
 
     public static Tansa start(String... args) {
+        requireDefaultStopSignals();
         try {
             return new Tansa(new ProcessBuilder(command(args)).start());
         } catch (IOException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Tests stop tansa with SIGINT and SIGTERM. A signal ignored here is ignored in tansa too (the
+     * JVM keeps an inherited SIG_IGN), and the test would hang instead of failing: say so up front.
+     */
+    private static void requireDefaultStopSignals() {
+        String ign = Target.status((int) ProcessHandle.current().pid(), "SigIgn");
+        long mask = Long.parseUnsignedLong(ign, 16);
+        long stop = (1L << (io.tansa.sys.Signals.SIGINT - 1)) | (1L << (io.tansa.sys.Signals.SIGTERM - 1));
+        if ((mask & stop) != 0) {
+            throw new AssertionError("SIGINT or SIGTERM is ignored in the test JVM (SigIgn " + ign + "), so tansa"
+                    + " would ignore it too: run the suite with bin/test (a background job of a shell without"
+                    + " job control ignores SIGINT)");
         }
     }
 
