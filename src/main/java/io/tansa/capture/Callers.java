@@ -34,9 +34,10 @@ public final class Callers {
 
     /**
      * How a hit is captured. COPY: the thread never stops, the kernel copies its registers and
-     * stack at the hit ({@link UprobeSampler}); STOP: the thread stops until its stack (and its
-     * Ruby frames) are read ({@link Tracer}); AUTO: STOP where Ruby frames are wanted or children
-     * are followed, else COPY.
+     * stack at the hit ({@link UprobeSampler}) and, in a Ruby process, a kernel program copies its
+     * Ruby frames ({@link io.tansa.sample.RubyProbe}); STOP: the thread stops until its stack (and
+     * its Ruby frames) are read ({@link Tracer}); AUTO: COPY, or STOP where Ruby frames are wanted
+     * and this kernel or Ruby cannot snapshot them.
      */
     public enum Mode { AUTO, COPY, STOP }
 
@@ -184,7 +185,7 @@ public final class Callers {
             }
             // Ruby frames without stopping: a kernel snapshot at each hit (RubyProbe), where this kernel and Ruby allow
             io.tansa.sample.RubyProbe rubyProbe = null;
-            if (ruby && (req.mode() == Mode.COPY || (req.mode() == Mode.AUTO && !req.children()))) {
+            if (ruby && req.mode() != Mode.STOP) {
                 try {
                     rubyProbe = rubyProbe(pids);
                 } catch (Failure f) {
@@ -192,10 +193,9 @@ public final class Callers {
                     log("%s; stopping each hitting thread instead (--mode stop)", f.getMessage());
                 }
             }
-            // --children: stop mode follows each fork from its first instruction and reads the child
-            // while it lives; copy mode may take a child's hits after it exited
-            boolean copy = req.mode() == Mode.COPY
-                    || (req.mode() == Mode.AUTO && !req.children() && (!ruby || rubyProbe != null));
+            // --children in copy mode: forked children inherit the probes (and the Ruby program) at
+            // the fork; a child's hits read after it exited are named with its parent's symbols
+            boolean copy = req.mode() == Mode.COPY || (req.mode() == Mode.AUTO && (!ruby || rubyProbe != null));
             profile.meta("mode", copy ? "copy" : "stop");
             Tracer.Result r;
             if (copy) {
@@ -217,7 +217,7 @@ public final class Callers {
                 r = tracer.run(pids, targets);
             }
             if (capture.rubyUnread() > 0) {
-                log("%d hits have native frames only: their process exited before their Ruby methods were read",
+                log("%d hits have native frames only: their process (and its parent) exited before their Ruby methods were read",
                         capture.rubyUnread());
             }
             profile.meta("stopped", switch (r.reason()) {

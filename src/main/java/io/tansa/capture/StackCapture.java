@@ -62,7 +62,15 @@ public final class StackCapture {
     /** The Ruby reader of a process, if it runs a supported Ruby (and Ruby frames are wanted). */
     public Optional<RubyReader> ruby(int pid) {
         if (lang == Lang.NATIVE) return Optional.empty();
-        return ruby.computeIfAbsent(pid, p -> rubyReader(p, symbols.computeIfAbsent(p, ProcessSymbols::new)));
+        return ruby.computeIfAbsent(pid, p -> {
+            try {
+                return rubyReader(p, symbols.computeIfAbsent(p, ProcessSymbols::new));
+            } catch (io.tansa.Failure f) {
+                // a forked child (--children) that exited before its first hit was read
+                if (f.kind() == io.tansa.Failure.Kind.NO_SUCH_PROCESS) return Optional.empty();
+                throw f;
+            }
+        });
     }
 
     /** The Ruby reader of a process, found through its libruby (or a statically linked ruby executable). */
@@ -139,11 +147,17 @@ public final class StackCapture {
      */
     public Stack capture(UprobeSampler.Hit hit) {
         List<Frame> rubyFrames = List.of();
-        Optional<RubyReader> rb = hit.ruby() == null ? Optional.empty() : ruby(hit.pid());
-        if (rb.isPresent()) {
-            RubySnapshots.Snapshot snap = RubySnapshots.parse(rb.get(), hit.ruby().raw());
-            rubyFrames = rb.get().frames(snap);
-            if (snap.complete() && rubyFrames.isEmpty()) rubyUnread++;
+        if (hit.ruby() != null) {
+            byte[] raw = hit.ruby().raw();
+            rubyFrames = rubyFrames(hit.pid(), raw);
+            if (rubyFrames.isEmpty() && RubySnapshots.complete(raw)) {
+                // A forked child (--children) that exited before tansa read its methods: those it
+                // runs are its parent's, from before the fork, at the same addresses (each is
+                // checked to be an iseq or method entry as it is read).
+                int parent = RubySnapshots.parentPid(raw);
+                if (parent > 0 && parent != hit.pid()) rubyFrames = rubyFrames(parent, raw);
+                if (rubyFrames.isEmpty()) rubyUnread++;
+            }
         }
         if (!rubyFrames.isEmpty() && lang == Lang.RUBY) {
             return stack(hit.pid(), hit.tid(), hit.timeNanos(), hit.location(), rubyFrames);
@@ -151,6 +165,12 @@ public final class StackCapture {
         long sp = hit.regs()[Reg.RSP.ordinal()];
         return stack(hit.pid(), hit.tid(), hit.timeNanos(), hit.location(),
                 withRuby(hit.pid(), hit.tid(), hit.regs(), new StackMemory(sp, hit.stack(), null), rubyFrames));
+    }
+
+    /** The Ruby frames of a snapshot, named through the memory (or the cache) of {@code pid}. */
+    private List<Frame> rubyFrames(int pid, byte[] raw) {
+        Optional<RubyReader> rb = ruby(pid);
+        return rb.isEmpty() ? List.of() : rb.get().frames(RubySnapshots.parse(rb.get(), raw));
     }
 
     /**

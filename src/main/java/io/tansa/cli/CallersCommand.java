@@ -41,8 +41,9 @@ public final class CallersCommand implements Callable<Integer> {
     StackCapture.Lang lang = StackCapture.Lang.AUTO;
 
     @Option(names = "--mode", paramLabel = "MODE", description = "copy: the thread never stops, the kernel copies its"
-            + " registers and stack (--stack-copy) at each hit; stop: the thread stops while its stack is read (needed for Ruby"
-            + " frames, and for stacks deeper than the copy); auto (default): stop for Ruby frames, else copy.")
+            + " registers and stack (--stack-copy) and, in Ruby, its Ruby frames at each hit; stop: the thread stops while"
+            + " its stack is read (for stacks deeper than the copy); auto (default): copy, or stop where Ruby frames cannot"
+            + " be copied (no BTF or CAP_BPF).")
     Callers.Mode mode = Callers.Mode.AUTO;
 
     @Option(names = "--stack-copy", paramLabel = "BYTES", description = "Bytes of stack the kernel copies at each hit"

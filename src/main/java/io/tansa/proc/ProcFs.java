@@ -235,6 +235,10 @@ public final class ProcFs {
 
     private static Failure translate(int pid, String path, IOException e) {
         if (!exists(pid)) return new Failure(Failure.Kind.NO_SUCH_PROCESS, "no such process: " + pid, e);
+        if (e instanceof java.nio.file.FileSystemException f && "No such process".equals(f.getReason())) {
+            // ESRCH: a process that has exited and is not reaped yet (a zombie: its /proc/PID/stat remains)
+            return new Failure(Failure.Kind.NO_SUCH_PROCESS, "process " + pid + " has exited", e);
+        }
         if (e instanceof NoSuchFileException) {
             // The process is there but not this file: a thread that exited, or exe of a kernel thread.
             return new Failure(Failure.Kind.NO_SUCH_PROCESS, path + " is gone (no such thread, or a kernel thread)", e);

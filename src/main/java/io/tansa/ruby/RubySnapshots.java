@@ -34,10 +34,13 @@ public final class RubySnapshots {
     /** Control frames copied at most per hit (deeper stacks lose their outermost frames). */
     public static final int MAX_FRAMES = 256;
 
-    /** Where a thread's execution context is: kernel and TLS offsets. */
-    public record EcLocation(long fsbaseOffset, long tlsModule, long tlsOffset) {}
+    /**
+     * Where a thread's execution context is (kernel and TLS offsets), and where in the kernel's
+     * task_struct its parent's pid is (real_parent, then tgid).
+     */
+    public record EcLocation(long fsbaseOffset, long tlsModule, long tlsOffset, long realParentOffset, long tgidOffset) {}
 
-    static final int OFF_N = 0, OFF_STATUS = 4, OFF_FSBASE = 8, OFF_EC = 16, OFF_HEAD = 24;
+    static final int OFF_N = 0, OFF_STATUS = 4, OFF_FSBASE = 8, OFF_EC = 16, OFF_PPID = 24, OFF_HEAD = 32;
     /** Status: the snapshot's step that failed (0: complete). */
     public static final int OK = 0, NO_FSBASE = 1, NO_DTV = 2, NO_TLS_BLOCK = 3, NO_EC = 4, NO_EC_HEAD = 5, BAD_CFP = 6;
 
@@ -71,8 +74,16 @@ public final class RubySnapshots {
         a.storeImm(W, FP, -4, 0).movReg(R2, FP).alu(ADD, R2, -4).loadMap(R1, scratchFd).call(FN_MAP_LOOKUP_ELEM);
         a.jump(JEQ, R0, 0, "out").movReg(R7, R0); // r7: the record
         a.storeImm(DW, R7, OFF_N, 0);
+        a.call(FN_GET_CURRENT_TASK).movReg(R8, R0); // r8: the task (until step 3)
+        // 0. the parent's pid, task->real_parent->tgid (0 if unreadable): a forked child that exits
+        //    before tansa reads it is named through its parent
+        a.movReg(R3, R8).alu(ADD, R3, (int) at.realParentOffset());
+        readKernel(a, OFF_PPID, 8);
+        a.load(DW, R3, R7, OFF_PPID).alu(ADD, R3, (int) at.tgidOffset());
+        readKernel(a, OFF_PPID, 4);
+        a.storeImm(W, R7, OFF_PPID + 4, 0);
         // 1. fs base
-        a.call(FN_GET_CURRENT_TASK).movReg(R3, R0).alu(ADD, R3, (int) at.fsbaseOffset());
+        a.movReg(R3, R8).alu(ADD, R3, (int) at.fsbaseOffset());
         readKernel(a, OFF_FSBASE, 8).jump(JNE, R0, 0, "fail" + NO_FSBASE);
         // 2. dtv = tcb->dtv; block = dtv[module].val; ec = *(block + offset)
         a.load(DW, R3, R7, OFF_FSBASE).alu(ADD, R3, 8);
@@ -125,6 +136,16 @@ public final class RubySnapshots {
         public boolean complete() {
             return status == OK;
         }
+    }
+
+    /** The pid of the hitting process's parent when the snapshot was taken (0: unknown). */
+    public static int parentPid(byte[] raw) {
+        return raw.length >= OFF_HEAD ? ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN).getInt(OFF_PPID) : 0;
+    }
+
+    /** Whether the program found the thread's Ruby frames (before knowing the process's layout). */
+    public static boolean complete(byte[] raw) {
+        return raw.length >= OFF_HEAD && ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN).getInt(OFF_STATUS) == OK;
     }
 
     /** Decodes a record the program wrote (the raw data of a BPF_OUTPUT sample). */

@@ -91,9 +91,22 @@ public final class RubyProbe implements AutoCloseable {
         return fd;
     }
 
-    /** Runs the program at every hit of the uprobe event {@code eventFd} (of any thread, any process it probes). */
-    public void attach(int eventFd) {
-        Bpf.attach(eventFd, progFd);
+    /**
+     * Runs the program at every hit of the uprobe trace event {@code eventId}, in any thread and
+     * process whose perf events probe it. The kernel keeps the program per trace event, but
+     * removes it from the trace event when <em>the perf event it was set on, or any inherited copy
+     * of that event</em>, is freed: set on one of the sampler's inherited events, the first forked
+     * child or thread to exit would take the program away from every other. So it is set on an
+     * event of its own: a counting event on this thread (tansa maps none of the probed objects,
+     * so it adds no breakpoint), not inherited, freed only by {@link #close}.
+     */
+    public void attach(int eventId) {
+        PerfEvent.Attr a = new PerfEvent.Attr();
+        a.type = PerfEvent.TYPE_TRACEPOINT;
+        a.config = eventId;
+        a.flag(PerfEvent.BIT_DISABLED); // counts nothing; holds the program
+        int fd = keep(PerfEvent.open(a, io.tansa.sys.Self.tid(), -1, -1));
+        Bpf.attach(fd, progFd);
     }
 
     /** The output rings, drained by {@link #drain}. */
@@ -129,7 +142,9 @@ public final class RubyProbe implements AutoCloseable {
      * the variable's offset in that module's TLS block.
      */
     public static RubySnapshots.EcLocation ecLocation(int pid, ProcessSymbols syms) {
-        long fsbase = Btf.kernel().offsetOf("task_struct", "thread.fsbase");
+        Btf btf = Btf.kernel();
+        long fsbase = btf.offsetOf("task_struct", "thread.fsbase");
+        long realParent = btf.offsetOf("task_struct", "real_parent"), tgid = btf.offsetOf("task_struct", "tgid");
         for (Module m : syms.modules()) {
             if (m.elf() == null) continue;
             Symbol ec = null;
@@ -147,7 +162,7 @@ public final class RubyProbe implements AutoCloseable {
                 throw new Failure(Failure.Kind.UNSUPPORTED, "cannot find the TLS module of " + m.name()
                         + " (ruby_current_ec); use --mode stop");
             }
-            return new RubySnapshots.EcLocation(fsbase, module, ec.value());
+            return new RubySnapshots.EcLocation(fsbase, module, ec.value(), realParent, tgid);
         }
         throw new Failure(Failure.Kind.UNSUPPORTED, "this Ruby has no TLS ruby_current_ec (Ruby < 3.0?); use --mode stop");
     }

@@ -63,7 +63,6 @@ public final class UprobeSampler {
     private final int stackCopy;
     private final HitHandler handler;
     private final RubyProbe ruby;
-    private boolean[] rubyAttached;
     private long rubyMissing;
     private static final String GROUP_PREFIX = "tansa_";
     private static final java.util.concurrent.atomic.AtomicInteger RUNS = new java.util.concurrent.atomic.AtomicInteger();
@@ -123,9 +122,9 @@ public final class UprobeSampler {
         long perCpu = Math.max(Math.min(32L << 20, Math.max(2L << 20, (128L << 20) / cpus)), 64L * (stackCopy + 512));
         int pages = Integer.highestOneBit((int) (perCpu / PerfRing.PAGE));
         ringBytes = pages * PerfRing.PAGE;
-        rubyAttached = new boolean[targets.size()];
         try {
             defineEvents();
+            if (ruby != null) for (int id : eventIds) ruby.attach(id); // before any hit
             Set<Integer> threads = PerThread.open(pids, pages, this::open, rings);
             if (rings.isEmpty()) throw new Failure(Failure.Kind.TARGET_EXITED, "the target exited before probing began");
             setEnabled(true); // (enabling an event enables the copies threads born meanwhile inherited)
@@ -170,10 +169,6 @@ public final class UprobeSampler {
             try {
                 out[i] = PerfEvent.open(a, tid, cpu, -1);
                 fds.add(out[i]);
-                if (ruby != null && !rubyAttached[i]) { // the program runs per uprobe event, whichever fd it was set on
-                    ruby.attach(out[i]);
-                    rubyAttached[i] = true;
-                }
             } catch (SysException.ProcessGoneException e) {
                 return null;
             } catch (SysException.PermissionException e) {

@@ -109,4 +109,40 @@ class RubyCallersTest {
             assertTrue(alpha > 0 && beta > 0, alpha + " / " + beta);
         }
     }
+
+    /**
+     * Short-lived forked children (--children) and threads, each hashing once and exiting before
+     * the next starts, in the default engine (copy): every hit has its Ruby frames. The kernel takes
+     * the snapshot program off its uprobe when the perf event it was set on, or an inherited copy of
+     * it, is freed: set on a sampling event, the first child or thread to exit took it away.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"fork", "thread"})
+    void shortLivedChildrenAndThreadsKeepTheirRubyFrames(String kind) {
+        Privileged.requireRoot();
+        int n = 30;
+        try (Target t = Target.start("ruby", SCRIPTS.resolve("short_lived.rb").toString(), kind, "" + n)) {
+            t.awaitLine("ready");
+            List<String> args = new ArrayList<>(List.of("callers", "-p", "" + t.pid(), "-n", "" + n, "--rate", "0",
+                    "-d", "120s", "-f", "json", "libcrypt:crypt_ra"));
+            if (kind.equals("fork")) args.add(1, "--children");
+            Tansa r = Tansa.start(args.toArray(String[]::new));
+            r.awaitErr("probing");
+            io.tansa.sys.Signals.kill(t.pid(), io.tansa.sys.Signals.SIGUSR1);
+            assertEquals(0, r.waitExit(), r.err());
+            assertEquals("done " + n, t.awaitLine("done"), "the program ran to its end");
+            String json = r.out();
+            assertTrue(json.contains("\"mode\": \"copy\""), "auto picks copy mode: " + json);
+            assertTrue(!r.err().contains("native frames only"), r.err());
+            int hits = 0;
+            for (Hit h : paths(json)) {
+                String[] job = frameNamed(h, "job"), block = frameNamed(h, "block (2 levels) in <main>");
+                assertTrue(job != null && "6".equals(job[3]), "job's call line: " + json);
+                assertTrue(block != null && (kind.equals("fork") ? "17" : "19").equals(block[3]),
+                        "the " + kind + "'s block and its line: " + json);
+                hits += h.count();
+            }
+            assertEquals(n, hits, json);
+        }
+    }
 }

@@ -28,9 +28,12 @@ import org.junit.jupiter.params.provider.ValueSource;
  * mid-capture, and the server keeps answering every request.
  */
 class UnicornTest {
-    /** auto: stop mode (each child followed from its fork); copy: Ruby frames snapshotted in the kernel. */
+    /**
+     * auto: copy mode, the Ruby frames snapshotted in the kernel, probes inherited by forked
+     * workers; stop: each worker attached, and each forked one followed from its fork.
+     */
     @ParameterizedTest
-    @ValueSource(strings = {"auto", "copy"})
+    @ValueSource(strings = {"auto", "stop"})
     void workersAndRespawnedWorkersAreTraced(String mode) throws Exception {
         Privileged.requireRoot();
         Path dir = Path.of("src/test/ruby/unicorn").toAbsolutePath();
@@ -90,12 +93,22 @@ class UnicornTest {
             load.join(30_000);
 
             String json = tansa.out();
-            assertTrue(json.contains("\"mode\": \"" + (mode.equals("copy") ? "copy" : "stop") + "\""), json);
+            assertTrue(json.contains("\"mode\": \"" + (mode.equals("auto") ? "copy" : "stop") + "\""), json);
             assertTrue(json.contains("\"name\": \"login\"") && json.contains("\"name\": \"signup\""),
                     "both endpoints' Ruby paths: " + json);
             assertTrue(json.contains("config.ru"), json);
             assertTrue(json.contains("process " + workers.get(1)), "the surviving original worker was traced");
             assertTrue(json.contains("process " + respawned), "the respawned worker was traced: " + json);
+            // every hit has its Ruby frames, in the respawned worker too (in copy mode, the snapshot
+            // program must outlive the killed worker's inherited probes)
+            assertTrue(!tansa.err().contains("native frames only"), tansa.err());
+            int respawnedHits = 0;
+            for (RubyCallersTest.Hit h : RubyCallersTest.paths(json)) {
+                assertTrue(RubyCallersTest.frameNamed(h, "login") != null || RubyCallersTest.frameNamed(h, "signup") != null,
+                        "an endpoint's Ruby frames in every path: " + json);
+                if (h.frames().getLast()[1].equals("process " + respawned)) respawnedHits += h.count();
+            }
+            assertTrue(respawnedHits > 0, "the respawned worker's hits have Ruby frames: " + json);
             assertEquals(lostToKill, failed.get(), "the server answered every request after the respawn: " + failures);
             // nothing of tansa remains in the master or the workers
             for (int pid : ProcFs.children(masterPid)) assertUntraced(pid);

@@ -30,6 +30,7 @@ class BtfTest {
         Map<String, Long> task = pahole("task_struct"), thread = pahole("thread_struct"), skb = pahole("sk_buff");
         assertEquals(task.get("pid"), btf.offsetOf("task_struct", "pid"));
         assertEquals(task.get("tgid"), btf.offsetOf("task_struct", "tgid"));
+        assertEquals(task.get("real_parent"), btf.offsetOf("task_struct", "real_parent"));
         assertEquals(task.get("thread") + thread.get("fsbase"), btf.offsetOf("task_struct", "thread.fsbase"));
         // inside anonymous unions/structs: pahole prints these offsets from the start of sk_buff
         assertEquals(skb.get("dev"), btf.offsetOf("sk_buff", "dev"));
