@@ -35,7 +35,6 @@ run_one() { # $1 = mode → prints "loop_ns captured"
 }
 
 run_modes none copy stop gdb
-echo "hits per run: $hits, runs: $reps (medians); captured = hits with their Ruby frames"
+echo "hits per run: $hits, runs: $reps interleaved (medians; extra = median of per-round differences); captured = hits with their Ruby frames"
 print_modes none copy stop gdb
-awk -v c="${res[copy]}" -v s="${res[stop]}" -v g="${res[gdb]}" -v n="${res[none]}" 'BEGIN {
-  printf "gdb+rb_backtrace / tansa per-hit cost: copy mode (no stop) %.1fx, stop mode %.1fx\n", (g - n) / (c - n), (g - n) / (s - n) }'
+echo "gdb+rb_backtrace / tansa per-hit cost: copy mode (no stop) $(ratio gdb copy), stop mode $(ratio gdb stop)"

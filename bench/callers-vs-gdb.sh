@@ -33,7 +33,6 @@ run_one() { # $1 = mode → prints "loop_ns captured"
 }
 
 run_modes none copy stop gdb
-echo "hits per run: $hits, work between hits: $work, runs: $reps (medians)"
+echo "hits per run: $hits, work between hits: $work, runs: $reps interleaved (medians; extra = median of per-round differences)"
 print_modes none copy stop gdb
-awk -v c="${res[copy]}" -v s="${res[stop]}" -v g="${res[gdb]}" -v n="${res[none]}" 'BEGIN {
-  printf "gdb / tansa per-hit cost: copy mode %.1fx, stop mode %.1fx\n", (g - n) / (c - n), (g - n) / (s - n) }'
+echo "gdb / tansa per-hit cost: copy mode $(ratio gdb copy), stop mode $(ratio gdb stop)"

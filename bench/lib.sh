@@ -14,24 +14,37 @@ await_line() { until grep -q "$2" "$1" 2>/dev/null; do sleep 0.02; done; }
 # the median of the numbers on stdin
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-# run_modes MODE... : `run_one MODE` REPS times per mode (run_one prints "loop_ns captured");
-# sets res[MODE] to the median loop time and cap[MODE] to the captured count of each run.
-declare -A res cap
+# run_modes MODE... : REPS rounds, each running `run_one MODE` once per mode in turn (run_one
+# prints "loop_ns captured"), so that a slow spell of the machine hits every mode alike. Sets
+# res[MODE] to the median loop time, cap[MODE] to the captured counts, and extra[MODE] to the
+# median over rounds of (MODE's loop - the same round's "none" loop) / hits: the cost per hit.
+declare -A res cap extra
 run_modes() {
   local mode i
+  for mode in "$@"; do : > "$out/runs.$mode"; done
+  for ((i = 0; i < reps; i++)); do
+    for mode in "$@"; do run_one "$mode" >> "$out/runs.$mode"; done
+  done
   for mode in "$@"; do
-    for ((i = 0; i < reps; i++)); do run_one "$mode"; done > "$out/runs.$mode"
     res[$mode]=$(cut -d' ' -f1 "$out/runs.$mode" | median)
     cap[$mode]=$(cut -d' ' -f2 "$out/runs.$mode" | tr '\n' ' ')
+    extra[$mode]=$(paste -d' ' <(cut -d' ' -f1 "$out/runs.$mode") <(cut -d' ' -f1 "$out/runs.none") |
+      awk -v h="$hits" '{ print int(($1 - $2) / h) }' | median)
   done
 }
 
-# print_modes MODE... : each mode's median loop time and extra time per hit over "none", with
-# the captured counts of the tansa modes (copy, stop).
+# print_modes MODE... : each mode's median loop time and cost per hit, with the captured counts
+# of the tansa modes (copy, stop).
 print_modes() {
   local mode
   for mode in "$@"; do
-    printf '%-6s loop %12d ns   extra per hit %9d ns   %s\n' "$mode" "${res[$mode]}" \
-      $(( (res[$mode] - res[none]) / hits )) "$([[ $mode == copy || $mode == stop ]] && echo "captured: ${cap[$mode]}")"
+    printf '%-6s loop %12d ns   extra per hit %9d ns   %s\n' "$mode" "${res[$mode]}" "${extra[$mode]}" \
+      "$([[ $mode == copy || $mode == stop ]] && echo "captured: ${cap[$mode]}")"
   done
+}
+
+# ratio ANCHOR MODE : the anchor's cost per hit over MODE's ("below noise" when MODE's is not
+# measurably above the untraced loop)
+ratio() {
+  awk -v a="${extra[$1]}" -v m="${extra[$2]}" 'BEGIN { if (m > 0) printf "%.1fx", a / m; else print "below noise (cost <= 0)" }'
 }
