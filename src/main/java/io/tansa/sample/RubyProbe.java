@@ -97,15 +97,18 @@ public final class RubyProbe implements AutoCloseable {
      * removes it from the trace event when <em>the perf event it was set on, or any inherited copy
      * of that event</em>, is freed: set on one of the sampler's inherited events, the first forked
      * child or thread to exit would take the program away from every other. So it is set on an
-     * event of its own: a counting event on this thread (tansa maps none of the probed objects,
-     * so it adds no breakpoint), not inherited, freed only by {@link #close}.
+     * event of its own, opened on target thread {@code tid} (already probed: it adds no breakpoint
+     * anywhere, where one on tansa's own thread would trap tansa's calls of a probed libc
+     * function), disabled (it counts nothing), not inherited, freed only by {@link #close} — also
+     * after its thread exits. Throws ProcessGoneException if that thread is gone.
      */
-    public void attach(int eventId) {
+    public void attach(int eventId, int tid) {
         PerfEvent.Attr a = new PerfEvent.Attr();
         a.type = PerfEvent.TYPE_TRACEPOINT;
         a.config = eventId;
-        a.flag(PerfEvent.BIT_DISABLED); // counts nothing; holds the program
-        int fd = keep(PerfEvent.open(a, io.tansa.sys.Self.tid(), -1, -1));
+        a.flag(PerfEvent.BIT_DISABLED);
+        int fd = PerfEvent.open(a, tid, -1, -1);
+        keep(fd);
         Bpf.attach(fd, progFd);
     }
 

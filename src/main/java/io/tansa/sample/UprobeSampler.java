@@ -124,9 +124,9 @@ public final class UprobeSampler {
         ringBytes = pages * PerfRing.PAGE;
         try {
             defineEvents();
-            if (ruby != null) for (int id : eventIds) ruby.attach(id); // before any hit
             Set<Integer> threads = PerThread.open(pids, pages, this::open, rings);
             if (rings.isEmpty()) throw new Failure(Failure.Kind.TARGET_EXITED, "the target exited before probing began");
+            if (ruby != null) attachRuby(threads); // before any hit: the events are enabled below
             setEnabled(true); // (enabling an event enables the copies threads born meanwhile inherited)
             log("probing %d location%s in %d thread%s of %s (no-stop: registers and %d KiB of stack%s copied at each hit)",
                     targets.size(), targets.size() == 1 ? "" : "s", threads.size(), threads.size() == 1 ? "" : "s", pids,
@@ -178,6 +178,23 @@ public final class UprobeSampler {
             }
         }
         return out;
+    }
+
+    /** The Ruby snapshot program on every trace event, held by an event on a live target thread. */
+    private void attachRuby(Set<Integer> threads) {
+        for (int id : eventIds) {
+            boolean attached = false;
+            for (int tid : threads) {
+                try {
+                    ruby.attach(id, tid);
+                    attached = true;
+                    break;
+                } catch (SysException.ProcessGoneException e) {
+                    // that thread exited meanwhile: the next one
+                }
+            }
+            if (!attached) throw new Failure(Failure.Kind.TARGET_EXITED, "the target exited before probing began");
+        }
     }
 
     /**

@@ -145,4 +145,37 @@ class RubyCallersTest {
             assertEquals(n, hits, json);
         }
     }
+
+    /**
+     * A probed libc function that tansa's JVM calls too (clock_gettime, under System.nanoTime): the
+     * Ruby snapshot program must be held without probing tansa itself. A thread that ever took a
+     * uprobe trap has the kernel's "[uprobes]" mapping; tansa's process must never get one.
+     */
+    @org.junit.jupiter.api.Test
+    void aLibcFunctionTansaCallsTooIsProbedInTheTargetOnly() throws Exception {
+        Privileged.requireRoot();
+        try (Target t = Target.start("ruby", SCRIPTS.resolve("clock_calls.rb").toString())) {
+            t.awaitLine("ready");
+            Tansa r = Tansa.start("callers", "-p", "" + t.pid(), "-n", "1000", "--rate", "0", "-d", "120s",
+                    "-f", "json", "libc:clock_gettime");
+            java.nio.file.Path maps = java.nio.file.Path.of("/proc/" + r.process.pid() + "/maps");
+            r.awaitErr("probing");
+            while (r.process.isAlive()) { // until the 1000 hits are in
+                try {
+                    assertTrue(!java.nio.file.Files.readString(maps).contains("[uprobes]"), "tansa probed itself");
+                } catch (java.io.IOException ended) { // tansa exited
+                    break;
+                }
+            }
+            assertEquals(0, r.waitExit(), r.err());
+            int hits = 0;
+            for (Hit h : paths(r.out())) {
+                // from tick, or from inside sleep: Ruby frames either way
+                assertTrue(frameNamed(h, "block in <main>") != null, "the Ruby caller: " + r.out());
+                hits += h.count();
+            }
+            assertEquals(1000, hits, r.out());
+            assertTrue(!r.err().contains("native frames only"), r.err());
+        }
+    }
 }
