@@ -99,14 +99,17 @@ class UnicornTest {
             assertTrue(json.contains("config.ru"), json);
             assertTrue(json.contains("process " + workers.get(1)), "the surviving original worker was traced");
             assertTrue(json.contains("process " + respawned), "the respawned worker was traced: " + json);
-            // every hit has its Ruby frames, in the respawned worker too (in copy mode, the snapshot
-            // program must outlive the killed worker's inherited probes)
-            assertTrue(!tansa.err().contains("native frames only"), tansa.err());
+            // Every hit of the surviving and the respawned worker has its Ruby frames (in copy mode,
+            // the snapshot program must outlive the killed worker's inherited probes). The killed
+            // worker's last hits may have native frames only: without preload_app, the app's code
+            // is its own, and it died before tansa had read it (reported, never misnamed).
             int respawnedHits = 0;
             for (RubyCallersTest.Hit h : RubyCallersTest.paths(json)) {
+                String process = h.frames().getLast()[1];
+                if (process.equals("process " + workers.get(0))) continue;
                 assertTrue(RubyCallersTest.frameNamed(h, "login") != null || RubyCallersTest.frameNamed(h, "signup") != null,
-                        "an endpoint's Ruby frames in every path: " + json);
-                if (h.frames().getLast()[1].equals("process " + respawned)) respawnedHits += h.count();
+                        "an endpoint's Ruby frames in every path of " + process + ": " + json);
+                if (process.equals("process " + respawned)) respawnedHits += h.count();
             }
             assertTrue(respawnedHits > 0, "the respawned worker's hits have Ruby frames: " + json);
             assertEquals(lostToKill, failed.get(), "the server answered every request after the respawn: " + failures);
