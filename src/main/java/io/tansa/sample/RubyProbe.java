@@ -106,7 +106,9 @@ public final class RubyProbe implements AutoCloseable {
         PerfEvent.Attr a = new PerfEvent.Attr();
         a.type = PerfEvent.TYPE_TRACEPOINT;
         a.config = eventId;
-        a.flag(PerfEvent.BIT_DISABLED);
+        // removed from its thread at an exec, as the sampler's events are: the new program gets no
+        // breakpoint from it (the kernel keeps the event, and the program, until the fd closes)
+        a.flag(PerfEvent.BIT_DISABLED).flag(PerfEvent.BIT_REMOVE_ON_EXEC);
         int fd = PerfEvent.open(a, tid, -1, -1);
         keep(fd);
         Bpf.attach(fd, progFd);

@@ -178,4 +178,33 @@ class RubyCallersTest {
             assertTrue(!r.err().contains("native frames only"), r.err());
         }
     }
+
+    /**
+     * The Ruby program is held by an event on a target thread. That thread's process execs another
+     * program (as a Unicorn master does on an upgrade) while its forked child goes on hashing: the
+     * child's hits after the exec keep their Ruby frames.
+     */
+    @org.junit.jupiter.api.Test
+    void aTargetThatExecsLeavesItsChildsRubyFrames() {
+        Privileged.requireRoot();
+        try (Target t = Target.start("ruby", SCRIPTS.resolve("exec_parent.rb").toString())) {
+            t.awaitLine("ready");
+            Tansa r = Tansa.start("callers", "-p", "" + t.pid(), "--children", "-n", "300", "--rate", "0", "-d", "120s",
+                    "-f", "json", "libcrypt:crypt_ra");
+            r.awaitErr("probing");
+            io.tansa.sys.Signals.kill(t.pid(), io.tansa.sys.Signals.SIGUSR1);
+            t.awaitLine("after exec"); // the child saw its parent become `sleep`
+            assertEquals(0, r.waitExit(), r.err());
+            assertTrue(!r.err().contains("native frames only"), r.err());
+            int after = 0, hits = 0;
+            for (Hit h : paths(r.out())) {
+                boolean b = frameNamed(h, "work_before") != null, a = frameNamed(h, "work_after") != null;
+                assertTrue(a || b, "Ruby frames in every path: " + r.out());
+                if (a) after += h.count();
+                hits += h.count();
+            }
+            assertEquals(300, hits, r.out());
+            assertTrue(after > 0, "hits after the exec, with their Ruby frames: " + r.out());
+        }
+    }
 }
