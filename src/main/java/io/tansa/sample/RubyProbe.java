@@ -10,7 +10,6 @@ import io.tansa.symbols.Module;
 import io.tansa.symbols.ProcessSymbols;
 import io.tansa.sys.Bpf;
 import io.tansa.sys.Btf;
-import io.tansa.sys.Files;
 import io.tansa.sys.Mem;
 import io.tansa.sys.PerfEvent;
 import io.tansa.sys.PerfRecord;
@@ -134,10 +133,7 @@ public final class RubyProbe implements AutoCloseable {
 
     @Override
     public void close() {
-        for (PerfRing r : rings) r.close();
-        rings.clear();
-        for (int fd : fds) Files.close(fd);
-        fds.clear();
+        PerfRing.closeAll(rings, fds);
     }
 
     /**

@@ -3,7 +3,6 @@ package io.tansa.sample;
 import io.tansa.Failure;
 import io.tansa.proc.ProcFs;
 import io.tansa.sys.Errno;
-import io.tansa.sys.Files;
 import io.tansa.sys.PerfEvent;
 import io.tansa.sys.PerfRecord;
 import io.tansa.sys.PerfRing;
@@ -196,10 +195,7 @@ public final class Sampler implements AutoCloseable {
     @Override
     public void close() {
         // Closing the fds ends the events everywhere, inherited copies included: nothing stays in the target.
-        for (PerfRing r : rings) r.close();
-        rings.clear();
-        for (int fd : fds) Files.close(fd);
-        fds.clear();
+        PerfRing.closeAll(rings, fds);
     }
 
     private static int maxSampleRate() {

@@ -425,10 +425,7 @@ public final class UprobeSampler {
 
     private void close() {
         // Closing the fds removes the breakpoints everywhere, inherited copies included.
-        for (PerfRing r : rings) r.close();
-        rings.clear();
-        for (int fd : fds) Files.close(fd);
-        fds.clear();
+        PerfRing.closeAll(rings, fds);
         if (ruby != null) ruby.close();
         for (int i = 0; i < defined; i++) {
             try {

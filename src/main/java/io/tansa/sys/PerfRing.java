@@ -104,6 +104,17 @@ public final class PerfRing implements AutoCloseable {
         if (first < len) MemorySegment.copy(data, JAVA_BYTE, 0, recBytes, (int) first, (int) (len - first));
     }
 
+    /**
+     * Unmaps {@code rings}, then closes the perf event {@code fds} (which ends the events, inherited
+     * copies included), and empties both lists.
+     */
+    public static void closeAll(java.util.List<PerfRing> rings, java.util.List<Integer> fds) {
+        for (PerfRing r : rings) r.close();
+        rings.clear();
+        for (int fd : fds) Files.close(fd);
+        fds.clear();
+    }
+
     @Override
     public void close() {
         try {
