@@ -1,10 +1,10 @@
 package io.tansa.capture;
 
 import io.tansa.Failure;
-import io.tansa.probe.Tracer;
+import io.tansa.probe.StopEngine;
 import io.tansa.profile.Profile;
 import io.tansa.profile.Stack;
-import io.tansa.sample.UprobeSampler;
+import io.tansa.probe.CopyEngine;
 import io.tansa.symbols.ProbeTarget;
 import io.tansa.symbols.ProcessSymbols;
 import java.time.Duration;
@@ -34,17 +34,17 @@ public final class Callers {
 
     /**
      * How a hit is captured. COPY: the thread never stops, the kernel copies its registers and
-     * stack at the hit ({@link UprobeSampler}) and, in a Ruby process, a kernel program copies its
-     * Ruby frames ({@link io.tansa.sample.RubyProbe}); STOP: the thread stops until its stack (and
-     * its Ruby frames) are read ({@link Tracer}); AUTO: COPY, or STOP where Ruby frames are wanted
+     * stack at the hit ({@link CopyEngine}) and, in a Ruby process, a kernel program copies its
+     * Ruby frames ({@link io.tansa.probe.RubyProbe}); STOP: the thread stops until its stack (and
+     * its Ruby frames) are read ({@link StopEngine}); AUTO: COPY, or STOP where Ruby frames are wanted
      * and this kernel or Ruby cannot snapshot them.
      */
     public enum Mode { AUTO, COPY, STOP }
 
     /** A started capture that another thread may stop. */
     public static final class Run {
-        private volatile Tracer tracer;
-        private volatile UprobeSampler sampler;
+        private volatile StopEngine tracer;
+        private volatile CopyEngine sampler;
         private volatile boolean stopRequested;
 
         public boolean stopped() {
@@ -54,10 +54,10 @@ public final class Callers {
         /** Stops the capture (e.g. from a SIGINT/SIGTERM shutdown hook); it then detaches and returns. */
         public void stop() {
             stopRequested = true;
-            Tracer t = tracer;
-            if (t != null) t.requestStop(Tracer.StopReason.INTERRUPTED);
-            UprobeSampler s = sampler;
-            if (s != null) s.requestStop(Tracer.StopReason.INTERRUPTED);
+            StopEngine t = tracer;
+            if (t != null) t.requestStop(StopEngine.StopReason.INTERRUPTED);
+            CopyEngine s = sampler;
+            if (s != null) s.requestStop(StopEngine.StopReason.INTERRUPTED);
         }
     }
 
@@ -99,7 +99,7 @@ public final class Callers {
     private static final class Session {
         final Request req;
         final Run handle;
-        final Tracer tracer;
+        final StopEngine tracer;
         final Profile profile = new Profile();
         StackCapture capture;
         long count;
@@ -113,24 +113,24 @@ public final class Callers {
         Session(Request req, Run handle) {
             this.req = req;
             this.handle = handle;
-            this.tracer = Tracer.create(options(), this::onHit);
+            this.tracer = StopEngine.create(options(), this::onHit);
             handle.tracer = tracer;
-            if (handle.stopRequested) tracer.requestStop(Tracer.StopReason.INTERRUPTED);
+            if (handle.stopRequested) tracer.requestStop(StopEngine.StopReason.INTERRUPTED);
         }
 
         void log(String fmt, Object... args) {
             if (req.log() != null) req.log().accept(String.format(fmt, args));
         }
 
-        Tracer.Options options() {
-            return new Tracer.Options(req.count(), req.duration(), req.rate(), req.children(), req.log(), req.onAttached());
+        StopEngine.Options options() {
+            return new StopEngine.Options(req.count(), req.duration(), req.rate(), req.children(), req.log(), req.onAttached());
         }
 
-        private boolean onHit(Tracer.Hit hit) {
+        private boolean onHit(StopEngine.Hit hit) {
             return record(capture.capture(hit));
         }
 
-        private boolean onHit(UprobeSampler.Hit hit) {
+        private boolean onHit(CopyEngine.Hit hit) {
             return record(capture.capture(hit));
         }
 
@@ -145,14 +145,14 @@ public final class Callers {
          * serves them all, so their execution contexts must be found the same way (forked workers
          * and runs of one ruby are).
          */
-        io.tansa.sample.RubyProbe rubyProbe(List<Integer> pids) {
-            io.tansa.sample.RubyProbe probe = null;
+        io.tansa.probe.RubyProbe rubyProbe(List<Integer> pids) {
+            io.tansa.probe.RubyProbe probe = null;
             for (int pid : pids) {
                 var rb = capture.ruby(pid);
                 if (rb.isEmpty()) continue;
                 if (probe == null) {
-                    probe = io.tansa.sample.RubyProbe.load(pid, rb.get(), symbols(pid), RUBY_RING_PAGES);
-                } else if (!io.tansa.sample.RubyProbe.ecLocation(pid, symbols(pid)).equals(probe.location())) {
+                    probe = io.tansa.probe.RubyProbe.load(pid, rb.get(), symbols(pid), RUBY_RING_PAGES);
+                } else if (!io.tansa.probe.RubyProbe.ecLocation(pid, symbols(pid)).equals(probe.location())) {
                     probe.close();
                     throw new Failure(Failure.Kind.UNSUPPORTED, "the Ruby processes keep their execution contexts"
                             + " in different TLS modules");
@@ -184,7 +184,7 @@ public final class Callers {
                 }
             }
             // Ruby frames without stopping: a kernel snapshot at each hit (RubyProbe), where this kernel and Ruby allow
-            io.tansa.sample.RubyProbe rubyProbe = null;
+            io.tansa.probe.RubyProbe rubyProbe = null;
             if (ruby && req.mode() != Mode.STOP) {
                 try {
                     rubyProbe = rubyProbe(pids);
@@ -197,17 +197,17 @@ public final class Callers {
             // the fork; a child's hits read after it exited are named with its parent's symbols
             boolean copy = req.mode() == Mode.COPY || (req.mode() == Mode.AUTO && (!ruby || rubyProbe != null));
             profile.meta("mode", copy ? "copy" : "stop");
-            Tracer.Result r;
+            StopEngine.Result r;
             if (copy) {
-                Tracer.Options o = options();
+                StopEngine.Options o = options();
                 // -- CMD: stopped at its entry point until the uprobes are in place; then it runs untraced
-                UprobeSampler sampler = new UprobeSampler(new Tracer.Options(o.count(), o.duration(), o.rate(),
+                CopyEngine sampler = new CopyEngine(new StopEngine.Options(o.count(), o.duration(), o.rate(),
                         o.children(), o.log(), () -> {
                             tracer.releaseLaunched();
                             if (req.onAttached() != null) req.onAttached().run();
                         }), req.stackCopy(), this::onHit, rubyProbe);
                 handle.sampler = sampler;
-                if (handle.stopRequested) sampler.requestStop(Tracer.StopReason.INTERRUPTED);
+                if (handle.stopRequested) sampler.requestStop(StopEngine.StopReason.INTERRUPTED);
                 try {
                     r = sampler.run(pids, targets);
                 } finally {

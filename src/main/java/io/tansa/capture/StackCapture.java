@@ -2,14 +2,14 @@ package io.tansa.capture;
 
 import io.tansa.proc.Mapping;
 import io.tansa.proc.ProcFs;
-import io.tansa.probe.Tracer;
+import io.tansa.probe.StopEngine;
 import io.tansa.profile.Frame;
 import io.tansa.profile.Stack;
 import io.tansa.symbols.ProbeTarget;
 import io.tansa.symbols.ProcessSymbols;
 import io.tansa.unwind.Memory;
 import io.tansa.unwind.ProcessMemory;
-import io.tansa.sample.UprobeSampler;
+import io.tansa.probe.CopyEngine;
 import io.tansa.unwind.Reg;
 import io.tansa.unwind.StackMemory;
 import io.tansa.unwind.Unwinder;
@@ -106,7 +106,7 @@ public final class StackCapture {
     }
 
     /** A hit of the stopping engine: unwound through the stopped thread's memory, Ruby frames merged in. */
-    public Stack capture(Tracer.Hit hit) {
+    public Stack capture(StopEngine.Hit hit) {
         Optional<RubyReader> rb = ruby(hit.pid());
         List<Frame> rubyFrames = rb.isPresent() ? rb.get().frames(hit.tid(), hit.regs()) : List.of();
         if (!rubyFrames.isEmpty() && lang == Lang.RUBY) {
@@ -145,7 +145,7 @@ public final class StackCapture {
      * A hit of the no-stop engine: unwound through the stack copied at the hit (its pc is the
      * probe's address), with the Ruby frames of the snapshot taken at the same hit.
      */
-    public Stack capture(UprobeSampler.Hit hit) {
+    public Stack capture(CopyEngine.Hit hit) {
         List<Frame> rubyFrames = List.of();
         if (hit.ruby() != null) {
             byte[] raw = hit.ruby().raw();

@@ -3,7 +3,7 @@ package io.tansa.cli;
 import io.tansa.Failure;
 import io.tansa.capture.Callers;
 import io.tansa.capture.StackCapture;
-import io.tansa.sample.UprobeSampler;
+import io.tansa.probe.CopyEngine;
 import io.tansa.profile.Profile;
 import java.io.IOException;
 import java.time.Duration;
@@ -105,9 +105,9 @@ public final class CallersCommand implements Callable<Integer> {
         } catch (NumberFormatException e) {
             throw new Failure(Failure.Kind.USAGE, "--stack-copy takes a byte count such as 16384 or 16k, not '" + stackCopy + "'");
         }
-        if (n < 8 || n > UprobeSampler.MAX_STACK_COPY || n % 8 != 0) {
+        if (n < 8 || n > CopyEngine.MAX_STACK_COPY || n % 8 != 0) {
             throw new Failure(Failure.Kind.USAGE, "--stack-copy must be a multiple of 8 between 8 and "
-                    + UprobeSampler.MAX_STACK_COPY + ", not " + n);
+                    + CopyEngine.MAX_STACK_COPY + ", not " + n);
         }
         return n;
     }

@@ -2,7 +2,7 @@ package io.tansa.cli;
 
 import io.tansa.Failure;
 import io.tansa.capture.Callers;
-import io.tansa.sample.UprobeSampler;
+import io.tansa.probe.CopyEngine;
 import io.tansa.capture.StackCapture;
 import io.tansa.profile.Profile;
 import io.tansa.report.TextRenderer;
@@ -56,7 +56,7 @@ public final class DemoCommand implements Callable<Integer> {
             System.out.printf("$ tansa callers -p %d -n %d hash_password%n%n", pid, count);
             Progress progress = new Progress(false, "hits on hash_password", count, null);
             Profile p = Callers.run(new Callers.Request(List.of(pid), List.of(), "hash_password", count, Duration.ofSeconds(60), 0,
-                    false, CallersCommand.MAX_FRAMES, StackCapture.Lang.AUTO, Callers.Mode.AUTO, UprobeSampler.DEFAULT_STACK_COPY, null, progress::update, progress::start),
+                    false, CallersCommand.MAX_FRAMES, StackCapture.Lang.AUTO, Callers.Mode.AUTO, CopyEngine.DEFAULT_STACK_COPY, null, progress::update, progress::start),
                     new Callers.Run());
             progress.finish(p.meta().getOrDefault("stopped", ""));
             new TextRenderer().render(p, System.out);

@@ -1,11 +1,11 @@
 package io.tansa.cli;
 
 import io.tansa.Failure;
-import io.tansa.report.TopTable;
+import io.tansa.profile.TopTable;
 import io.tansa.report.TopTableJson;
 import io.tansa.report.TopTableText;
-import io.tansa.sample.RubyTop;
-import io.tansa.sample.Top;
+import io.tansa.top.RubyTop;
+import io.tansa.top.Top;
 import io.tansa.capture.CfiModules;
 import io.tansa.symbols.ProcessSymbols;
 import java.io.IOException;

@@ -4,7 +4,7 @@ import io.tansa.Failure;
 import io.tansa.trace.EventPrinter;
 import io.tansa.trace.Summary;
 import io.tansa.trace.SyscallTable;
-import io.tansa.trace.Tracer;
+import io.tansa.trace.SyscallTracer;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -67,12 +67,12 @@ public final class TraceCommand implements Callable<Integer> {
         if (bufferMib < 0 || bufferMib > 1024) throw new Failure(Failure.Kind.USAGE, "--buffer takes 1..1024 (MiB)");
         // pages, rounded down to a power of two as perf requires
         int pages = bufferMib == 0 ? 0 : Integer.highestOneBit(bufferMib * 256);
-        Tracer.Options opts = new Tracer.Options(common.pids, command, children, d, only, pages);
+        SyscallTracer.Options opts = new SyscallTracer.Options(common.pids, command, children, d, only, pages);
         PrintStream out = new PrintStream(common.openOutput(), false);
         Summary sum = summary ? new Summary(perThread) : null;
-        Tracer.Listener listener = sum != null ? sum : new EventPrinter(out, timing, fds);
+        SyscallTracer.Listener listener = sum != null ? sum : new EventPrinter(out, timing, fds);
 
-        try (Tracer tracer = Tracer.attach(opts)) {
+        try (SyscallTracer tracer = SyscallTracer.attach(opts)) {
             common.info("tansa trace: %s (%d thread%s); %s", command.isEmpty() ? "pid " + common.pids : command.get(0),
                     tracer.threadsAttached(), tracer.threadsAttached() == 1 ? "" : "s",
                     summary ? "summary at exit or Ctrl-C" : "Ctrl-C to stop");

@@ -1,5 +1,7 @@
 package io.tansa.report;
 
+import io.tansa.profile.TopTable;
+
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;

@@ -1,5 +1,7 @@
 package io.tansa.report;
 
+import io.tansa.profile.TopTable;
+
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Locale;

@@ -2,7 +2,7 @@ package io.tansa.trace;
 
 /**
  * One syscall of a traced thread: its entry and exit joined. The tracer reuses one instance;
- * a {@link Tracer.Listener} must copy what it keeps.
+ * a {@link SyscallTracer.Listener} must copy what it keeps.
  */
 public final class Call {
     /** Process (tgid) and thread ids. */

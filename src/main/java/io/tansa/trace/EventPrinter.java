@@ -17,7 +17,7 @@ import java.util.Set;
  * address: read that late, the buffer may hold something else already, and what tansa prints
  * must be true.
  */
-public final class EventPrinter implements Tracer.Listener {
+public final class EventPrinter implements SyscallTracer.Listener {
     private final PrintStream out;
     private final boolean timing, fds;
     private final SyscallArgs argTable = new SyscallArgs();

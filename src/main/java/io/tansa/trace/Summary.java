@@ -15,7 +15,7 @@ import java.util.Map;
  * errors, total / average / maximum time between entry and exit. Time is wall-clock latency
  * (strace -c -w), counted for the calls whose entry and exit were both seen.
  */
-public final class Summary implements Tracer.Listener {
+public final class Summary implements SyscallTracer.Listener {
     /** Counters of one syscall or ioctl request. */
     public static final class Stat {
         public long calls, errors, timed, totalNs, maxNs;

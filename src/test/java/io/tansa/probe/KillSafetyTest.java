@@ -1,5 +1,7 @@
 package io.tansa.probe;
 
+import io.tansa.capture.CallersTest;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

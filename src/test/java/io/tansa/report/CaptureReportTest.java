@@ -41,7 +41,7 @@ class CaptureReportTest {
             int pid = Integer.parseInt(sh.awaitLine("ready ").substring(6).strip());
             try {
                 Profile p = Callers.run(new Callers.Request(List.of(pid), List.of(), "target", hits, Duration.ofSeconds(30), 0, false, 64,
-                        io.tansa.capture.StackCapture.Lang.NATIVE, Callers.Mode.AUTO, io.tansa.sample.UprobeSampler.DEFAULT_STACK_COPY, null, null, null), new Callers.Run());
+                        io.tansa.capture.StackCapture.Lang.NATIVE, Callers.Mode.AUTO, io.tansa.probe.CopyEngine.DEFAULT_STACK_COPY, null, null, null), new Callers.Run());
                 assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "target survives the capture");
                 return p;
             } finally {

@@ -94,7 +94,7 @@ class TraceTest {
             t.awaitLine("ready");
             Summary sum = new Summary(true);
             // the three workers exist already (blocked on a barrier): each needs its own events
-            Tracer tracer = Tracer.attach(new Tracer.Options(List.of(t.pid()), List.of(), false, null, null, 0));
+            SyscallTracer tracer = SyscallTracer.attach(new SyscallTracer.Options(List.of(t.pid()), List.of(), false, null, null, 0));
             assertEquals(4, tracer.threadsAttached());
             CompletableFuture<Void> run = CompletableFuture.runAsync(() -> {
                 try (tracer) {
@@ -123,7 +123,7 @@ class TraceTest {
     void syscallFilterRunsInTheKernel() {
         Summary sum = new Summary(false);
         int ioctl = SyscallTable.number("ioctl");
-        Tracer tracer = Tracer.attach(new Tracer.Options(List.of(), List.of(target.toString()), false, null,
+        SyscallTracer tracer = SyscallTracer.attach(new SyscallTracer.Options(List.of(), List.of(target.toString()), false, null,
                 java.util.Set.of(ioctl), 0));
         try (tracer) {
             tracer.run(sum);
@@ -142,7 +142,7 @@ class TraceTest {
         List<String> cmd = List.of("/bin/sh", "-c", target + " & wait; exec " + target);
         for (boolean children : new boolean[] {false, true}) {
             Summary sum = new Summary(false);
-            Tracer tracer = Tracer.attach(new Tracer.Options(List.of(), cmd, children, null, null, 0));
+            SyscallTracer tracer = SyscallTracer.attach(new SyscallTracer.Options(List.of(), cmd, children, null, null, 0));
             try (tracer) {
                 tracer.run(sum);
             }

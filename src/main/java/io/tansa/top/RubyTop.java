@@ -1,12 +1,14 @@
-package io.tansa.sample;
+package io.tansa.top;
+
+import io.tansa.capture.SampleStacks;
 
 import io.tansa.Failure;
 import io.tansa.capture.StackCapture;
-import io.tansa.probe.Tracer;
+import io.tansa.probe.StopEngine;
 import io.tansa.proc.ProcFs;
 import io.tansa.profile.Frame;
 import io.tansa.profile.Stack;
-import io.tansa.report.TopTable;
+import io.tansa.profile.TopTable;
 import io.tansa.ruby.RubyReader;
 import io.tansa.symbols.ProcessSymbols;
 import io.tansa.sys.Regs;
@@ -23,12 +25,12 @@ import java.util.stream.Collectors;
  * {@code tansa top --lang ruby} as a library call: timed sampling of the Ruby frames of whichever
  * thread is on CPU, counted per Ruby method into a {@link TopTable#ruby()} table.
  *
- * <p>How: {@link Tracer#runTimed} gives every thread of the targets (and threads born later) a
+ * <p>How: {@link StopEngine#runTimed} gives every thread of the targets (and threads born later) a
  * {@code cpu-clock} perf event with {@code sigtrap}: after every 1/frequency s of a thread's CPU
  * time the kernel stops that very thread, at that instruction, with a synchronous SIGTRAP that the
  * tracer (PTRACE_SEIZE) takes. While it is stopped its Ruby frames are read from the VM's memory
  * ({@link RubyReader}); then it resumes with the trap suppressed. Threads that are off CPU are never
- * touched. The Tracer's discipline applies unchanged: the target's own signals are delivered, the
+ * touched. The StopEngine's discipline applies unchanged: the target's own signals are delivered, the
  * SIGTRAP guard makes a trap still in flight harmless if tansa dies, and every exit path closes the
  * events and detaches.
  */
@@ -86,7 +88,7 @@ public final class RubyTop {
 
         // The cap on the whole run: as many samples as the targets could make with every cpu busy.
         double rateCap = (double) r.frequency() * Math.max(1, ProcFs.onlineCpus().size());
-        Tracer tracer = Tracer.create(new Tracer.Options(0, r.duration(), rateCap, false, log, null), hit -> {
+        StopEngine tracer = StopEngine.create(new StopEngine.Options(0, r.duration(), rateCap, false, log, null), hit -> {
             RubyReader reader = readers.get(hit.pid());
             List<Frame> frames = reader == null ? List.of() : reader.frames(hit.tid(), hit.regs());
             if (frames.isEmpty()) frames = List.of(nativeFrame(symbols.computeIfAbsent(hit.pid(), ProcessSymbols::new),
@@ -113,14 +115,14 @@ public final class RubyTop {
                     }
                     if (finished[0]) return;
                 }
-                if (stop.getAsBoolean()) tracer.requestStop(Tracer.StopReason.INTERRUPTED);
+                if (stop.getAsBoolean()) tracer.requestStop(StopEngine.StopReason.INTERRUPTED);
                 if (System.nanoTime() - next >= 0) {
                     update.accept(table);
                     next += refresh;
                 }
             }
         });
-        Tracer.Result res;
+        StopEngine.Result res;
         try {
             res = tracer.runTimed(r.pids(), 1_000_000_000L / r.frequency());
         } finally {

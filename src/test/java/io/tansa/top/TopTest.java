@@ -1,9 +1,11 @@
-package io.tansa.sample;
+package io.tansa.top;
+
+import io.tansa.capture.SampleStacks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.tansa.report.TopTable;
+import io.tansa.profile.TopTable;
 import io.tansa.testing.Native;
 import io.tansa.testing.Privileged;
 import io.tansa.testing.Target;

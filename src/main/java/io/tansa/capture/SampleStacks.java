@@ -1,4 +1,4 @@
-package io.tansa.sample;
+package io.tansa.capture;
 
 import io.tansa.unwind.Reg;
 import io.tansa.unwind.StackMemory;
@@ -24,7 +24,7 @@ import java.util.function.LongFunction;
  */
 public final class SampleStacks {
     /** Frame for an address nothing could name (perf's "[unknown]"). */
-    static final String UNKNOWN = "[unknown]";
+    public static final String UNKNOWN = "[unknown]";
     private static final int CACHE_LIMIT = 200_000;
 
     private final IntFunction<LongFunction<Frame>> resolvers;

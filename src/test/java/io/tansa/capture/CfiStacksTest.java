@@ -1,4 +1,4 @@
-package io.tansa.probe;
+package io.tansa.capture;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

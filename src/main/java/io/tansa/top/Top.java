@@ -1,9 +1,11 @@
-package io.tansa.sample;
+package io.tansa.top;
+
+import io.tansa.capture.SampleStacks;
 
 import io.tansa.proc.ProcFs;
 import io.tansa.profile.Frame;
 import io.tansa.profile.Stack;
-import io.tansa.report.TopTable;
+import io.tansa.profile.TopTable;
 import io.tansa.sys.PerfRecord;
 import java.time.Duration;
 import java.util.List;

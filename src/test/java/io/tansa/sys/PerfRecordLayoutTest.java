@@ -1,4 +1,4 @@
-package io.tansa.sample;
+package io.tansa.sys;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

@@ -1,4 +1,4 @@
-package io.tansa.sample;
+package io.tansa.probe;
 
 import io.tansa.Failure;
 import io.tansa.elf.Relocation;
@@ -22,7 +22,7 @@ import java.util.function.Consumer;
 /**
  * The kernel side of Ruby frames without stopping the thread: the {@link RubySnapshots} program,
  * its maps, and one BPF_OUTPUT perf event with its ring per cpu, where the program writes one
- * snapshot per hit. {@link UprobeSampler} attaches the program to its uprobe events and joins
+ * snapshot per hit. {@link CopyEngine} attaches the program to its uprobe events and joins
  * each snapshot to the hit's sample.
  */
 public final class RubyProbe implements AutoCloseable {
@@ -128,7 +128,7 @@ public final class RubyProbe implements AutoCloseable {
                 }
             });
         }
-        return n; // a lost snapshot shows as a sample without one (UprobeSampler counts those)
+        return n; // a lost snapshot shows as a sample without one (CopyEngine counts those)
     }
 
     @Override

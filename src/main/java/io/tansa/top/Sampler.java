@@ -1,4 +1,6 @@
-package io.tansa.sample;
+package io.tansa.top;
+
+import io.tansa.probe.ThreadEvents;
 
 import io.tansa.Failure;
 import io.tansa.proc.ProcFs;
@@ -22,7 +24,7 @@ import java.util.function.Consumer;
  * else the cpu-clock software event (VMs). Two scopes:
  * <ul>
  * <li>{@link #attach}: one event per (thread, cpu) of each target with {@code inherit = 1}
- * ({@link PerThread}), so threads and processes the targets create later are sampled too. Only
+ * ({@link ThreadEvents}), so threads and processes the targets create later are sampled too. Only
  * the targets' CPU time is sampled; the rest of the machine pays nothing.</li>
  * <li>{@link #systemWide}: one event per cpu for every process ({@code exclude_idle}: the idle
  * task is not a process anyone wants in the table).</li>
@@ -73,7 +75,7 @@ public final class Sampler implements AutoCloseable {
     public static Sampler attach(Collection<Integer> pids, Options o) {
         Sampler s = new Sampler(o);
         try {
-            s.threads.addAll(PerThread.open(pids, s.ringPages(), (tid, cpu) -> {
+            s.threads.addAll(ThreadEvents.open(pids, s.ringPages(), (tid, cpu) -> {
                 int fd = s.openFor(tid, cpu, true);
                 return fd < 0 ? null : new int[] {fd};
             }, s.rings));

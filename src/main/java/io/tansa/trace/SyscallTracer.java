@@ -51,7 +51,7 @@ import java.util.stream.Collectors;
  * drops other syscalls in the kernel. Records the ring had no room for are counted
  * ({@link #lost()}).
  */
-public final class Tracer implements AutoCloseable {
+public final class SyscallTracer implements AutoCloseable {
     /** How far behind the drain time records are held back for the cross-CPU merge. */
     static final long LAG_NS = TimeUnit.MILLISECONDS.toNanos(20);
     private static final int CLOCK_MONOTONIC = 1;
@@ -101,7 +101,7 @@ public final class Tracer implements AutoCloseable {
     private long lost, records;
     private int attached;
 
-    private Tracer(Options options) {
+    private SyscallTracer(Options options) {
         this.options = options;
         Tracefs.Format enter, exit;
         try {
@@ -135,11 +135,11 @@ public final class Tracer implements AutoCloseable {
      * Opens the events on every thread of the -p processes, or starts the command (stopped before
      * its exec, so tracing begins with the program's first syscall) and lets it run.
      */
-    public static Tracer attach(Options options) {
+    public static SyscallTracer attach(Options options) {
         if (options.pids().isEmpty() == options.command().isEmpty()) {
             throw new Failure(Failure.Kind.USAGE, "give -p PID or -- COMMAND (not both)");
         }
-        Tracer t = new Tracer(options);
+        SyscallTracer t = new SyscallTracer(options);
         try {
             t.mapRings();
             if (options.command().isEmpty()) t.attachPids();

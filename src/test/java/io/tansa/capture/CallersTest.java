@@ -1,4 +1,4 @@
-package io.tansa.probe;
+package io.tansa.capture;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -21,7 +21,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** tansa callers against real multi-threaded C programs, checked against their own ground truth. */
-class CallersTest {
+public class CallersTest {
     static Path paths, late, sigs, dup, pending, libpend;
 
     @BeforeAll
@@ -74,7 +74,7 @@ class CallersTest {
      * uprobe trace events defined by tansa processes that are gone (tracefs is machine-wide:
      * another tansa running meanwhile may have live ones).
      */
-    static List<String> leftUprobes() throws IOException {
+    public static List<String> leftUprobes() throws IOException {
         List<String> left = new java.util.ArrayList<>();
         for (String l : Files.readAllLines(Path.of("/sys/kernel/tracing/uprobe_events"))) {
             Matcher m = Pattern.compile("^\\w:tansa_(\\d+)_").matcher(l);
@@ -84,7 +84,7 @@ class CallersTest {
     }
 
     /** src/test/c/paths.c, built so that every call keeps its frame (the paths are the ground truth). */
-    static Path pathsProgram() {
+    public static Path pathsProgram() {
         return Native.build("paths", "-O2", "-fno-omit-frame-pointer", "-fno-optimize-sibling-calls", "-pthread");
     }
 

@@ -1,4 +1,4 @@
-package io.tansa.sample;
+package io.tansa.probe;
 
 import io.tansa.Failure;
 import io.tansa.proc.ProcFs;
@@ -19,14 +19,14 @@ import java.util.TreeSet;
  * inherited event opened for "any cpu" (perf_mmap: {@code cpu == -1 && inherit}); all events of
  * one cpu share that cpu's ring (PERF_EVENT_IOC_SET_OUTPUT).
  */
-final class PerThread {
-    private PerThread() {}
+public final class ThreadEvents {
+    private ThreadEvents() {}
 
     /**
      * Opens the events of thread {@code tid} on {@code cpu}; returns their fds (the first gets the
      * cpu's ring unless it has one, the others write into it), or null when the thread is gone.
      */
-    interface Opener {
+    public interface Opener {
         int[] open(int tid, int cpu);
     }
 
@@ -35,7 +35,7 @@ final class PerThread {
      * into {@code rings}; returns the threads covered. Throws Failure(NO_SUCH_PROCESS) for a pid
      * without threads. The caller closes the fds and rings (also when this throws).
      */
-    static Set<Integer> open(Collection<Integer> pids, int ringPages, Opener opener, List<PerfRing> rings) {
+    public static Set<Integer> open(Collection<Integer> pids, int ringPages, Opener opener, List<PerfRing> rings) {
         List<Integer> cpus = ProcFs.onlineCpus();
         int[] ringFd = new int[cpus.size()];
         Arrays.fill(ringFd, -1);

@@ -1,4 +1,4 @@
-package io.tansa.probe;
+package io.tansa.capture;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tansa.capture.Callers;
 import io.tansa.capture.StackCapture;
-import io.tansa.sample.UprobeSampler;
+import io.tansa.probe.CopyEngine;
 import io.tansa.testing.Privileged;
 import io.tansa.testing.Target;
 import java.io.IOException;
@@ -36,7 +36,7 @@ class HandlerFailureTest {
             int pid = Integer.parseInt(sh.awaitLine("ready ").substring(6).strip());
             IllegalStateException boom = new IllegalStateException("handler failed");
             Callers.Request req = new Callers.Request(List.of(pid), List.of(), "target", 0, Duration.ofSeconds(30), 0, false,
-                    64, StackCapture.Lang.NATIVE, Callers.Mode.valueOf(mode), UprobeSampler.DEFAULT_STACK_COPY, null,
+                    64, StackCapture.Lang.NATIVE, Callers.Mode.valueOf(mode), CopyEngine.DEFAULT_STACK_COPY, null,
                     n -> {
                         if (n == 5) throw boom;
                     }, null);

@@ -1,4 +1,4 @@
-package io.tansa.sample;
+package io.tansa.top;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,4 +1,4 @@
-package io.tansa.report;
+package io.tansa.profile;
 
 import io.tansa.profile.Frame;
 import io.tansa.profile.Stack;

@@ -32,7 +32,7 @@ import java.util.function.Consumer;
  * <p>All ptrace calls happen on the thread that calls {@link #run}; other threads only call
  * {@link #requestStop}.
  */
-public final class Tracer {
+public final class StopEngine {
     /** Why a run ended. */
     public enum StopReason { COUNT, DURATION, INTERRUPTED, TARGET_EXITED }
 
@@ -98,15 +98,15 @@ public final class Tracer {
         Task(int tid, Proc proc) { this.tid = tid; this.proc = proc; }
     }
 
-    private Tracer(Options opt, HitHandler handler) {
+    private StopEngine(Options opt, HitHandler handler) {
         this.opt = opt;
         this.handler = handler;
         this.uprobeType = PerfEvent.pmuType("uprobe");
     }
 
     /** Creates a tracer; nothing touches a process until {@link #run}. */
-    public static Tracer create(Options opt, HitHandler handler) {
-        return new Tracer(opt, handler);
+    public static StopEngine create(Options opt, HitHandler handler) {
+        return new StopEngine(opt, handler);
     }
 
     /** Asks a running tracer to stop (any thread; e.g. a shutdown hook on SIGINT/SIGTERM). */

@@ -1,11 +1,11 @@
-package io.tansa.sample;
+package io.tansa.probe;
 
 import io.tansa.Failure;
 import io.tansa.proc.Mapping;
 import io.tansa.proc.ProcFs;
 import io.tansa.proc.Status;
 import io.tansa.probe.RateCap;
-import io.tansa.probe.Tracer;
+import io.tansa.probe.StopEngine;
 import io.tansa.symbols.ProbeTarget;
 import io.tansa.sys.Files;
 import io.tansa.sys.PerfEvent;
@@ -28,17 +28,17 @@ import java.util.Set;
  * stack is unwound afterwards from that copy. Nothing attaches to the target: no ptrace, no
  * signal; closing the fds (also by the kernel when tansa dies, even by SIGKILL) removes every
  * breakpoint. The price: a stack deeper than the copy ends in {@code [unknown]}, and no memory
- * outside the stack can be read at the hit (Ruby frames need the stopping engine, {@link Tracer}).
+ * outside the stack can be read at the hit (Ruby frames need the stopping engine, {@link StopEngine}).
  *
  * <p>Events are per (location, thread, cpu) with {@code inherit}, so threads (and, with
- * children, processes) created later are probed too; see {@link PerThread}. They are tracepoint
+ * children, processes) created later are probed too; see {@link ThreadEvents}. They are tracepoint
  * events on uprobe trace events defined in tracefs ("tansa_PID_N/pN"), not events of the uprobe
  * PMU: the kernel cannot inherit a uprobe-PMU event (creating the child's copy reads the path
  * through the attr's config1 pointer again, in the new thread's context), so with inherit every
  * clone() of the target would fail. The definitions are removed at the end; ones left by a
  * tansa that was killed (inactive: no breakpoint without an open event) are removed by the next run.
  */
-public final class UprobeSampler {
+public final class CopyEngine {
     /** Default bytes of stack copied at each hit (perf record's --call-graph dwarf copies 8192). */
     public static final int DEFAULT_STACK_COPY = 16 * 1024;
     /** The most the kernel copies: the sample's size field is 16 bits (perf_sample_ustack_size). */
@@ -59,7 +59,7 @@ public final class UprobeSampler {
     private static final long SAMPLE_TYPE = PerfEvent.SAMPLE_IP | PerfEvent.SAMPLE_TID | PerfEvent.SAMPLE_TIME
             | PerfEvent.SAMPLE_REGS_USER | PerfEvent.SAMPLE_STACK_USER;
 
-    private final Tracer.Options opt;
+    private final StopEngine.Options opt;
     private final int stackCopy;
     private final HitHandler handler;
     private final RubyProbe ruby;
@@ -76,7 +76,7 @@ public final class UprobeSampler {
     private final Map<Integer, Long> mapsReadAt = new HashMap<>();
     private final Map<Integer, String> exited = new LinkedHashMap<>();
     private List<ProbeTarget> targets = List.of();
-    private volatile Tracer.StopReason stopRequest;
+    private volatile StopEngine.StopReason stopRequest;
     private long hits, dropped, capped;
     private RateCap cap;
     private boolean disabled;
@@ -84,7 +84,7 @@ public final class UprobeSampler {
     private volatile long lost; // written by the drainer, then (after it ended) by countUnreported
 
     /** {@code stackCopy}: bytes of stack copied at each hit, a multiple of 8 up to {@link #MAX_STACK_COPY}. */
-    public UprobeSampler(Tracer.Options opt, int stackCopy, HitHandler handler) {
+    public CopyEngine(StopEngine.Options opt, int stackCopy, HitHandler handler) {
         this(opt, stackCopy, handler, null);
     }
 
@@ -92,7 +92,7 @@ public final class UprobeSampler {
      * With {@code ruby}, its program runs at every hit and each hit carries its Ruby snapshot;
      * the sampler closes it at the end.
      */
-    public UprobeSampler(Tracer.Options opt, int stackCopy, HitHandler handler, RubyProbe ruby) {
+    public CopyEngine(StopEngine.Options opt, int stackCopy, HitHandler handler, RubyProbe ruby) {
         this.ruby = ruby;
         this.cap = new RateCap(opt.rate());
         if (stackCopy < 8 || stackCopy > MAX_STACK_COPY || stackCopy % 8 != 0) {
@@ -104,7 +104,7 @@ public final class UprobeSampler {
     }
 
     /** Asks a running sampler to stop (any thread). */
-    public void requestStop(Tracer.StopReason why) {
+    public void requestStop(StopEngine.StopReason why) {
         if (stopRequest == null) stopRequest = why;
     }
 
@@ -112,7 +112,7 @@ public final class UprobeSampler {
      * Probes {@code targets} in every thread of {@code pids} (and threads born later) until a bound
      * is reached; then closes every event. Always closes, also on exceptions.
      */
-    public Tracer.Result run(List<Integer> pids, List<ProbeTarget> targets) {
+    public StopEngine.Result run(List<Integer> pids, List<ProbeTarget> targets) {
         if (targets.isEmpty()) throw new IllegalArgumentException("no probe targets");
         this.targets = List.copyOf(targets);
         // Rings: a burst of hits lands before tansa wakes; what does not fit is lost (PERF_RECORD_LOST,
@@ -124,7 +124,7 @@ public final class UprobeSampler {
         ringBytes = pages * PerfRing.PAGE;
         try {
             defineEvents();
-            Set<Integer> threads = PerThread.open(pids, pages, this::open, rings);
+            Set<Integer> threads = ThreadEvents.open(pids, pages, this::open, rings);
             if (rings.isEmpty()) throw new Failure(Failure.Kind.TARGET_EXITED, "the target exited before probing began");
             if (ruby != null) attachRuby(threads); // before any hit: the events are enabled below
             setEnabled(true); // (enabling an event enables the copies threads born meanwhile inherited)
@@ -144,8 +144,8 @@ public final class UprobeSampler {
             log("%d hits were not captured: they came faster than tansa could take them from the kernel's buffer", lost);
             dropped += lost;
         }
-        Tracer.StopReason reason = stopRequest != null ? stopRequest : Tracer.StopReason.TARGET_EXITED;
-        return new Tracer.Result(hits, dropped, reason, exited, capped);
+        StopEngine.StopReason reason = stopRequest != null ? stopRequest : StopEngine.StopReason.TARGET_EXITED;
+        return new StopEngine.Result(hits, dropped, reason, exited, capped);
     }
 
     private int[] open(int tid, int cpu) {
@@ -214,10 +214,10 @@ public final class UprobeSampler {
                     onSample(next.sample(), next.ruby(), pids, alive);
                 }
                 if (drainFailure != null) throw new IllegalStateException("reading the rings failed", drainFailure);
-                if (opt.count() > 0 && hits >= opt.count()) requestStop(Tracer.StopReason.COUNT);
+                if (opt.count() > 0 && hits >= opt.count()) requestStop(StopEngine.StopReason.COUNT);
                 if (stopRequest != null) return;
                 long now = System.nanoTime();
-                if (now >= deadline) requestStop(Tracer.StopReason.DURATION);
+                if (now >= deadline) requestStop(StopEngine.StopReason.DURATION);
                 if (disabled && now >= cap.windowEnd()) setEnabled(true);
                 if (next == null) {
                     alive.removeIf(pid -> {
