@@ -3,7 +3,6 @@ package io.tansa.probe;
 import io.tansa.Failure;
 import io.tansa.proc.Mapping;
 import io.tansa.proc.ProcFs;
-import io.tansa.proc.Status;
 import io.tansa.probe.RateCap;
 import io.tansa.probe.StopEngine;
 import io.tansa.symbols.ProbeTarget;
@@ -55,7 +54,6 @@ public final class CopyEngine {
         boolean onHit(Hit hit);
     }
 
-    private static final int CLOCK_MONOTONIC = 1;
     private static final long SAMPLE_TYPE = PerfEvent.SAMPLE_IP | PerfEvent.SAMPLE_TID | PerfEvent.SAMPLE_TIME
             | PerfEvent.SAMPLE_REGS_USER | PerfEvent.SAMPLE_STACK_USER;
 
@@ -160,7 +158,7 @@ public final class CopyEngine {
             a.sampleStackUser = stackCopy;
             a.flag(PerfEvent.BIT_WATERMARK);
             a.wakeupEvents = ringBytes / 4; // wakeup_watermark: poll returns when a quarter is full
-            a.clockid = CLOCK_MONOTONIC;
+            a.clockid = PerfEvent.CLOCK_MONOTONIC;
             // opened disabled, enabled together once all are open: no location starts ahead of another
             a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_INHERIT).flag(PerfEvent.BIT_DISABLED)
                     .flag(PerfEvent.BIT_REMOVE_ON_EXEC);
@@ -221,7 +219,7 @@ public final class CopyEngine {
                 if (disabled && now >= cap.windowEnd()) setEnabled(true);
                 if (next == null) {
                     alive.removeIf(pid -> {
-                        if (alive(pid)) return false;
+                        if (ProcFs.alive(pid)) return false;
                         exited.put(pid, "exited");
                         return true;
                     });
@@ -392,15 +390,6 @@ public final class CopyEngine {
         }
         disabled = !on;
         if (on) cap.restart(System.nanoTime());
-    }
-
-    private static boolean alive(int pid) {
-        try {
-            Status st = ProcFs.status(pid, pid);
-            return st.state() != 'Z' && st.state() != 'X';
-        } catch (RuntimeException e) {
-            return false;
-        }
     }
 
     /**

@@ -31,7 +31,6 @@ public final class RubyProbe implements AutoCloseable {
 
     private static final long SAMPLE_TYPE = PerfEvent.SAMPLE_TID | PerfEvent.SAMPLE_TIME | PerfEvent.SAMPLE_RAW;
     private static final long SW_BPF_OUTPUT = 10; // enum perf_sw_ids: PERF_COUNT_SW_BPF_OUTPUT
-    private static final int CLOCK_MONOTONIC = 1;
 
     private final List<Integer> fds = new ArrayList<>();
     private final List<PerfRing> rings = new ArrayList<>();
@@ -62,7 +61,7 @@ public final class RubyProbe implements AutoCloseable {
                 // interrupt (irq_work) raised from the probed thread's hit, costly in a VM
                 a.flag(PerfEvent.BIT_WATERMARK);
                 a.wakeupEvents = ringPages * PerfRing.PAGE / 4;
-                a.clockid = CLOCK_MONOTONIC;
+                a.clockid = PerfEvent.CLOCK_MONOTONIC;
                 a.flag(PerfEvent.BIT_USE_CLOCKID);
                 int fd = p.keep(PerfEvent.open(a, -1, cpu, -1));
                 p.rings.add(PerfRing.map(fd, ringPages));

@@ -175,9 +175,7 @@ public final class StopEngine {
      * the exec a one-shot uprobe on AT_ENTRY stops it. Call {@link #run} next, on the same thread.
      */
     public int launch(List<String> argv) {
-        List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c", "kill -STOP $$; exec \"$0\" \"$@\""));
-        cmd.addAll(argv);
-        int pid = Spawn.spawn(cmd);
+        int pid = Spawn.spawn(Spawn.stoppedBeforeExec(argv));
         Ptrace.Wait w = Ptrace.waitpid(pid, Ptrace.WUNTRACED);
         if (!w.stopped()) throw new Failure(Failure.Kind.INTERNAL, "could not start " + argv.get(0));
         Ptrace.seize(pid, SEIZE_OPTIONS);

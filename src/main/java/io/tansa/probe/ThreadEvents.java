@@ -31,14 +31,45 @@ public final class ThreadEvents {
     }
 
     /**
+     * What {@link #open(Collection, int[], int[], Opener, Listener)} tells its caller besides
+     * opening: which threads it found, and when one listing round of new threads has its events.
+     */
+    public interface Listener {
+        /** Thread {@code tid} of {@code pid} was listed for the first time; its events are opened next. */
+        default void thread(int pid, int tid) {}
+
+        /** The events of the threads new in one listing are open (e.g. enable them together now). */
+        default void round() {}
+    }
+
+    /**
      * Opens events for every thread of every pid, mapping one ring of {@code ringPages} per cpu
      * into {@code rings}; returns the threads covered. Throws Failure(NO_SUCH_PROCESS) for a pid
      * without threads. The caller closes the fds and rings (also when this throws).
      */
     public static Set<Integer> open(Collection<Integer> pids, int ringPages, Opener opener, List<PerfRing> rings) {
-        List<Integer> cpus = ProcFs.onlineCpus();
-        int[] ringFd = new int[cpus.size()];
+        List<Integer> online = ProcFs.onlineCpus();
+        int[] cpus = online.stream().mapToInt(Integer::intValue).toArray();
+        int[] ringFd = new int[cpus.length];
         Arrays.fill(ringFd, -1);
+        return open(pids, cpus, ringFd, ringPages, opener, rings, new Listener() {});
+    }
+
+    /**
+     * As {@link #open(Collection, int, Opener, List)}, on rings the caller has mapped already:
+     * every event opened on {@code cpus[i]} writes into the ring of {@code ringFds[i]}
+     * (PERF_EVENT_IOC_SET_OUTPUT needs the same clockid on both events).
+     */
+    public static Set<Integer> open(Collection<Integer> pids, int[] cpus, int[] ringFds, Opener opener,
+            Listener listener) {
+        if (cpus.length != ringFds.length) throw new IllegalArgumentException("one ring per cpu");
+        for (int fd : ringFds) if (fd < 0) throw new IllegalArgumentException("ring fd " + fd);
+        return open(pids, cpus, ringFds.clone(), 0, opener, null, listener);
+    }
+
+    /** ringFd[i] < 0: the first event opened on cpus[i] gets a ring of {@code ringPages}, added to rings. */
+    private static Set<Integer> open(Collection<Integer> pids, int[] cpus, int[] ringFd, int ringPages, Opener opener,
+            List<PerfRing> rings, Listener listener) {
         Set<Integer> threads = new TreeSet<>();
         for (int pid : pids) {
             if (!ProcFs.exists(pid)) throw new Failure(Failure.Kind.NO_SUCH_PROCESS, "no process " + pid);
@@ -50,8 +81,9 @@ public final class ThreadEvents {
                 for (int tid : tasks(pid)) if (done.add(tid)) todo.add(tid);
                 if (todo.isEmpty()) break;
                 for (int tid : todo) {
-                    for (int i = 0; i < cpus.size(); i++) {
-                        int[] fds = opener.open(tid, cpus.get(i));
+                    listener.thread(pid, tid);
+                    for (int i = 0; i < cpus.length; i++) {
+                        int[] fds = opener.open(tid, cpus[i]);
                         if (fds == null) break; // thread exited meanwhile
                         for (int fd : fds) {
                             if (ringFd[i] < 0) {
@@ -63,6 +95,7 @@ public final class ThreadEvents {
                         }
                     }
                 }
+                listener.round();
             }
             if (done.isEmpty()) throw new Failure(Failure.Kind.NO_SUCH_PROCESS, "no process " + pid);
             threads.addAll(done);

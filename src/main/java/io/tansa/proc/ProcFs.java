@@ -1,6 +1,7 @@
 package io.tansa.proc;
 
 import io.tansa.Failure;
+import io.tansa.sys.SmallFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
@@ -26,6 +27,27 @@ public final class ProcFs {
     /** Whether process {@code pid} exists (zombies included). */
     public static boolean exists(int pid) {
         return pid > 0 && Files.exists(PROC.resolve(Integer.toString(pid)).resolve("stat"));
+    }
+
+    /**
+     * The state letter of /proc/PID/stat (R, S, D, T, t, Z, X, ...; proc(5)), or 0 when the
+     * process is gone. It is the state of the thread group leader.
+     */
+    public static char state(int pid) {
+        String s = SmallFiles.read("/proc/" + pid + "/stat");
+        if (s == null) return 0;
+        int i = s.lastIndexOf(')'); // comm may contain spaces and parentheses
+        return i > 0 && i + 2 < s.length() ? s.charAt(i + 2) : 0;
+    }
+
+    /**
+     * Whether process {@code pid} is running: it exists and is not a zombie (Z) or dead (X, x).
+     * The one liveness check of tansa's loops: a zombie's /proc/PID remains until it is reaped,
+     * and kill(pid, 0) succeeds on it too.
+     */
+    public static boolean alive(int pid) {
+        char c = pid > 0 ? state(pid) : 0;
+        return c != 0 && c != 'Z' && c != 'X' && c != 'x';
     }
 
     /** The mappings of /proc/PID/maps, in address order. */
@@ -121,6 +143,18 @@ public final class ProcFs {
     public static String comm(int pid, int tid) {
         String s = readString(pid, "/proc/" + pid + "/task/" + tid + "/comm");
         return s.endsWith("\n") ? s.substring(0, s.length() - 1) : s;
+    }
+
+    /**
+     * Thread name as {@link #comm}, or {@code fallback} when the thread is gone (or cannot be
+     * read): the one fallback for naming a thread that may have exited since it was seen.
+     */
+    public static String comm(int pid, int tid, String fallback) {
+        try {
+            return comm(pid, tid);
+        } catch (RuntimeException gone) {
+            return fallback;
+        }
     }
 
     /** Command line arguments (/proc/PID/cmdline split at NULs). */

@@ -62,13 +62,4 @@ public record Frame(Kind kind, String name, String module, long address, String 
                     : name + (module != null ? " (" + module + ")" : "");
         };
     }
-
-    /** Label for folded stacks: no spaces or semicolons. */
-    public String foldedName() {
-        String s = switch (kind) {
-            case RUBY -> name + " " + file + ":" + line;
-            case NATIVE, KERNEL -> hasLine() ? name + " " + shortLine() : name;
-        };
-        return s.replace(';', ':');
-    }
 }

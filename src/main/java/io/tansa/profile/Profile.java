@@ -74,9 +74,6 @@ public final class Profile {
         locationHits.set(location, locationHits.get(location) + hits);
     }
 
-    /** Whether raw stacks are kept: then {@link #stacks()} holds every recorded hit. */
-    public synchronized boolean keepsStacks() { return keepStacks; }
-
     public synchronized long total() { return total; }
 
     /** Distinct paths, most frequent first (ties: first seen first). */

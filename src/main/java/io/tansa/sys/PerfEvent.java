@@ -35,6 +35,11 @@ public final class PerfEvent {
     public static final int RECORD_MMAP = 1, RECORD_LOST = 2, RECORD_COMM = 3, RECORD_EXIT = 4,
             RECORD_THROTTLE = 5, RECORD_UNTHROTTLE = 6, RECORD_FORK = 7, RECORD_SAMPLE = 9, RECORD_MMAP2 = 10;
     public static final int FLAG_FD_CLOEXEC = 8;
+    /**
+     * attr.clockid with BIT_USE_CLOCKID: CLOCK_MONOTONIC from &lt;linux/time.h&gt;, the clock of
+     * System.nanoTime on Linux, so record times compare with tansa's own.
+     */
+    public static final int CLOCK_MONOTONIC = 1;
 
     // ioctls: _IO('$', n) etc. from <linux/perf_event.h>
     public static final long IOC_ENABLE = 0x2400, IOC_DISABLE = 0x2401, IOC_RESET = 0x2403,

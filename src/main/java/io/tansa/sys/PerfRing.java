@@ -62,13 +62,6 @@ public final class PerfRing implements AutoCloseable {
         return fd;
     }
 
-    /** True when records are waiting. */
-    public boolean hasData() {
-        long head = (long) LONG_VH.getAcquire(map, OFF_DATA_HEAD);
-        long tail = map.get(JAVA_LONG, OFF_DATA_TAIL);
-        return head != tail;
-    }
-
     /**
      * Hands every complete record to {@code sink} as a little-endian buffer positioned at the
      * header (type at 0, misc at 4, size at 6, body from 8), valid only during the call; then

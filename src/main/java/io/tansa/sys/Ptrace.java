@@ -61,10 +61,8 @@ public final class Ptrace {
     public static void interrupt(int tid) { call(INTERRUPT, tid, 0, 0, "PTRACE_INTERRUPT"); }
     /** PTRACE_CONT, delivering {@code sig} (0 = suppress the signal of this stop). */
     public static void cont(int tid, int sig) { call(CONT, tid, 0, sig, "PTRACE_CONT"); }
-    public static void singleStep(int tid) { call(SINGLESTEP, tid, 0, 0, "PTRACE_SINGLESTEP"); }
     public static void listen(int tid) { call(LISTEN, tid, 0, 0, "PTRACE_LISTEN"); }
     public static void detach(int tid, int sig) { call(DETACH, tid, 0, sig, "PTRACE_DETACH"); }
-    public static void setOptions(int tid, int options) { call(SETOPTIONS, tid, 0, options, "PTRACE_SETOPTIONS"); }
 
     public static long eventMsg(int tid) {
         MemorySegment s = SCRATCH.get();

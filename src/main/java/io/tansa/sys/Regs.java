@@ -16,7 +16,6 @@ public final class Regs {
 
     public long ip() { return r[RIP]; }
     public long sp() { return r[RSP]; }
-    public long bp() { return r[RBP]; }
     public long fsBase() { return r[FS_BASE]; }
 
     public Regs copy() {

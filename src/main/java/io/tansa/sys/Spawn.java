@@ -25,6 +25,19 @@ public final class Spawn {
     private static final MemorySegment ENVIRON = Libc.LOOKUP.find("environ").orElseThrow()
             .reinterpret(ADDRESS.byteSize());
 
+    /**
+     * The command line that runs {@code argv} stopped before its exec: a shell that sends itself
+     * SIGSTOP, then (once continued) execs the program in place (same pid). The caller opens its
+     * events or seizes the stopped shell, then sends SIGCONT: tansa is in place from the program's
+     * first instruction (its execve). Started with {@link #spawn} when the caller must own the
+     * waitpid (ptrace), with a ProcessBuilder when the JVM may reap it and report its exit status.
+     */
+    public static List<String> stoppedBeforeExec(List<String> argv) {
+        List<String> cmd = new java.util.ArrayList<>(List.of("/bin/sh", "-c", "kill -STOP $$ && exec \"$0\" \"$@\""));
+        cmd.addAll(argv);
+        return cmd;
+    }
+
     /** Starts {@code argv} (searched in PATH) and returns its pid. Errors are returned, not in errno. */
     public static int spawn(List<String> argv) {
         try (Arena a = Arena.ofConfined()) {

@@ -167,10 +167,6 @@ public final class RubyTop {
     }
 
     private static String comm(int pid, int tid) {
-        try {
-            return ProcFs.comm(pid, tid);
-        } catch (RuntimeException e) {
-            return "?";
-        }
+        return ProcFs.comm(pid, tid, "?");
     }
 }

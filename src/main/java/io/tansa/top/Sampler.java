@@ -45,7 +45,6 @@ public final class Sampler implements AutoCloseable {
     }
 
     private static final int RING_PAGES = 128; // 512 KiB per cpu, perf record's default for root
-    private static final int CLOCK_MONOTONIC = 1;
 
     private final Options options;
     private final List<Integer> fds = new ArrayList<>();
@@ -115,7 +114,7 @@ public final class Sampler implements AutoCloseable {
             a.config = config;
             a.samplePeriod = options.frequency();
             a.sampleType = sampleType;
-            a.clockid = CLOCK_MONOTONIC;
+            a.clockid = PerfEvent.CLOCK_MONOTONIC;
             a.flag(PerfEvent.BIT_FREQ).flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_EXCLUDE_HV)
                     .flag(PerfEvent.BIT_COMM).flag(PerfEvent.BIT_TASK).flag(PerfEvent.BIT_MMAP)
                     .flag(PerfEvent.BIT_MMAP2);

@@ -101,7 +101,7 @@ public final class Top {
                 now = System.nanoTime();
                 if (now - end >= 0) { why = Stop.DURATION; break; }
                 if (stop.getAsBoolean()) { why = Stop.INTERRUPTED; window[0] = now; break; }
-                if (!r.allCpus() && r.pids().stream().noneMatch(Top::alive)) { why = Stop.TARGET_EXITED; break; }
+                if (!r.allCpus() && r.pids().stream().noneMatch(ProcFs::alive)) { why = Stop.TARGET_EXITED; break; }
                 if (now - nextRefresh >= 0) {
                     table.header(new TopTable.Header(s.event(), r.frequency(), tgt, s.lost(), null));
                     update.accept(table);
@@ -111,15 +111,6 @@ public final class Top {
             s.drain(sink);
             table.header(new TopTable.Header(s.event(), r.frequency(), tgt, s.lost(), why.text));
             return new Result(table, why);
-        }
-    }
-
-    /** A process that exists and is not a zombie. */
-    static boolean alive(int pid) {
-        try {
-            return ProcFs.exists(pid) && ProcFs.status(pid, pid).state() != 'Z';
-        } catch (RuntimeException e) {
-            return false;
         }
     }
 }

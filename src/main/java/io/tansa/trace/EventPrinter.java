@@ -100,7 +100,7 @@ public final class EventPrinter implements SyscallTracer.Listener {
     private String threadName(int pid, int tid) {
         String n = names.get(tid);
         if (n == null) {
-            n = Targets.comm(pid, tid);
+            n = io.tansa.proc.ProcFs.comm(pid, tid, null);
             names.put(tid, n = n == null ? "?" : n);
         }
         return n;

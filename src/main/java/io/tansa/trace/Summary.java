@@ -74,7 +74,7 @@ public final class Summary implements SyscallTracer.Listener {
     private String name(int pid, int tid) {
         String n = renamed.get(tid);
         if (n != null) return n;
-        n = Targets.comm(pid, tid);
+        n = io.tansa.proc.ProcFs.comm(pid, tid, null);
         return n == null ? "?" : n;
     }
 

@@ -1,16 +1,18 @@
 package io.tansa.trace;
 
-import io.tansa.proc.ProcFs;
-
 import io.tansa.Failure;
+import io.tansa.probe.ThreadEvents;
+import io.tansa.proc.ProcFs;
 import io.tansa.sys.Files;
 import io.tansa.sys.PerfEvent;
+import io.tansa.sys.PerfRecord;
 import io.tansa.sys.PerfRing;
 import io.tansa.sys.Signals;
+import io.tansa.sys.Spawn;
 import io.tansa.sys.SysException;
 import io.tansa.sys.Tracefs;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
+import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -54,8 +56,8 @@ import java.util.stream.Collectors;
 public final class SyscallTracer implements AutoCloseable {
     /** How far behind the drain time records are held back for the cross-CPU merge. */
     static final long LAG_NS = TimeUnit.MILLISECONDS.toNanos(20);
-    private static final int CLOCK_MONOTONIC = 1;
     private static final int POLL_MS = 50;
+    private static final long SAMPLE_TYPE = PerfEvent.SAMPLE_TID | PerfEvent.SAMPLE_TIME | PerfEvent.SAMPLE_RAW;
 
     /**
      * What to trace: -p pids or a command, whether to follow child processes, how long (null =
@@ -88,7 +90,6 @@ public final class SyscallTracer implements AutoCloseable {
     private final int[] cpus;
     private final PerfRing[] rings;
     private final List<Integer> fds = new ArrayList<>();
-    private final Set<Integer> tracedTids = new HashSet<>();
     private final Set<Integer> roots = new LinkedHashSet<>();
     private final Set<Integer> seenPids = new HashSet<>();
     private final Set<Integer> seenTids = new HashSet<>();
@@ -160,7 +161,7 @@ public final class SyscallTracer implements AutoCloseable {
             PerfEvent.Attr a = new PerfEvent.Attr();
             a.type = PerfEvent.TYPE_SOFTWARE;
             a.config = PerfEvent.SW_DUMMY;
-            a.clockid = CLOCK_MONOTONIC; // SET_OUTPUT needs the same clock on both events
+            a.clockid = PerfEvent.CLOCK_MONOTONIC; // SET_OUTPUT needs the same clock on both events
             a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_WATERMARK).flag(PerfEvent.BIT_DISABLED);
             a.wakeupEvents = ringPages() * PerfRing.PAGE / 4; // wakeup_watermark, bytes
             int fd = PerfEvent.open(a, 0, cpus[i], -1);
@@ -171,47 +172,46 @@ public final class SyscallTracer implements AutoCloseable {
 
     private void attachPids() {
         for (int pid : options.pids()) {
-            if (!Targets.running(pid)) throw new Failure(Failure.Kind.NO_SUCH_PROCESS, "no such process: " + pid);
+            if (!ProcFs.alive(pid)) throw new Failure(Failure.Kind.NO_SUCH_PROCESS, "no such process: " + pid);
             roots.add(pid);
         }
-        // New threads of a thread already covered inherit its events; list again for the others.
-        // Each round opens its events disabled and enables them together afterwards, so a thread or
-        // process forked meanwhile inherits a complete set (or, if forked in the middle of the
-        // opens, a set enabled at once rather than one that starts recording halfway).
-        for (int round = 0; round < 20; round++) {
-            boolean added = false;
-            int first = fds.size();
-            for (int pid : roots) {
-                for (int tid : Targets.threads(pid)) {
-                    if (tracedTids.add(tid)) {
-                        String name = Targets.comm(pid, tid);
+        // New threads of a thread already covered inherit its events; ThreadEvents lists again for
+        // the others. Each round opens its events disabled and enables them together afterwards, so
+        // a thread or process forked meanwhile inherits a complete set (or, if forked in the middle
+        // of the opens, a set enabled at once rather than one that starts recording halfway).
+        Set<Integer> gone = new HashSet<>();
+        int[] first = {fds.size()};
+        Set<Integer> covered = ThreadEvents.open(roots, cpus, ringFds(), opener(false, gone),
+                new ThreadEvents.Listener() {
+                    @Override
+                    public void thread(int pid, int tid) {
+                        String name = ProcFs.comm(pid, tid, null);
                         if (name != null) names.put(tid, new ThreadName(pid, name));
-                        if (openThread(tid, false)) {
-                            attached++;
-                            added = true;
-                        }
                     }
-                }
-            }
-            for (int k = first; k < fds.size(); k++) PerfEvent.enable(fds.get(k));
-            if (!added) break;
-        }
+
+                    @Override
+                    public void round() {
+                        for (int k = first[0]; k < fds.size(); k++) PerfEvent.enable(fds.get(k));
+                        first[0] = fds.size();
+                    }
+                });
+        for (int tid : covered) if (!gone.contains(tid)) attached++;
         if (attached == 0) throw new Failure(Failure.Kind.TARGET_EXITED, "target exited before tracing began");
     }
 
     private void startCommand() {
         // sh stops itself, the events are opened on it with enable_on_exec, SIGCONT lets it exec the
         // command: the first traced syscall is the command's own execve.
-        List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", "kill -STOP $$ && exec \"$0\" \"$@\""));
-        argv.addAll(options.command());
+        // The JVM's own child (not sys.Spawn): nothing here waits for ptrace stops, and the JDK's
+        // Process reports the command's exit status, which tansa trace exits with.
         try {
-            child = new ProcessBuilder(argv).inheritIO().start();
+            child = new ProcessBuilder(Spawn.stoppedBeforeExec(options.command())).inheritIO().start();
         } catch (java.io.IOException e) {
             throw new Failure(Failure.Kind.USAGE, "cannot start " + options.command().get(0) + ": " + e.getMessage());
         }
         int pid = (int) child.pid();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (Targets.state(pid) != 'T') {
+        while (ProcFs.state(pid) != 'T') {
             if (!child.isAlive() || System.nanoTime() > deadline) {
                 child.destroyForcibly();
                 throw new Failure(Failure.Kind.TARGET_EXITED, "could not start " + options.command().get(0));
@@ -219,10 +219,10 @@ public final class SyscallTracer implements AutoCloseable {
             Thread.onSpinWait();
         }
         roots.add(pid);
-        tracedTids.add(pid);
         attached = 1;
         try {
-            openThread(pid, true);
+            // the stopped shell has one thread; its events start at the exec (enable_on_exec)
+            ThreadEvents.open(List.of(pid), cpus, ringFds(), opener(true, new HashSet<>()), new ThreadEvents.Listener() {});
         } catch (RuntimeException e) {
             child.destroyForcibly();
             throw e;
@@ -230,18 +230,29 @@ public final class SyscallTracer implements AutoCloseable {
         Signals.kill(pid, Signals.SIGCONT);
     }
 
-    /** Opens the enter/exit pair of {@code tid} on every CPU. False when the thread is already gone. */
-    private boolean openThread(int tid, boolean onExec) {
+    private int[] ringFds() {
+        int[] r = new int[rings.length];
+        for (int i = 0; i < rings.length; i++) r[i] = rings[i].fd();
+        return r;
+    }
+
+    /**
+     * Opens the enter/exit pair of a thread on one CPU (ThreadEvents points them at that CPU's
+     * ring); null, and the thread in {@code gone}, when the thread is already gone.
+     */
+    private ThreadEvents.Opener opener(boolean onExec, Set<Integer> gone) {
         String filter = only == null ? null
                 : only.stream().mapToObj(n -> "id == " + n).collect(Collectors.joining(" || "));
-        for (int i = 0; i < cpus.length; i++) {
+        return (tid, cpu) -> {
+            int[] pair = new int[2];
+            int k = 0;
             for (int id : new int[] {enterId, exitId}) {
                 PerfEvent.Attr a = new PerfEvent.Attr();
                 a.type = PerfEvent.TYPE_TRACEPOINT;
                 a.config = id;
                 a.samplePeriod = 1;
-                a.sampleType = PerfEvent.SAMPLE_TID | PerfEvent.SAMPLE_TIME | PerfEvent.SAMPLE_RAW;
-                a.clockid = CLOCK_MONOTONIC;
+                a.sampleType = SAMPLE_TYPE;
+                a.clockid = PerfEvent.CLOCK_MONOTONIC;
                 a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_INHERIT).flag(PerfEvent.BIT_WATERMARK);
                 if (!options.children()) a.flag(PerfEvent.BIT_INHERIT_THREAD);
                 a.flag(PerfEvent.BIT_DISABLED);
@@ -250,9 +261,10 @@ public final class SyscallTracer implements AutoCloseable {
                 a.wakeupEvents = ringPages() * PerfRing.PAGE / 4; // wakeup_watermark, bytes
                 int fd;
                 try {
-                    fd = PerfEvent.open(a, tid, cpus[i], -1);
+                    fd = PerfEvent.open(a, tid, cpu, -1);
                 } catch (SysException.ProcessGoneException e) {
-                    return false;
+                    gone.add(tid);
+                    return null; // an enter event opened just before is closed with the others
                 } catch (SysException.PermissionException e) {
                     throw new Failure(Failure.Kind.PERMISSION, "perf_event_open on thread " + tid
                             + " refused: needs root or CAP_PERFMON (or kernel.perf_event_paranoid <= 1 for own"
@@ -266,10 +278,10 @@ public final class SyscallTracer implements AutoCloseable {
                         // the userspace check below still applies; the kernel just does not pre-filter
                     }
                 }
-                PerfEvent.setOutput(fd, rings[i].fd());
+                pair[k++] = fd;
             }
-        }
-        return true;
+            return pair;
+        };
     }
 
     private int ringPages() {
@@ -444,58 +456,53 @@ public final class SyscallTracer implements AutoCloseable {
         if (child != null) {
             if (child.isAlive()) return true;
         } else {
-            for (int pid : roots) if (Targets.running(pid)) return true;
+            for (int pid : roots) if (ProcFs.alive(pid)) return true;
         }
-        if (options.children()) for (int pid : seenPids) if (Targets.running(pid)) return true;
+        if (options.children()) for (int pid : seenPids) if (ProcFs.alive(pid)) return true;
         return false;
     }
 
-    // PERF_RECORD_SAMPLE with TID|TIME|RAW: header(8) pid tid(8) time(8) raw size(4) raw data
-    private static final int S_PID = 8, S_TID = 12, S_TIME = 16, S_RAW = 28;
-
     private void read(ByteBuffer rec, Pending p, Listener listener) {
-        int type = rec.getInt(0);
-        if (type == PerfEvent.RECORD_SAMPLE) {
-            int common = rec.getShort(S_RAW) & 0xffff;
-            boolean isExit = common == exitId;
-            int nr = (int) rec.getLong(S_RAW + idOff);
-            int tid = rec.getInt(S_TID);
-            long time = rec.getLong(S_TIME);
-            if (time == p.lastTime && tid == p.lastTid && isExit == p.lastExit) return;
-            p.lastTime = time;
-            p.lastTid = tid;
-            p.lastExit = isExit;
-            records++;
-            // -e is a kernel filter; this check only matters if the kernel refused the filter
-            if (nr < 0 || (only != null && !only.get(nr))) return;
-            int k = p.add();
-            int pid = rec.getInt(S_PID);
-            p.time[k] = time;
-            p.tid[k] = tid;
-            p.pid[k] = pid;
-            p.nr[k] = nr;
-            p.exit[k] = isExit;
-            if (isExit) {
-                p.ret[k] = rec.getLong(S_RAW + retOff);
-            } else {
-                int a = S_RAW + argsOff;
-                for (int j = 0; j < 6; j++) p.args[6 * k + j] = rec.getLong(a + 8 * j);
-            }
-            if (seenPids.add(pid)) tgids.put(tid, pid);
-            if (seenTids.add(tid) && !names.containsKey(tid)) {
-                // a thread born while traced: name it now, while it most likely still exists
-                String name = Targets.comm(pid, tid);
-                if (name != null) listener.comm(pid, tid, name);
-            }
-        } else if (type == PerfEvent.RECORD_LOST) {
-            lost += rec.getLong(16);
-        } else if (type == PerfEvent.RECORD_COMM) {
-            int pid = rec.getInt(8), tid = rec.getInt(12);
-            int start = 16, e = start;
-            while (e < rec.limit() && rec.get(e) != 0) e++;
-            byte[] b = new byte[e - start];
-            rec.get(start, b);
-            listener.comm(pid, tid, new String(b, StandardCharsets.UTF_8));
+        switch (PerfRecord.decode(rec, SAMPLE_TYPE)) {
+            case PerfRecord.Sample smp -> sample(smp, p, listener);
+            case PerfRecord.Lost l -> lost += l.lost();
+            case PerfRecord.Comm c -> listener.comm(c.pid(), c.tid(), c.comm());
+            default -> { }
+        }
+    }
+
+    /** A raw_syscalls record: the tracepoint's fields (format from tracefs) in the sample's raw bytes. */
+    private void sample(PerfRecord.Sample smp, Pending p, Listener listener) {
+        ByteBuffer raw = ByteBuffer.wrap(smp.raw()).order(ByteOrder.LITTLE_ENDIAN);
+        int common = raw.getShort(0) & 0xffff; // common_type: the trace event id
+        boolean isExit = common == exitId;
+        int nr = (int) raw.getLong(idOff);
+        int tid = smp.tid();
+        long time = smp.time();
+        if (time == p.lastTime && tid == p.lastTid && isExit == p.lastExit) return;
+        p.lastTime = time;
+        p.lastTid = tid;
+        p.lastExit = isExit;
+        records++;
+        // -e is a kernel filter; this check only matters if the kernel refused the filter
+        if (nr < 0 || (only != null && !only.get(nr))) return;
+        int k = p.add();
+        int pid = smp.pid();
+        p.time[k] = time;
+        p.tid[k] = tid;
+        p.pid[k] = pid;
+        p.nr[k] = nr;
+        p.exit[k] = isExit;
+        if (isExit) {
+            p.ret[k] = raw.getLong(retOff);
+        } else {
+            for (int j = 0; j < 6; j++) p.args[6 * k + j] = raw.getLong(argsOff + 8 * j);
+        }
+        if (seenPids.add(pid)) tgids.put(tid, pid);
+        if (seenTids.add(tid) && !names.containsKey(tid)) {
+            // a thread born while traced: name it now, while it most likely still exists
+            String name = ProcFs.comm(pid, tid, null);
+            if (name != null) listener.comm(pid, tid, name);
         }
     }
 

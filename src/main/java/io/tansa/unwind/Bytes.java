@@ -10,7 +10,6 @@ final class Bytes {
 
     private static final VarHandle LE64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle LE32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle LE16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
     static long le64(byte[] b, int off) {
         return (long) LE64.get(b, off);
@@ -18,9 +17,5 @@ final class Bytes {
 
     static int le32(byte[] b, int off) {
         return (int) LE32.get(b, off);
-    }
-
-    static short le16(byte[] b, int off) {
-        return (short) LE16.get(b, off);
     }
 }
