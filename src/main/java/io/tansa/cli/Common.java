@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.Option;
 
-/** Options every command shares (BRIEF.md "Common"): -p, -f, -o, -q. */
+/** Options every command shares: -p, -f, -o, -q. */
 public class Common {
     @Option(names = {"-p", "--pid"}, paramLabel = "PID", description = "Target process id (repeatable).")
     public List<Integer> pids = new ArrayList<>();

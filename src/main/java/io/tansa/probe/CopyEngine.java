@@ -21,13 +21,15 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The no-stop probe engine: kernel-owned uprobes (perf_event_open on the uprobe PMU) whose every
- * hit writes the thread's user registers and a copy of its stack (PERF_SAMPLE_REGS_USER +
- * PERF_SAMPLE_STACK_USER) into a ring buffer, and the thread goes on without stopping. The
- * stack is unwound afterwards from that copy. Nothing attaches to the target: no ptrace, no
- * signal; closing the fds (also by the kernel when tansa dies, even by SIGKILL) removes every
- * breakpoint. The price: a stack deeper than the copy ends in {@code [unknown]}, and no memory
- * outside the stack can be read at the hit (Ruby frames need the stopping engine, {@link StopEngine}).
+ * The no-stop probe engine (copy mode): kernel-owned uprobes (tracepoint events on uprobe trace
+ * events, below) whose every hit writes the thread's user registers and a copy of its stack
+ * (PERF_SAMPLE_REGS_USER + PERF_SAMPLE_STACK_USER) into a ring buffer, and the thread goes on
+ * without stopping. The stack is unwound afterwards from that copy. Nothing attaches to the
+ * target: no ptrace, no signal; closing the fds (also by the kernel when tansa dies, even by
+ * SIGKILL) removes every breakpoint. The price: a stack deeper than the copy ends in
+ * {@code [unknown]}, and no other memory can be read at the hit — in a Ruby process the Ruby
+ * frames come from an eBPF snapshot taken in the kernel at the same hit ({@link RubyProbe}), or,
+ * where that is unavailable, from the stopping engine ({@link StopEngine}).
  *
  * <p>Events are per (location, thread, cpu) with {@code inherit}, so threads (and, with
  * children, processes) created later are probed too; see {@link ThreadEvents}. They are tracepoint

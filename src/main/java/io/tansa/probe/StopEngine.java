@@ -641,7 +641,7 @@ public final class StopEngine {
     // ---- teardown -----------------------------------------------------------------------------
 
     /**
-     * Order matters (BRIEF.md mechanism notes): close every event first (no new traps), stop
+     * Order matters (ARCHITECTURE.md, teardown): close every event first (no new traps), stop
      * every thread and consume any SIGTRAP still pending, restore the SIGTRAP disposition, then
      * detach. Detaching with an event open or a trap pending could kill the target.
      */

@@ -8,7 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
 /**
- * The contract shape (BRIEF.md): {"hits": N, "paths": [{"count": C, "frames": [FRAME...]}...]},
+ * The contract shape (README.md, "Output formats"): {"hits": N, "paths": [{"count": C, "frames": [FRAME...]}...]},
  * paths ranked by count, frames innermost first; plus "locations" (which definitions were hit).
  * A native frame with a source line (callers --lines) also has "file" (the path as the line
  * table names it) and "line", after the contract's fields.

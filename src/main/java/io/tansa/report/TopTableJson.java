@@ -8,7 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /**
- * The contract shape (BRIEF.md): {"samples": N, "rows": [{"symbol": "burn_a", "object": "burn",
+ * The contract shape (README.md, "tansa top"): {"samples": N, "rows": [{"symbol": "burn_a", "object": "burn",
  * "overhead": 74.5, "kernel": false}...]}, overhead in percent of samples (self). Also: "event",
  * "frequency", "lost", "next"; per row "children" with call chains, "command" and "pid" system-wide.
  * Ruby tables ({@code --lang ruby}): "language": "ruby"; a Ruby row's symbol is the method's label, its object

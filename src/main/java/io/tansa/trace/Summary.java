@@ -182,7 +182,7 @@ public final class Summary implements SyscallTracer.Listener {
     }
 
     /**
-     * BRIEF.md's contract: {"syscalls": [{"name", "calls", "errors", "total_us"}...],
+     * The JSON contract (README.md, "tansa trace"): {"syscalls": [{"name", "calls", "errors", "total_us"}...],
      * "ioctls": [{"request", "calls", "errors"}...]}, plus avg_us/max_us per row, "lost", and
      * with per-thread a "threads" array.
      */
