@@ -16,12 +16,15 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * tansa callers --lines on a running C program (src/test/c/lines.c): main → nl_run (libnolines.so,
  * no debug info) → call_site → lines_target. The caller frames' lines are the marked call lines.
  */
+@Tag("privileged")
+@Tag("oracle")
 class CallersLinesTest {
     static Path bin;
 

@@ -18,9 +18,11 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** tansa callers against real multi-threaded C programs, checked against their own ground truth. */
+@Tag("privileged")
 public class CallersTest {
     static Path paths, late, sigs, dup, pending, libpend;
 

@@ -14,12 +14,15 @@ import java.util.List;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * Stacks through code without frame pointers and through libc (qsort's comparator), unwound with
  * DWARF CFI. Oracle: gdb's {@code bt} at the same function of the same program.
  */
+@Tag("privileged")
+@Tag("oracle")
 class CfiStacksTest {
     @Test
     void pathsThroughLibcMatchGdb() {

@@ -8,9 +8,11 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Progress output driven by a controlled clock (nanoseconds), so redraw pacing is exact. */
+@Tag("fast")
 class ProgressTest {
     final ByteArrayOutputStream buf = new ByteArrayOutputStream();
     final PrintStream err = new PrintStream(buf, true, StandardCharsets.UTF_8);

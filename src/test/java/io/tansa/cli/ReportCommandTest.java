@@ -11,10 +11,12 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code tansa report} and {@code tansa diff} through the CLI: outputs, and exit code 2 with a clear message for bad input. */
+@Tag("fast")
 class ReportCommandTest {
     @TempDir Path dir;
 

@@ -12,9 +12,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** tansa top through the CLI: the JSON contract, exit codes. */
+@Tag("privileged")
 class TopCommandTest {
     record Run(int code, String out, String err) {}
 

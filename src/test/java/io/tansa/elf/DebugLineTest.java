@@ -12,9 +12,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** DebugLine against binutils' addr2line, on gcc's output of this machine and on libc's debug file. */
+@Tag("oracle")
 class DebugLineTest {
     static Path lib() {
         return Native.buildAs("libnolines", "libnolines.so", "-g0", "-O2", "-shared", "-fPIC");

@@ -13,9 +13,11 @@ import java.util.List;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** ElfFile against readelf on real system libraries. */
+@Tag("oracle")
 class ElfFileTest {
     static final Path LIBC = Path.of("/lib/x86_64-linux-gnu/libc.so.6");
 

@@ -15,9 +15,12 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** tansa fds on fd_zoo, a program holding one fd of every kind and printing their numbers as ground truth. */
+@Tag("privileged")
+@Tag("oracle")
 class FdsTest {
     static Path dir;
     static Target zoo;

@@ -17,12 +17,15 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * tansa sockets on listen_queue, whose listeners hold a known number of connections never
  * accepted; ss is the oracle for queued/backlog.
  */
+@Tag("privileged")
+@Tag("oracle")
 class SocketsTest {
     static Path dir;
     static Target lq;

@@ -1,4 +1,5 @@
 package io.tansa.probe;
+import org.junit.jupiter.api.Tag;
 
 import io.tansa.capture.CallersTest;
 
@@ -22,6 +23,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * at the kill there are threads in a stop, hits in flight and SIGTRAPs pending (stop mode), or
  * stack copies in flight (copy mode).
  */
+@Tag("privileged")
 class KillSafetyTest {
     @ParameterizedTest
     @ValueSource(strings = {"copy", "stop"})

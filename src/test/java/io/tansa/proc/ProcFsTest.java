@@ -14,9 +14,11 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** /proc readers against a 4-thread program that prints its own tids, names and child. */
+@Tag("fast")
 class ProcFsTest {
     private static final int SIGHUP = 1, SIGUSR1 = 10, SIGUSR2 = 12;
 

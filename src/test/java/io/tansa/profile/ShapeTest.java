@@ -8,8 +8,10 @@ import io.tansa.Failure;
 import io.tansa.report.Fixtures;
 import java.util.List;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+@Tag("fast")
 class ShapeTest {
     static long sum(Profile p) {
         return p.paths().stream().mapToLong(Profile.Path::count).sum();

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Each machine-readable format read back by its real consumer: Go's pprof, headless Chromium,
  * and speedscope's file-format schema. Used by the end-to-end test on a real capture too.
  */
+@Tag("oracle")
 public class ConsumersTest {
     @TempDir Path dir;
 

@@ -12,9 +12,11 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Text-shaped formats checked line by line against the fixture's known counts. */
+@Tag("fast")
 class FormatsTest {
     static String render(String format, Profile p) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();

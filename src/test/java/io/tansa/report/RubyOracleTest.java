@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,6 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
  * src/test/ruby/backtrace_oracle.rb, tansa's lines must equal what rb_backtrace() prints when gdb
  * calls it in the sleeping process, and the "Ruby level backtrace" section of Ruby's own [BUG] report.
  */
+@Tag("privileged")
+@Tag("oracle")
 class RubyOracleTest {
     static final Path SCRIPT = Path.of("src/test/ruby/backtrace_oracle.rb").toAbsolutePath();
     @TempDir Path dir;

@@ -11,9 +11,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Native frames with source lines (callers --lines): aggregation, renderers, recordings. */
+@Tag("fast")
 class SourceLinesTest {
     static Frame leaf = Frame.nativeFrame("target", "app", 0x1000, "/src/app.c", 5);
     static Frame callerAt(int line, long addr) {

@@ -16,6 +16,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.Timeout;
  * breakpoint, as the diary did). At each hit our frames equal {@code call rb_backtrace()}'s, and
  * over two rounds of the script all three code paths are seen.
  */
+@Tag("privileged")
 class BcryptFramesTest {
     static final Path SCRIPT = Path.of("src/test/ruby/bcrypt_paths.rb").toAbsolutePath();
 

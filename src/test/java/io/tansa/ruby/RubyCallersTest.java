@@ -1,4 +1,5 @@
 package io.tansa.ruby;
+import org.junit.jupiter.api.Tag;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -15,6 +16,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** tansa callers on Debian's real ruby + ruby-bcrypt: Ruby paths to libcrypt's crypt_ra at each hit. */
+@Tag("privileged")
 class RubyCallersTest {
     static final Path SCRIPTS = Path.of("src/test/ruby").toAbsolutePath();
 

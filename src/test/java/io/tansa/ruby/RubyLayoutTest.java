@@ -10,12 +10,14 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * RubyLayout's Ruby 3.1 row against gcc's offsetof over the installed Ruby's own internal
  * headers (rb_mjit_min_header-3.1.*.h from ruby3.1-dev).
  */
+@Tag("fast")
 class RubyLayoutTest {
     static final Path INCLUDE = Path.of("/usr/include/x86_64-linux-gnu/ruby-3.1.0");
     static final Map<String, Long> c = new HashMap<>();

@@ -24,6 +24,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -34,6 +35,7 @@ import org.junit.jupiter.api.Timeout;
  */
 // A hang must fail the test, not stall the suite (a blocking waitpid cannot be interrupted).
 @Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+@Tag("privileged")
 class RubyReaderTest {
     static final Path SCRIPT = Path.of("src/test/ruby/frames.rb").toAbsolutePath();
     /** Block labels: "block in m", "block (2 levels) in m". */

@@ -1,4 +1,5 @@
 package io.tansa.ruby;
+import org.junit.jupiter.api.Tag;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -27,6 +28,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * finds both endpoints' Ruby paths to crypt_ra in both workers, follows a worker respawned
  * mid-capture, and the server keeps answering every request.
  */
+@Tag("privileged")
 class UnicornTest {
     /**
      * auto: copy mode, the Ruby frames snapshotted in the kernel, probes inherited by forked

@@ -8,8 +8,10 @@ import io.tansa.testing.Privileged;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+@Tag("fast")
 class KallsymsTest {
     static final String FIXTURE = """
             ffffffff81000000 T _stext
@@ -46,6 +48,7 @@ class KallsymsTest {
     }
 
     @Test
+    @Tag("privileged")
     void liveKallsymsAgreesWithTheFile() throws IOException {
         Kallsyms k = Kallsyms.load();
         Privileged.assume(!k.restricted(), "kallsyms addresses hidden (kptr_restrict)");

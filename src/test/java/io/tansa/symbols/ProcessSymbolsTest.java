@@ -20,12 +20,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * Resolve and symbolize against programs that print their own functions' addresses; file
  * offsets checked against nm + readelf.
  */
+@Tag("privileged")
+@Tag("oracle")
 class ProcessSymbolsTest {
     static Path lib() {
         return Native.buildAs("symlib", "libsymlib.so", "-shared", "-fPIC");

@@ -14,9 +14,11 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Address → function in libc (with its debug file when installed) against gdb's "info symbol". */
+@Tag("oracle")
 class SymbolizeVsGdbTest {
     @Test
     void libcAddressesMatchGdb() throws Exception {

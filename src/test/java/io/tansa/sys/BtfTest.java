@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,6 +24,8 @@ import org.junit.jupiter.api.Test;
  * prints them in its struct layouts) and bpftrace (sizeof); and a hand-built blob for the corner
  * cases (a FWD before the struct, kind_flag bitfields, anonymous members behind a qualifier).
  */
+@Tag("privileged")
+@Tag("oracle")
 class BtfTest {
     @Test
     void kernelOffsetsMatchPahole() throws Exception {

@@ -6,9 +6,11 @@ import io.tansa.testing.Native;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Struct sizes and offsets declared in sys, checked against the kernel/glibc headers via gcc. */
+@Tag("fast")
 class LayoutTest {
     static Map<String, Long> c = new HashMap<>();
 

@@ -7,9 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Mem.readv on this process's own memory: ranges packed in order, stop at the first fault. */
+@Tag("fast")
 class MemReadvTest {
     static final int SELF = (int) ProcessHandle.current().pid();
 

@@ -6,9 +6,11 @@ import io.tansa.testing.Native;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Netlink / sock_diag layouts and constants in sys, checked against &lt;linux/{netlink,sock_diag,unix_diag,inet_diag}.h&gt;. */
+@Tag("fast")
 class NetLayoutTest {
     static Map<String, Long> c = new HashMap<>();
 

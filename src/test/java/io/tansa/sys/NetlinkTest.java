@@ -17,12 +17,14 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * The netlink request/response loop against the kernel: a dump large enough to arrive in many
  * datagrams (multipart, NLMSG_DONE), exact queries by inode, and NLMSG_ERROR for an unknown one.
  */
+@Tag("fast")
 class NetlinkTest {
     @Test
     void multipartDumpExactQueryAndError() throws Exception {

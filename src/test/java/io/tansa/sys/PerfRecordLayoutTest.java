@@ -6,9 +6,11 @@ import io.tansa.sys.PerfEvent;
 import io.tansa.sys.PerfRecord;
 import io.tansa.testing.Native;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The perf record constants in sys.PerfRecord / sys.PerfEvent against &lt;linux/perf_event.h&gt;. */
+@Tag("fast")
 class PerfRecordLayoutTest {
     @Test
     void constantsMatchHeader() {

@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.tansa.testing.Native;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** {@link SigFrame}'s offsets against the kernel's uapi headers, compiled with gcc. */
+@Tag("fast")
 class SigFrameLayoutTest {
     @Test
     void offsetsMatchHeaders() {

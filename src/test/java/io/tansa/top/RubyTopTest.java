@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.Timeout;
  * splits its CPU 3:1 between two methods and measures the split itself: the table agrees, the
  * target's signals arrive while it is sampled, and it runs on untraced afterwards.
  */
+@Tag("privileged")
 class RubyTopTest {
     static final Path SCRIPT = Path.of("src/test/ruby/top_split.rb").toAbsolutePath();
 

@@ -17,9 +17,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** tansa top on real processes with a known CPU split, checked against perf record/report. */
+@Tag("privileged")
+@Tag("oracle")
 class TopTest {
     // -O0: every function keeps its frame pointer (gcc 12 drops it in leaf functions at -O1 even when told not to).
     static final String[] CFLAGS = {"-O0", "-pthread"};

@@ -6,9 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.tansa.sys.Tracefs;
 import io.tansa.testing.Native;
 import io.tansa.testing.Privileged;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The generated syscall and ioctl tables against the C compiler's view of the same headers. */
+@Tag("fast")
 class TablesTest {
     @Test
     void ioctlNumbersMatchTheHeaders() {
@@ -47,6 +49,7 @@ class TablesTest {
     }
 
     @Test
+    @Tag("privileged")
     void rawSyscallsRecordLayout() {
         Privileged.requireRoot();
         // the offsets tansa reads: include/trace/events/syscalls.h (long id; unsigned long args[6]; long ret)

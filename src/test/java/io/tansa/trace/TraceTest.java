@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,6 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  * tansa trace on trace_target.c, a program making known numbers of known syscalls on three named
  * threads: counts checked against the program's own and against strace -c -f.
  */
+@Tag("privileged")
+@Tag("oracle")
 class TraceTest {
     static Path target;
     static final String DONE = "done ioctl=1000 enotty=1000 getppid=500 write=200 read=200";

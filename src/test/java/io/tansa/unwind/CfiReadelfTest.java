@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
  * and a .debug_frame) equals binutils' interpretation, {@code readelf --debug-dump=frames-interp}:
  * same CFA rule and same rule for every register column at every row start.
  */
+@Tag("oracle")
 class CfiReadelfTest {
     private static final String[] COLUMNS = {"rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp",
         "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "ra"};

@@ -3,12 +3,14 @@ package io.tansa.unwind;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * DWARF expression operations that real CFI uses rarely (so the readelf and gdb comparisons may
  * not reach them), each against its definition in DWARF 5 section 2.5.1.
  */
+@Tag("fast")
 class ExprTest {
     static final long[] REGS = new long[Reg.COUNT];
     static final int ALL = (1 << Reg.COUNT) - 1;

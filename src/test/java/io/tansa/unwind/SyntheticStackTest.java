@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -16,6 +17,7 @@ import org.junit.jupiter.api.Test;
  * function, and a frame-pointer-based CFA holding garbage. Stacks are hand-built byte arrays,
  * the CFI and addresses the test program's and glibc's own.
  */
+@Tag("fast")
 class SyntheticStackTest {
     static final long BIAS = 0x555555554000L, RSP = 0x7ffc00001000L;
     static TestElf prog;

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,6 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * (the program runs under gdb, which stops it right after the capture) and against the program's
  * known call sequence.
  */
+@Tag("privileged")
+@Tag("oracle")
 class UnwindTest {
     static final String[] FLAGS = {"-O2", "-fomit-frame-pointer", "-fasynchronous-unwind-tables"};
     static Path prog;
