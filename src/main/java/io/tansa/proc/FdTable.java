@@ -130,9 +130,8 @@ public final class FdTable {
         return out;
     }
 
-    /** /proc/PID/comm, or "?" when gone. */
+    /** The process's name (its main thread's: {@link ProcFs#comm(int, int, String)}), or "?" when gone. */
     public static String comm(int pid) {
-        String c = SmallFiles.read("/proc/" + pid + "/comm");
-        return c == null ? "?" : c.strip();
+        return ProcFs.comm(pid, pid, "?");
     }
 }

@@ -34,18 +34,6 @@ public final class Signals {
         if (rc == -1) throw Libc.fail("kill(" + pid + ", " + sig + ")");
     }
 
-    /** True when {@code pid} exists (kill(pid, 0) succeeds or fails with EPERM). */
-    public static boolean alive(int pid) {
-        try {
-            kill(pid, 0);
-            return true;
-        } catch (SysException.PermissionException e) {
-            return true;
-        } catch (SysException e) {
-            return false;
-        }
-    }
-
     public static void tgkill(int tgid, int tid, int sig) {
         long rc;
         try {

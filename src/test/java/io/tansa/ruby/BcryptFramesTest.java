@@ -91,7 +91,7 @@ class BcryptFramesTest {
                 gdb.run("delete");
             }
             assertEquals(Set.of("signup", "login", "rehash"), paths);
-            assertTrue(Signals.alive(pid), "target survives");
+            assertTrue(io.tansa.proc.ProcFs.alive(pid), "target survives");
         }
     }
 
@@ -131,7 +131,7 @@ class BcryptFramesTest {
                 gdb.run("delete");
             }
             assertEquals(oracle, ours);
-            assertTrue(Signals.alive(pid), "target survives");
+            assertTrue(io.tansa.proc.ProcFs.alive(pid), "target survives");
         }
     }
 }

@@ -140,7 +140,7 @@ class RubyReaderTest {
                     long before = Files.size(stderr);
                     gdb.run("call (void)rb_backtrace()");
                     String printed = Files.readString(stderr).substring((int) before);
-                    if (printed.contains("[BUG]") || !Signals.alive(pid)) throw new TargetCrashed();
+                    if (printed.contains("[BUG]") || !io.tansa.proc.ProcFs.alive(pid)) throw new TargetCrashed();
                     List<String> expected = Arrays.asList(printed.split("\n"));
                     assertEquals(expected, rbBacktrace(ours), "thread " + name + " round " + round);
                     assertFalse(ours.isEmpty(), name);
@@ -193,7 +193,7 @@ class RubyReaderTest {
         micros.sort(null);
         System.out.println("RubyReader.frames() on a ~22-frame stack: median " + micros.get(micros.size() / 2)
                 + " us, p90 " + micros.get(micros.size() * 9 / 10) + " us (n=" + micros.size() + ")");
-        assertTrue(Signals.alive(pid));
+        assertTrue(io.tansa.proc.ProcFs.alive(pid));
     }
 
     /**
@@ -206,7 +206,7 @@ class RubyReaderTest {
         while (true) {
             Ptrace.Wait w = Ptrace.waitpid(tid, Ptrace.WALL | Ptrace.WNOHANG);
             if (w == null || w.pid() == 0) {
-                if (System.nanoTime() > deadline) fail("thread " + tid + " never stopped (target alive: " + Signals.alive(pid) + ")");
+                if (System.nanoTime() > deadline) fail("thread " + tid + " never stopped (target alive: " + io.tansa.proc.ProcFs.alive(pid) + ")");
                 Thread.onSpinWait();
                 continue;
             }

@@ -248,7 +248,7 @@ class UnwindTest {
         // gdb stops at main: its last four frames are b3, b2, b1, main
         assertTrue(gdbPcs.size() >= 4, g.out() + g.err());
         assertEquals(gdbPcs.subList(gdbPcs.size() - 4, gdbPcs.size()), ours.subList(1, 5), "gdb:\n" + g.out() + "\nours " + names);
-        assertTrue(Signals.alive(pid));
+        assertTrue(io.tansa.proc.ProcFs.alive(pid));
     }
 
     /** Waits (bounded) until the thread sits in read(2): /proc/PID/syscall starts with its number, 0. */
