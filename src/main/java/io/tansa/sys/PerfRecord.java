@@ -82,6 +82,32 @@ public sealed interface PerfRecord {
     record Other(int type) implements PerfRecord {}
 
     /**
+     * Where the fields of a PERF_RECORD_SAMPLE lie for one sample_type, for a reader that takes a
+     * few fields of every record in place, without {@link #decode}'s copies (tansa trace reads two
+     * records per syscall of the target: an allocation per record shows in its drain rate).
+     * Offsets from the record's start (the header), -1 for a field not in the type; {@code raw}
+     * is where the PERF_SAMPLE_RAW bytes start (after their u32 size). Only for sample types made
+     * of IP, TID, TIME, CPU, PERIOD and RAW (the fields before RAW then have fixed sizes).
+     */
+    record SampleLayout(int ip, int pid, int tid, int time, int cpu, int period, int raw) {
+        public static SampleLayout of(long st) {
+            long fixed = PerfEvent.SAMPLE_IP | PerfEvent.SAMPLE_TID | PerfEvent.SAMPLE_TIME | PerfEvent.SAMPLE_CPU
+                    | PerfEvent.SAMPLE_PERIOD | PerfEvent.SAMPLE_RAW;
+            if ((st & ~fixed) != 0) throw new IllegalArgumentException("sample_type 0x" + Long.toHexString(st)
+                    + " has fields of variable size or unknown to this layout");
+            // the kernel's order, as in decode(): IP, TID (pid, tid), TIME, CPU (cpu, res), PERIOD, RAW
+            int p = 8, ip = -1, pid = -1, tid = -1, time = -1, cpu = -1, period = -1, raw = -1;
+            if ((st & PerfEvent.SAMPLE_IP) != 0) { ip = p; p += 8; }
+            if ((st & PerfEvent.SAMPLE_TID) != 0) { pid = p; tid = p + 4; p += 8; }
+            if ((st & PerfEvent.SAMPLE_TIME) != 0) { time = p; p += 8; }
+            if ((st & PerfEvent.SAMPLE_CPU) != 0) { cpu = p; p += 8; }
+            if ((st & PerfEvent.SAMPLE_PERIOD) != 0) { period = p; p += 8; }
+            if ((st & PerfEvent.SAMPLE_RAW) != 0) raw = p + 4; // { u32 size; char data[size]; }
+            return new SampleLayout(ip, pid, tid, time, cpu, period, raw);
+        }
+    }
+
+    /**
      * Decodes one record as handed out by {@link PerfRing#drain} (little-endian, positioned at
      * the header). {@code sampleType} is the event's attr.sample_type (a combination of
      * PerfEvent.SAMPLE_IP, SAMPLE_TID, SAMPLE_TIME, SAMPLE_CPU, SAMPLE_PERIOD, SAMPLE_CALLCHAIN, SAMPLE_RAW;

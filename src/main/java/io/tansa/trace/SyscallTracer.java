@@ -12,7 +12,6 @@ import io.tansa.sys.Spawn;
 import io.tansa.sys.SysException;
 import io.tansa.sys.Tracefs;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -58,6 +57,8 @@ public final class SyscallTracer implements AutoCloseable {
     static final long LAG_NS = TimeUnit.MILLISECONDS.toNanos(20);
     private static final int POLL_MS = 50;
     private static final long SAMPLE_TYPE = PerfEvent.SAMPLE_TID | PerfEvent.SAMPLE_TIME | PerfEvent.SAMPLE_RAW;
+    /** Where the sample fields are: two records per traced syscall are read in place, not decoded. */
+    private static final PerfRecord.SampleLayout LAYOUT = PerfRecord.SampleLayout.of(SAMPLE_TYPE);
 
     /**
      * What to trace: -p pids or a command, whether to follow child processes, how long (null =
@@ -463,22 +464,28 @@ public final class SyscallTracer implements AutoCloseable {
     }
 
     private void read(ByteBuffer rec, Pending p, Listener listener) {
+        if (rec.getInt(0) == PerfEvent.RECORD_SAMPLE) {
+            sample(rec, p, listener);
+            return;
+        }
         switch (PerfRecord.decode(rec, SAMPLE_TYPE)) {
-            case PerfRecord.Sample smp -> sample(smp, p, listener);
             case PerfRecord.Lost l -> lost += l.lost();
             case PerfRecord.Comm c -> listener.comm(c.pid(), c.tid(), c.comm());
             default -> { }
         }
     }
 
-    /** A raw_syscalls record: the tracepoint's fields (format from tracefs) in the sample's raw bytes. */
-    private void sample(PerfRecord.Sample smp, Pending p, Listener listener) {
-        ByteBuffer raw = ByteBuffer.wrap(smp.raw()).order(ByteOrder.LITTLE_ENDIAN);
-        int common = raw.getShort(0) & 0xffff; // common_type: the trace event id
+    /**
+     * A raw_syscalls record, read in place ({@link #LAYOUT}): the tracepoint's fields (format from
+     * tracefs) in the sample's raw bytes.
+     */
+    private void sample(ByteBuffer rec, Pending p, Listener listener) {
+        int raw = LAYOUT.raw();
+        int common = rec.getShort(raw) & 0xffff; // common_type: the trace event id
         boolean isExit = common == exitId;
-        int nr = (int) raw.getLong(idOff);
-        int tid = smp.tid();
-        long time = smp.time();
+        int nr = (int) rec.getLong(raw + idOff);
+        int tid = rec.getInt(LAYOUT.tid());
+        long time = rec.getLong(LAYOUT.time());
         if (time == p.lastTime && tid == p.lastTid && isExit == p.lastExit) return;
         p.lastTime = time;
         p.lastTid = tid;
@@ -487,16 +494,17 @@ public final class SyscallTracer implements AutoCloseable {
         // -e is a kernel filter; this check only matters if the kernel refused the filter
         if (nr < 0 || (only != null && !only.get(nr))) return;
         int k = p.add();
-        int pid = smp.pid();
+        int pid = rec.getInt(LAYOUT.pid());
         p.time[k] = time;
         p.tid[k] = tid;
         p.pid[k] = pid;
         p.nr[k] = nr;
         p.exit[k] = isExit;
         if (isExit) {
-            p.ret[k] = raw.getLong(retOff);
+            p.ret[k] = rec.getLong(raw + retOff);
         } else {
-            for (int j = 0; j < 6; j++) p.args[6 * k + j] = raw.getLong(argsOff + 8 * j);
+            int a = raw + argsOff;
+            for (int j = 0; j < 6; j++) p.args[6 * k + j] = rec.getLong(a + 8 * j);
         }
         if (seenPids.add(pid)) tgids.put(tid, pid);
         if (seenTids.add(tid) && !names.containsKey(tid)) {

@@ -58,4 +58,45 @@ class PerfRecordLayoutTest {
         assertEquals(PerfRecord.REG_R8, c.get("REG_R8"));
         assertEquals(PerfRecord.REG_R8 + 7, c.get("REG_R15"));
     }
+
+    /**
+     * SampleLayout's in-place offsets agree with decode() on samples laid out as the kernel writes
+     * them (perf_output_sample order), for every subset of the fixed-size fields with RAW.
+     */
+    @Test
+    void sampleLayoutAgreesWithDecode() {
+        long[] fields = {PerfEvent.SAMPLE_IP, PerfEvent.SAMPLE_TID, PerfEvent.SAMPLE_TIME, PerfEvent.SAMPLE_CPU,
+            PerfEvent.SAMPLE_PERIOD};
+        for (int mask = 0; mask < 1 << fields.length; mask++) {
+            long st = PerfEvent.SAMPLE_RAW;
+            for (int i = 0; i < fields.length; i++) if ((mask & 1 << i) != 0) st |= fields[i];
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(256).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            b.putInt(PerfEvent.RECORD_SAMPLE).putShort((short) PerfRecord.MISC_USER).putShort((short) 0);
+            if ((st & PerfEvent.SAMPLE_IP) != 0) b.putLong(0x401000L);
+            if ((st & PerfEvent.SAMPLE_TID) != 0) b.putInt(100).putInt(101);
+            if ((st & PerfEvent.SAMPLE_TIME) != 0) b.putLong(123456789L);
+            if ((st & PerfEvent.SAMPLE_CPU) != 0) b.putInt(1).putInt(0);
+            if ((st & PerfEvent.SAMPLE_PERIOD) != 0) b.putLong(7);
+            byte[] raw = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0, 0};
+            b.putInt(raw.length).put(raw);
+            int size = b.position();
+            b.putShort(6, (short) size).limit(size);
+            PerfRecord.Sample d = (PerfRecord.Sample) PerfRecord.decode(b, st);
+            PerfRecord.SampleLayout l = PerfRecord.SampleLayout.of(st);
+            String what = "sample_type 0x" + Long.toHexString(st);
+            if (l.ip() >= 0) assertEquals(d.ip(), b.getLong(l.ip()), what);
+            if (l.tid() >= 0) {
+                assertEquals(d.pid(), b.getInt(l.pid()), what);
+                assertEquals(d.tid(), b.getInt(l.tid()), what);
+            }
+            if (l.time() >= 0) assertEquals(d.time(), b.getLong(l.time()), what);
+            if (l.cpu() >= 0) assertEquals(d.cpu(), b.getInt(l.cpu()), what);
+            if (l.period() >= 0) assertEquals(d.period(), b.getLong(l.period()), what);
+            assertEquals(raw.length, b.getInt(l.raw() - 4), what);
+            for (int i = 0; i < raw.length; i++) assertEquals(d.raw()[i], b.get(l.raw() + i), what);
+            assertEquals(mask == 0, l.ip() < 0 && l.tid() < 0 && l.time() < 0 && l.cpu() < 0 && l.period() < 0, what);
+        }
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> PerfRecord.SampleLayout.of(PerfEvent.SAMPLE_TID | PerfEvent.SAMPLE_CALLCHAIN | PerfEvent.SAMPLE_RAW));
+    }
 }
