@@ -48,8 +48,7 @@ public final class ThreadEvents {
      * without threads. The caller closes the fds and rings (also when this throws).
      */
     public static Set<Integer> open(Collection<Integer> pids, int ringPages, Opener opener, List<PerfRing> rings) {
-        List<Integer> online = ProcFs.onlineCpus();
-        int[] cpus = online.stream().mapToInt(Integer::intValue).toArray();
+        int[] cpus = ProcFs.onlineCpus().stream().mapToInt(Integer::intValue).toArray();
         int[] ringFd = new int[cpus.length];
         Arrays.fill(ringFd, -1);
         return open(pids, cpus, ringFd, ringPages, opener, rings, new Listener() {});
