@@ -7,8 +7,8 @@ import java.util.Locale;
  * The {@code -f} of the commands whose output is a table or a document rather than a profile
  * ({@code fds}, {@code sockets}, {@code trace}, {@code top}, {@code diff}): text or json, one
  * renderer class per format (FdsText/FdsJson, SocketsText/SocketsJson, TraceSummaryText/
- * TraceSummaryJson, TopTableText/TopTableJson, DiffRenderer). Profile commands choose among the
- * profile renderers instead (cli.Formats).
+ * TraceSummaryJson and TraceLines, TopTableText/TopTableJson, DiffRenderer). Profile commands
+ * choose among the profile renderers instead (cli.Formats).
  */
 public enum Format {
     TEXT, JSON;
