@@ -1,6 +1,7 @@
 package io.tansa.cli;
 
 import io.tansa.Failure;
+import io.tansa.report.Format;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -25,6 +26,15 @@ public class Common {
 
     @Option(names = {"-q", "--quiet"}, description = "No progress or diagnostics on stderr.")
     public boolean quiet;
+
+    /**
+     * {@code -f} of a command whose output is a table or a document ({@code fds}, {@code sockets},
+     * {@code trace}, {@code top}): text or json, else a usage failure worded for {@code command}
+     * (null: the generic wording trace and top have always used).
+     */
+    public Format tableFormat(String command) {
+        return Format.parse(format, command);
+    }
 
     /** Where results go: -o FILE or stdout. */
     public OutputStream openOutput() {

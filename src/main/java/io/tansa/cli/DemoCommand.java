@@ -1,29 +1,22 @@
 package io.tansa.cli;
 
-import io.tansa.Failure;
 import io.tansa.capture.Callers;
 import io.tansa.probe.CopyEngine;
 import io.tansa.capture.StackCapture;
+import io.tansa.demo.Workload;
 import io.tansa.profile.Profile;
 import io.tansa.report.TextRenderer;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * The main job on a bundled workload: compiles a small multi-threaded C "login service" with
- * gcc, starts it, and shows who calls its hot function — what {@code tansa callers -p PID
- * hash_password} prints on it. The workload is stopped afterwards.
+ * The main job on a bundled workload ({@link Workload}: a small multi-threaded C "login
+ * service" built with gcc and started): shows who calls its hot function — what
+ * {@code tansa callers -p PID hash_password} prints on it. The workload is stopped afterwards.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Run tansa callers on a bundled demo workload (a small C program built with gcc).")
@@ -33,24 +26,9 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path dir = Files.createTempDirectory("tansa-demo");
-        Path src = dir.resolve("login_service.c");
-        Path bin = dir.resolve("login_service");
-        try (InputStream in = DemoCommand.class.getResourceAsStream("/io/tansa/demo/demo.c")) {
-            Files.copy(in, src);
-        }
-        Process gcc = new ProcessBuilder("gcc", "-O2", "-g", "-pthread", "-o", bin.toString(), src.toString())
-                .inheritIO().start();
-        if (gcc.waitFor() != 0) throw new Failure(Failure.Kind.UNSUPPORTED, "gcc failed to build the demo workload");
-        // Started through sh so it is not this JVM's child: the JDK's process reaper would
-        // otherwise wait for it and take the ptrace stops tansa needs.
-        Process sh = new ProcessBuilder("/bin/sh", "-c", "\"$0\" & wait", bin.toString())
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        BufferedReader out = new BufferedReader(new InputStreamReader(sh.getInputStream(), StandardCharsets.UTF_8));
-        String ready = out.readLine();
-        if (ready == null || !ready.startsWith("ready ")) throw new Failure(Failure.Kind.INTERNAL, "demo workload did not start");
-        int pid = Integer.parseInt(ready.substring(6).trim());
-        try {
+        try (Workload w = Workload.start()) {
+            int pid = w.pid();
+            Path bin = w.binary();
             System.out.printf("Demo workload: %s (pid %d), two threads serving logins (3 in 4) and sign-ups (1 in 4).%n",
                     bin, pid);
             System.out.printf("$ tansa callers -p %d -n %d hash_password%n%n", pid, count);
@@ -66,12 +44,6 @@ public final class DemoCommand implements Callable<Integer> {
                     + " It is left exactly as it was.%n"
                     + "Next: tansa callers -p PID -f flamegraph -o callers.html SYMBOL, tansa top -p PID, tansa trace -c -p PID.%n");
             return 0;
-        } finally {
-            io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGKILL);
-            sh.waitFor(5, TimeUnit.SECONDS);
-            Files.deleteIfExists(bin);
-            Files.deleteIfExists(src);
-            Files.deleteIfExists(dir);
         }
     }
 }

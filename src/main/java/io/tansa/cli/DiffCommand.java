@@ -1,9 +1,9 @@
 package io.tansa.cli;
 
-import io.tansa.Failure;
 import io.tansa.profile.Profile;
 import io.tansa.profile.ProfileDiff;
 import io.tansa.report.DiffRenderer;
+import io.tansa.report.Format;
 import io.tansa.report.Recording;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -39,16 +39,14 @@ public final class DiffCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (!format.equals("text") && !format.equals("json")) {
-            throw new Failure(Failure.Kind.USAGE, "diff formats: text, json (not '" + format + "')");
-        }
+        Format f = Format.parse(format, "diff");
         Profile b = shape.apply(Recording.read(before));
         Profile a = shape.apply(Recording.read(after));
         List<ProfileDiff.Row> rows = ProfileDiff.compare(b, a, minDelta);
         Common out = new Common();
         out.output = output;
         try (OutputStream os = out.openOutput()) {
-            if (format.equals("json")) DiffRenderer.json(rows, b.total(), a.total(), os);
+            if (f == Format.JSON) DiffRenderer.json(rows, b.total(), a.total(), os);
             else DiffRenderer.text(rows, before.toString(), b.total(), after.toString(), a.total(), os);
         }
         return 0;

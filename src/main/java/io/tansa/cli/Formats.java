@@ -21,8 +21,7 @@ import java.util.Set;
 import java.util.function.Supplier;
 
 /**
- * The output formats of profile commands ({@code callers}, {@code report}; {@code top} renders its
- * own table, {@code report.TopTableText}/{@code TopTableJson}):
+ * The output formats of profile commands ({@code callers}, {@code report}):
  * format name → renderer. Commands render with {@link #output(Profile, Common, ShapeOptions)}.
  */
 public final class Formats {

@@ -2,12 +2,12 @@ package io.tansa.cli;
 
 import io.tansa.Failure;
 import io.tansa.profile.TopTable;
+import io.tansa.report.Format;
 import io.tansa.report.TopTableJson;
 import io.tansa.report.TopTableText;
 import io.tansa.top.RubyTop;
 import io.tansa.top.Top;
-import io.tansa.capture.CfiModules;
-import io.tansa.symbols.ProcessSymbols;
+import io.tansa.top.TopSession;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -57,14 +57,6 @@ public final class TopCommand implements Callable<Integer> {
     @Option(names = {"-n", "--rows"}, paramLabel = "N", description = "Rows in the text table (default ${DEFAULT-VALUE}; 0 = all).")
     int rows = 25;
 
-    /** Bytes of user stack per sample for -g dwarf (perf record --call-graph dwarf's default). */
-    static final int DWARF_STACK_COPY = 8192;
-    private final java.util.Map<Integer, ProcessSymbols> symbols = new java.util.concurrent.ConcurrentHashMap<>();
-
-    private ProcessSymbols symbols(int pid) {
-        return symbols.computeIfAbsent(pid, ProcessSymbols::new);
-    }
-
     private boolean callGraph() {
         return callGraph || callGraphMode != null;
     }
@@ -89,13 +81,11 @@ public final class TopCommand implements Callable<Integer> {
             default -> throw new Failure(Failure.Kind.USAGE, "unknown --lang '" + lang + "' (auto, native, ruby)");
         };
         if (ruby && all) throw new Failure(Failure.Kind.USAGE, "--lang ruby samples Ruby processes: give -p PID, not -a");
-        if (!common.format.equals("text") && !common.format.equals("json")) {
-            throw new Failure(Failure.Kind.USAGE, "unknown format '" + common.format + "' (text, json)");
-        }
+        Format format = common.tableFormat(null);
         int frequency = this.frequency != null ? this.frequency : ruby ? 99 : 999;
         if (frequency <= 0) throw new Failure(Failure.Kind.USAGE, "-F must be at least 1 Hz");
         Duration d = Common.parseDuration(duration != null ? duration : once ? "5s" : "10m");
-        boolean json = common.format.equals("json");
+        boolean json = format == Format.JSON;
         boolean live = !once && common.output == null && System.console() != null && System.console().isTerminal() && !json;
         AtomicBoolean stop = new AtomicBoolean();
         // Ctrl-C / SIGTERM: stop, detach, print what was captured, then let the JVM exit
@@ -108,9 +98,8 @@ public final class TopCommand implements Callable<Integer> {
             Top.Result r = ruby
                     ? RubyTop.run(new RubyTop.Request(common.pids, frequency, d, Duration.ofSeconds(1)), stop::get, update,
                             common.quiet ? null : s -> common.info("tansa: %s", s))
-                    : Top.run(new Top.Request(common.pids, all, frequency, d, callGraph(), Duration.ofSeconds(1),
-                            dwarf() ? DWARF_STACK_COPY : 0), pid -> symbols(pid)::frame,
-                            dwarf() ? pid -> new CfiModules(symbols(pid)) : null, stop::get, update);
+                    : TopSession.run(new Top.Request(common.pids, all, frequency, d, callGraph(), Duration.ofSeconds(1),
+                            dwarf() ? TopSession.DWARF_STACK_COPY : 0), stop::get, update);
             print(r.table(), out, json, live);
             out.flush();
             if (r.stop() == Top.Stop.TARGET_EXITED) {
@@ -127,9 +116,8 @@ public final class TopCommand implements Callable<Integer> {
                 TopTableJson.render(t, out);
                 return;
             }
-            if (live) out.print("\033[H\033[2J"); // cursor home, clear screen: refresh in place
-            else if (!once) out.println();
-            TopTableText.render(t, out, rows);
+            if (once) TopTableText.render(t, out, rows);
+            else TopTableText.refresh(t, out, rows, live);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -1,7 +1,11 @@
 package io.tansa.cli;
 
 import io.tansa.Failure;
-import io.tansa.trace.EventPrinter;
+import io.tansa.report.Format;
+import io.tansa.report.TraceLines;
+import io.tansa.report.TraceSummaryJson;
+import io.tansa.report.TraceSummaryText;
+import io.tansa.trace.NamedCalls;
 import io.tansa.trace.Summary;
 import io.tansa.trace.SyscallTable;
 import io.tansa.trace.SyscallTracer;
@@ -55,10 +59,8 @@ public final class TraceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!common.format.equals("text") && !common.format.equals("json")) {
-            throw new Failure(Failure.Kind.USAGE, "unknown format '" + common.format + "' (text, json)");
-        }
-        if (common.format.equals("json") && !summary) {
+        Format format = common.tableFormat(null);
+        if (format == Format.JSON && !summary) {
             throw new Failure(Failure.Kind.USAGE, "-f json needs -c (the summary is the JSON output)");
         }
         if (perThread && !summary) throw new Failure(Failure.Kind.USAGE, "--per-thread needs -c");
@@ -70,7 +72,7 @@ public final class TraceCommand implements Callable<Integer> {
         SyscallTracer.Options opts = new SyscallTracer.Options(common.pids, command, children, d, only, pages);
         PrintStream out = new PrintStream(common.openOutput(), false);
         Summary sum = summary ? new Summary(perThread) : null;
-        SyscallTracer.Listener listener = sum != null ? sum : new EventPrinter(out, timing, fds);
+        SyscallTracer.Listener listener = sum != null ? sum : new NamedCalls(new TraceLines(out, timing), fds);
 
         try (SyscallTracer tracer = SyscallTracer.attach(opts)) {
             common.info("tansa trace: %s (%d thread%s); %s", command.isEmpty() ? "pid " + common.pids : command.get(0),
@@ -83,8 +85,8 @@ public final class TraceCommand implements Callable<Integer> {
                     common.info("tansa trace: %d records lost (ring buffer full); counts are low", tracer.lost());
                 }
                 if (sum != null) {
-                    if (common.format.equals("json")) sum.renderJson(out, tracer.lost());
-                    else sum.renderText(out, tracer.lost());
+                    if (format == Format.JSON) TraceSummaryJson.render(sum, tracer.lost(), out);
+                    else TraceSummaryText.render(sum, tracer.lost(), out);
                 }
                 out.flush();
                 if (common.output != null) out.close();

@@ -14,6 +14,17 @@ import java.util.Locale;
 public final class TopTableText {
     private TopTableText() {}
 
+    /**
+     * One refresh of a table that updates while sampling runs: on a terminal ({@code clear}) the
+     * screen is cleared first so the table redraws in place; elsewhere a blank line separates it
+     * from the previous one.
+     */
+    public static void refresh(TopTable t, PrintStream out, int maxRows, boolean clear) {
+        if (clear) out.print("\033[H\033[2J"); // cursor home, clear screen
+        else out.println();
+        render(t, out, maxRows);
+    }
+
     /** Prints the header, at most {@code maxRows} rows (0 = all), and the next-command hint. */
     public static void render(TopTable t, PrintStream out, int maxRows) {
         TopTable.Header h = t.header();

@@ -1,19 +1,17 @@
 package io.tansa.trace;
 
-import io.tansa.report.Json;
-import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
  * The -c summary: per syscall (and per ioctl request, and optionally per thread) the calls,
  * errors, total / average / maximum time between entry and exit. Time is wall-clock latency
- * (strace -c -w), counted for the calls whose entry and exit were both seen.
+ * (strace -c -w), counted for the calls whose entry and exit were both seen. Rendered by
+ * report.TraceSummaryText and report.TraceSummaryJson.
  */
 public final class Summary implements SyscallTracer.Listener {
     /** Counters of one syscall or ioctl request. */
@@ -111,6 +109,16 @@ public final class Summary implements SyscallTracer.Listener {
         return out;
     }
 
+    /** Whether per-thread tables are kept. */
+    public boolean perThread() {
+        return perThread;
+    }
+
+    /** One thread's syscall rows, ordered as {@link #syscalls()}. */
+    public static List<Map.Entry<String, Stat>> syscalls(ThreadStats t) {
+        return rows(t.bySyscall);
+    }
+
     /** Per-thread tables in order of first call (empty unless per-thread). */
     public List<ThreadStats> threads() {
         return new ArrayList<>(byThread.values());
@@ -124,110 +132,5 @@ public final class Summary implements SyscallTracer.Listener {
         out.sort(Comparator.comparingLong((Map.Entry<String, Stat> e) -> -e.getValue().totalNs)
                 .thenComparingLong(e -> -e.getValue().calls).thenComparing(Map.Entry::getKey));
         return out;
-    }
-
-    // ---- rendering ----
-
-    private static final String RULE = "------ ----------- ----------- ----------- --------- --------- ----------------";
-
-    /** strace -c style tables. */
-    public void renderText(PrintStream out, long lost) {
-        table(out, syscalls());
-        List<Map.Entry<String, Stat>> io = ioctls();
-        if (!io.isEmpty()) {
-            out.println();
-            out.printf(Locale.ROOT, "%-32s %9s %9s %11s %11s%n", "ioctl request", "calls", "errors", "seconds",
-                    "usecs/call");
-            for (Map.Entry<String, Stat> e : io) {
-                Stat s = e.getValue();
-                out.printf(Locale.ROOT, "%-32s %9d %9s %11.6f %11d%n", e.getKey(), s.calls, s.errors == 0 ? "" : s.errors,
-                        s.totalNs / 1e9, s.timed == 0 ? 0 : s.totalNs / s.timed / 1000);
-            }
-        }
-        for (ThreadStats t : threads()) {
-            out.println();
-            out.printf(Locale.ROOT, "thread %d (%s) of process %d%n", t.tid, t.name, t.pid);
-            table(out, rows(t.bySyscall));
-        }
-        if (lost > 0) {
-            out.println();
-            out.printf(Locale.ROOT, "lost %d records (ring buffer full): counts are low%n", lost);
-        }
-        out.flush();
-    }
-
-    private static void table(PrintStream out, List<Map.Entry<String, Stat>> rows) {
-        long total = 0, calls = 0, errors = 0, timed = 0, max = 0;
-        for (Map.Entry<String, Stat> e : rows) {
-            Stat s = e.getValue();
-            total += s.totalNs;
-            calls += s.calls;
-            errors += s.errors;
-            timed += s.timed;
-            max = Math.max(max, s.maxNs);
-        }
-        out.printf(Locale.ROOT, "%6s %11s %11s %11s %9s %9s %s%n", "% time", "seconds", "usecs/call", "max usecs",
-                "calls", "errors", "syscall");
-        out.println(RULE);
-        for (Map.Entry<String, Stat> e : rows) {
-            Stat s = e.getValue();
-            out.printf(Locale.ROOT, "%6.2f %11.6f %11d %11d %9d %9s %s%n", total == 0 ? 0.0 : 100.0 * s.totalNs / total,
-                    s.totalNs / 1e9, s.timed == 0 ? 0 : s.totalNs / s.timed / 1000, s.maxNs / 1000, s.calls,
-                    s.errors == 0 ? "" : Long.toString(s.errors), e.getKey());
-        }
-        out.println(RULE);
-        out.printf(Locale.ROOT, "%6.2f %11.6f %11d %11d %9d %9s %s%n", total == 0 ? 0.0 : 100.0, total / 1e9,
-                timed == 0 ? 0 : total / timed / 1000, max / 1000, calls, errors == 0 ? "" : Long.toString(errors),
-                "total");
-    }
-
-    /**
-     * The JSON contract (README.md, "tansa trace"): {"syscalls": [{"name", "calls", "errors", "total_us"}...],
-     * "ioctls": [{"request", "calls", "errors"}...]}, plus avg_us/max_us per row, "lost", and
-     * with per-thread a "threads" array.
-     */
-    public void renderJson(PrintStream out, long lost) {
-        StringBuilder b = new StringBuilder();
-        b.append("{\"syscalls\": ");
-        jsonRows(b, syscalls(), "name");
-        b.append(", \"ioctls\": ");
-        jsonRows(b, ioctls(), "request");
-        if (perThread) {
-            b.append(", \"threads\": [");
-            boolean first = true;
-            for (ThreadStats t : threads()) {
-                if (!first) b.append(", ");
-                first = false;
-                b.append("{\"tid\": ").append(t.tid).append(", \"pid\": ").append(t.pid).append(", \"name\": ")
-                        .append(Json.quote(t.name)).append(", \"syscalls\": ");
-                jsonRows(b, rows(t.bySyscall), "name");
-                b.append('}');
-            }
-            b.append(']');
-        }
-        b.append(", \"lost\": ").append(lost).append("}");
-        out.println(b);
-        out.flush();
-    }
-
-    private static void jsonRows(StringBuilder b, List<Map.Entry<String, Stat>> rows, String key) {
-        b.append('[');
-        boolean first = true;
-        for (Map.Entry<String, Stat> e : rows) {
-            Stat s = e.getValue();
-            if (!first) b.append(", ");
-            first = false;
-            b.append("{\"").append(key).append("\": ").append(Json.quote(e.getKey()))
-                    .append(", \"calls\": ").append(s.calls)
-                    .append(", \"errors\": ").append(s.errors)
-                    .append(", \"total_us\": ").append(us(s.totalNs))
-                    .append(", \"avg_us\": ").append(us(s.timed == 0 ? 0 : s.totalNs / s.timed))
-                    .append(", \"max_us\": ").append(us(s.maxNs)).append('}');
-        }
-        b.append(']');
-    }
-
-    private static String us(long ns) {
-        return String.format(Locale.ROOT, "%.1f", ns / 1000.0);
     }
 }

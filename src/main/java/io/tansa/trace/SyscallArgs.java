@@ -12,11 +12,11 @@ import java.util.Set;
  * name ("unsigned int fd", "const char * filename", "unsigned long arg"). Loaded per syscall on
  * first use; a syscall without that tracepoint gets six hex arguments.
  */
-final class SyscallArgs {
+public final class SyscallArgs {
     /** How one argument prints. */
-    enum Kind { FD, POINTER, SIGNED, INT, UNSIGNED, FLAGS, MODE, IOCTL_REQUEST }
+    public enum Kind { FD, POINTER, SIGNED, INT, UNSIGNED, FLAGS, MODE, IOCTL_REQUEST }
 
-    record Arg(String name, Kind kind) {}
+    public record Arg(String name, Kind kind) {}
 
     private static final Set<String> FD_NAMES = Set.of("fd", "oldfd", "newfd", "epfd", "dfd", "olddfd", "newdfd",
             "fd_in", "fd_out", "in_fd", "out_fd", "ufd", "pidfd", "fdin", "fdout", "mqdes");
