@@ -262,7 +262,7 @@ public final class Server implements AutoCloseable {
         };
         int pid = pid(q.get("pid"));
         Captures.Limits lim = captures.limits();
-        double seconds = number(q, "seconds", DEFAULT_SECONDS);
+        double seconds = number(q, "seconds", Math.min(DEFAULT_SECONDS, lim.maxDuration().toSeconds()));
         if (!(seconds > 0) || seconds > lim.maxDuration().toMillis() / 1000.0) {
             throw new Refused(400, "seconds must be more than 0 and at most " + lim.maxDuration().toSeconds()
                     + " (the server's --max-seconds), not " + q.get("seconds"));
@@ -272,7 +272,7 @@ public final class Server implements AutoCloseable {
         long count = 0;
         if (callers) {
             if (symbol == null || symbol.isBlank()) throw new Refused(400, "symbol=SYMBOL is required (e.g. symbol=crypt_ra)");
-            double c = number(q, "count", DEFAULT_COUNT);
+            double c = number(q, "count", Math.min(DEFAULT_COUNT, lim.maxCount()));
             if (c != Math.rint(c) || c < 1 || c > lim.maxCount()) {
                 throw new Refused(400, "count must be a whole number from 1 to " + lim.maxCount()
                         + " (the server's --max-count), not " + q.get("count"));
