@@ -60,6 +60,9 @@ public final class Server implements AutoCloseable {
     /** Default hits of a callers capture (tansa callers' -n). */
     static final long DEFAULT_COUNT = 1000;
 
+    /** Requests waiting for a thread; beyond that the server closes new connections at once. */
+    static final int QUEUE = 1024;
+
     private final Config config;
     private final HttpServer http;
     private final ThreadPoolExecutor pool;
@@ -77,7 +80,7 @@ public final class Server implements AutoCloseable {
                 Long.toString(config.limits().maxDuration().toSeconds() + 60));
         AtomicInteger n = new AtomicInteger();
         pool = new ThreadPoolExecutor(config.threads(), config.threads(), 60, TimeUnit.SECONDS,
-                new ArrayBlockingQueue<>(4 * config.threads()),
+                new ArrayBlockingQueue<>(QUEUE),
                 r -> Thread.ofPlatform().daemon().name("tansa-serve-" + n.incrementAndGet()).unstarted(r));
         if (config.tls() != null) {
             HttpsServer s = HttpsServer.create(config.address(), 128);
