@@ -7,6 +7,8 @@ import io.prometheus.metrics.model.snapshots.Labels;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import io.tansa.net.NetNs;
 import io.tansa.net.Sockets;
+import io.tansa.proc.FdTable;
+import io.tansa.proc.ProcFs;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -21,7 +23,8 @@ import java.util.TreeMap;
  * {@code GET /metrics}: the listen queues of every listener on the host (every network namespace
  * some process is in), read at scrape time through sock_diag ({@link Sockets#query}, what
  * {@code tansa sockets -a -l} prints), and the kernel's listen overflow/drop counters of each of
- * those namespaces, written in the Prometheus text format by the Prometheus Java client.
+ * those namespaces, and the fds by type and threads of the processes {@code --allow} selects, written in
+ * the Prometheus text format by the Prometheus Java client.
  *
  * <p>Scrapes are serialized; a scrape that arrives while another reads reuses the next reading
  * that <em>starts</em> after it arrived, so 50 concurrent scrapes cost about two readings, and no
@@ -31,9 +34,18 @@ public final class ListenMetrics {
     /** One reading: the text and when it was started. */
     private record Reading(long startedNanos, byte[] text) {}
 
+    /** At most this many selected processes get per-process series: the scrape stays bounded. */
+    static final int MAX_PROCESSES = 1000;
+
     private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
     private final Object lock = new Object();
+    private final Allow selected;
     private Reading last;
+
+    /** @param selected the processes that also get fd and thread counts (those --allow matches) */
+    public ListenMetrics(Allow selected) {
+        this.selected = selected;
+    }
 
     public String contentType() {
         return writer.getContentType();
@@ -44,7 +56,7 @@ public final class ListenMetrics {
         synchronized (lock) {
             if (last != null && last.startedNanos() - arrivedNanos >= 0) return last.text();
             long start = System.nanoTime();
-            last = new Reading(start, write(snapshot(start)));
+            last = new Reading(start, write(snapshot(start, selected)));
             return last.text();
         }
     }
@@ -62,7 +74,7 @@ public final class ListenMetrics {
     /** Label values of one listener series. */
     private record Key(String proto, String local, String pid, String comm, String netns) {}
 
-    static MetricSnapshots snapshot(long startNanos) {
+    static MetricSnapshots snapshot(long startNanos, Allow selected) {
         String self = NetNs.self();
         List<Sockets.Row> rows = Sockets.query(List.of(), true);
         // Two listeners with equal labels (an SO_REUSEPORT group in one process) are one series:
@@ -108,6 +120,11 @@ public final class ListenMetrics {
             drops.dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder().labels(l)
                     .value(tcpExt.getOrDefault("ListenDrops", 0L)).build());
         }
+        GaugeSnapshot.Builder fds = GaugeSnapshot.builder().name("tansa_process_fds")
+                .help("Open fds of a process --allow selects, by type (socket, pipe, file, device, or the anon_inode kind)");
+        GaugeSnapshot.Builder threads = GaugeSnapshot.builder().name("tansa_process_threads")
+                .help("Threads of a process --allow selects");
+        if (!selected.none()) processes(selected, fds, threads);
         GaugeSnapshot.Builder listeners = GaugeSnapshot.builder().name("tansa_listeners")
                 .help("Listeners read in this scrape");
         listeners.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder().value(series.size()).build());
@@ -115,8 +132,48 @@ public final class ListenMetrics {
                 .help("Time this scrape took to read the listeners and counters");
         took.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder().value((System.nanoTime() - startNanos) / 1e9).build());
         return MetricSnapshots.builder().metricSnapshot(queued.build()).metricSnapshot(backlog.build())
-                .metricSnapshot(overflows.build()).metricSnapshot(drops.build()).metricSnapshot(listeners.build())
+                .metricSnapshot(overflows.build()).metricSnapshot(drops.build()).metricSnapshot(fds.build())
+                .metricSnapshot(threads.build()).metricSnapshot(listeners.build())
                 .metricSnapshot(took.build()).build();
+    }
+
+    /** fds by type and threads of each process {@code selected} matches (up to {@link #MAX_PROCESSES}). */
+    private static void processes(Allow selected, GaugeSnapshot.Builder fds, GaugeSnapshot.Builder threads) {
+        int n = 0;
+        for (int pid : FdTable.pids()) {
+            if (n >= MAX_PROCESSES) break;
+            if (selected.match(pid) == null) continue;
+            try {
+                String comm = ProcFs.comm(pid, pid);
+                Map<String, Integer> byType = new TreeMap<>();
+                for (FdTable.Fd f : FdTable.list(pid)) byType.merge(fdType(f.target()), 1, Integer::sum);
+                int tasks = ProcFs.tasks(pid).length;
+                String p = Integer.toString(pid);
+                for (var e : byType.entrySet()) {
+                    fds.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder()
+                            .labels(Labels.of("pid", p, "comm", comm, "type", e.getKey())).value(e.getValue()).build());
+                }
+                threads.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder().labels(Labels.of("pid", p, "comm", comm))
+                        .value(tasks).build());
+                n++;
+            } catch (RuntimeException gone) {
+                // exited (or became unreadable) while read: no series for it this time
+            }
+        }
+    }
+
+    /** The type of an fd from its /proc/PID/fd link: socket, pipe, device, file, or the anon_inode kind (eventfd...). */
+    static String fdType(String target) {
+        if (target.startsWith("socket:[")) return "socket";
+        if (target.startsWith("pipe:[")) return "pipe";
+        if (target.startsWith("anon_inode:")) {
+            String k = target.substring("anon_inode:".length());
+            return k.startsWith("[") && k.endsWith("]") ? k.substring(1, k.length() - 1) : k;
+        }
+        if (target.startsWith("/dev/")) return "device";
+        if (target.startsWith("/")) return "file";
+        int colon = target.indexOf(':'); // "net:[...]", "mnt:[...]" namespace files and the like
+        return colon > 0 ? target.substring(0, colon) : "other";
     }
 
     /**

@@ -66,13 +66,14 @@ public final class Server implements AutoCloseable {
     private final Config config;
     private final HttpServer http;
     private final ThreadPoolExecutor pool;
-    private final ListenMetrics metrics = new ListenMetrics();
+    private final ListenMetrics metrics;
     private final Captures captures;
     private final byte[] tokenDigest;
 
     private Server(Config config) throws IOException {
         this.config = config;
         this.captures = new Captures(config.limits());
+        this.metrics = new ListenMetrics(config.allow());
         this.tokenDigest = config.token() == null ? null : sha256("Bearer " + config.token());
         // ServerConfig reads these once, when the first server is made (jdk.httpserver's module docs)
         System.setProperty("sun.net.httpserver.maxReqTime", "10");
@@ -290,7 +291,8 @@ public final class Server implements AutoCloseable {
         }
         Captures.Client client = new Captures.Client(ex.getLocalAddress().getPort(), ex.getRemoteAddress().getPort());
         Profile p = callers
-                ? captures.callers(pid, symbol, d, count, client, null)
+                ? captures.callers(pid, symbol, d, count, client,
+                        config.log() == null ? null : line -> config.log().accept("pid " + pid + ": " + line))
                 : captures.cpu(pid, d, client);
         ByteArrayOutputStream out = new ByteArrayOutputStream(64 * 1024);
         r.render(p, out);

@@ -72,6 +72,21 @@ class ServeSecurityTest {
         assertTrue(Serve.text(ok).contains("# TYPE tansa_listen_queued gauge"), Serve.text(ok));
     }
 
+    /** The processes --allow selects get their fds by type and threads: as many as /proc/PID/fd and /task hold. */
+    @Test
+    void selectedProcessesFdsAndThreads() throws Exception {
+        String m = Serve.text(serve.get("/metrics", TOKEN));
+        String id = "comm=\"top_burn\",pid=\"" + burn.pid() + "\"";
+        assertTrue(m.contains("tansa_process_threads{" + id + "} 1.0"), m);
+        long sum = m.lines().filter(l -> l.startsWith("tansa_process_fds{" + id + ","))
+                .mapToLong(l -> (long) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+        try (var fds = Files.list(Path.of("/proc/" + burn.pid() + "/fd"))) {
+            assertEquals(fds.count(), sum, m);
+        }
+        assertTrue(m.contains("tansa_process_fds{" + id + ",type=\"pipe\"}"), "its stdout is a pipe: " + m);
+        assertFalse(m.contains("tansa_process_threads{comm=\"systemd\""), "only selected processes");
+    }
+
     @Test
     void aPidOutsideAllowIsForbidden() throws Exception {
         HttpResponse<byte[]> r = serve.get("/debug/pprof/profile?pid=1&seconds=1", TOKEN);
