@@ -22,8 +22,8 @@ import java.util.TreeMap;
 /**
  * {@code GET /metrics}: the listen queues of every listener on the host (every network namespace
  * some process is in), read at scrape time through sock_diag ({@link Sockets#query}, what
- * {@code tansa sockets -a -l} prints), and the kernel's listen overflow/drop counters of each of
- * those namespaces, and the fds by type and threads of the processes {@code --allow} selects, written in
+ * {@code tansa sockets -a -l} prints), the kernel's listen overflow/drop counters of each network
+ * namespace a process is in, and the fds by type and threads of the processes {@code --allow} selects, written in
  * the Prometheus text format by the Prometheus Java client.
  *
  * <p>Scrapes are serialized; a scrape that arrives while another reads reuses the next reading
@@ -111,6 +111,11 @@ public final class ListenMetrics {
                         + " in a network namespace");
         CounterSnapshot.Builder drops = CounterSnapshot.builder().name("tansa_listen_drops")
                 .help("TCP SYNs and handshakes dropped by listeners, overflows included (TcpExt ListenDrops) in a network namespace");
+        // and every other namespace a process is in (one readlink per process), listeners or not
+        for (int pid : FdTable.pids()) {
+            String ns = NetNs.of(pid);
+            if (ns != null) spaces.putIfAbsent(ns, Integer.toString(pid));
+        }
         for (var e : spaces.entrySet()) {
             Map<String, Long> tcpExt = tcpExt(e.getValue());
             if (tcpExt.isEmpty()) continue; // the process left meanwhile

@@ -123,11 +123,11 @@ public final class Server implements AutoCloseable {
         return http.getAddress();
     }
 
+    /** The URL of the server: the address asked for (not the dual-stack socket's "::"), the bound port. */
     public String url() {
-        InetSocketAddress a = address();
-        String host = a.getAddress().getHostAddress();
+        String host = config.address().getAddress().getHostAddress();
         if (host.contains(":")) host = "[" + host + "]";
-        return (config.tls() != null ? "https" : "http") + "://" + host + ":" + a.getPort();
+        return (config.tls() != null ? "https" : "http") + "://" + host + ":" + address().getPort();
     }
 
     /** Stops running captures (they detach), then the server. */

@@ -177,6 +177,41 @@ class ServeSecurityTest {
         }
     }
 
+    /** The same for a CPU profile: the server's perf events on the target are closed when its client is killed. */
+    @Test
+    void aClientKilledMidCpuProfileEndsIt() throws Exception {
+        long before = perfEvents();
+        Process curl = new ProcessBuilder("curl", "-s", "-o", "/dev/null", "-H", "Authorization: Bearer " + TOKEN,
+                serve.url + "/debug/pprof/profile?pid=" + burn.pid() + "&seconds=30").redirectErrorStream(true).start();
+        try {
+            for (int i = 0; i < 3000 && perfEvents() == before; i++) Thread.sleep(10);
+            assertTrue(perfEvents() > before, "sampling began");
+            curl.destroyForcibly();
+            serve.tansa.awaitErr("GET /debug/pprof/profile pid=" + burn.pid() + " seconds=30 → client disconnected");
+            for (int i = 0; i < 3000 && perfEvents() > before; i++) Thread.sleep(10);
+            assertEquals(before, perfEvents(), "the perf events are closed");
+            assertTrue(burn.alive());
+            assertEquals("0", Target.status(burn.pid(), "TracerPid"));
+        } finally {
+            curl.destroyForcibly();
+        }
+    }
+
+    /** perf_event fds the server holds. */
+    private static long perfEvents() throws Exception {
+        long n = 0;
+        try (var s = Files.list(Path.of("/proc/" + serve.pid() + "/fd"))) {
+            for (Path p : s.toList()) {
+                try {
+                    if (Files.readSymbolicLink(p).toString().equals("anon_inode:[perf_event]")) n++;
+                } catch (java.io.IOException closed) {
+                    // closed while listed
+                }
+            }
+        }
+        return n;
+    }
+
     /** Waits until the server has (or no longer has) uprobe events defined in tracefs. */
     private static void awaitProbes(boolean present) throws Exception {
         String group = "tansa_" + serve.pid() + "_";
@@ -191,13 +226,21 @@ class ServeSecurityTest {
     }
 
     @Test
-    void aNonLoopbackAddressNeedsAToken() {
+    void aNonLoopbackAddressNeedsAToken() throws Exception {
         Tansa t = Tansa.run("serve", "--listen", "0.0.0.0:0");
         assertEquals(2, t.exitCode(), t.err());
         assertTrue(t.err().contains("needs --token-file"), t.err());
         Tansa shortToken = Tansa.run("serve", "--listen", "0.0.0.0:0", "--token-file", "/proc/self/comm");
         assertEquals(2, shortToken.exitCode(), shortToken.err());
         assertEquals(2, Tansa.run("serve", "--allow", "name=ruby").exitCode());
+        // with a token it serves on every address, and asks for the token
+        try (Serve any = Serve.start("--listen", "0.0.0.0:0", "--token-file", dir.resolve("token").toString())) {
+            assertTrue(any.url.startsWith("http://0.0.0.0:"), any.url);
+            String local = "/metrics";
+            var r = any.http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + any.port()
+                    + local)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(401, r.statusCode());
+        }
     }
 
     @Test
