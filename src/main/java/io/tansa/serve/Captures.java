@@ -87,24 +87,24 @@ public final class Captures {
         return limits;
     }
 
-    /** A CPU profile of {@code pid}: what {@code tansa top -g} samples, as paths with counts. */
-    public Profile cpu(int pid, Duration d, Client client) {
+    /** A CPU profile of {@code pids}: what {@code tansa top -g} samples, as paths with counts. */
+    public Profile cpu(List<Integer> pids, Duration d, Client client) {
         AtomicBoolean stop = new AtomicBoolean();
-        return guarded(pid, client, () -> stop.set(true), () -> sampleCpu(pid, d, stop));
+        return guarded(pids, client, () -> stop.set(true), () -> sampleCpu(pids, d, stop));
     }
 
-    /** The callers of {@code symbol} in {@code pid}: what {@code tansa callers} captures. */
-    public Profile callers(int pid, String symbol, Duration d, long count, Client client, Consumer<String> log) {
+    /** The callers of {@code symbol} in {@code pids}: what {@code tansa callers} captures. */
+    public Profile callers(List<Integer> pids, String symbol, Duration d, long count, Client client, Consumer<String> log) {
         Callers.Run handle = new Callers.Run();
-        return guarded(pid, client, handle::stop, () -> Callers.run(callersRequest(pid, symbol, count, d, log), handle));
+        return guarded(pids, client, handle::stop, () -> Callers.run(callersRequest(pids, symbol, count, d, log), handle));
     }
 
     /**
      * The one place a {@link Callers.Request} is built (its shape is changing to a builder: only
      * this method follows it).
      */
-    static Callers.Request callersRequest(int pid, String symbol, long count, Duration d, Consumer<String> log) {
-        return new Callers.Request(List.of(pid), List.of(), symbol, count, d, CALLERS_RATE, false, MAX_FRAMES,
+    static Callers.Request callersRequest(List<Integer> pids, String symbol, long count, Duration d, Consumer<String> log) {
+        return new Callers.Request(pids, List.of(), symbol, count, d, CALLERS_RATE, false, MAX_FRAMES,
                 StackCapture.Lang.AUTO, Callers.Mode.AUTO, CALLERS_STACK_COPY, log, null, null, false);
     }
 
@@ -112,10 +112,14 @@ public final class Captures {
         Profile run();
     }
 
-    private Profile guarded(int pid, Client client, Runnable stop, Body body) {
+    private Profile guarded(List<Integer> pids, Client client, Runnable stop, Body body) {
         if (closing) throw new Busy("the server is shutting down");
-        if (!busy.add(pid)) throw new Busy("a capture of pid " + pid + " is already running; one per target at a time");
+        List<Integer> taken = new java.util.ArrayList<>(pids.size());
         try {
+            for (int pid : pids) {
+                if (!busy.add(pid)) throw new Busy("a capture of pid " + pid + " is already running; one per target at a time");
+                taken.add(pid);
+            }
             if (!slots.tryAcquire()) {
                 throw new Busy("all " + limits.maxConcurrent() + " capture slots are taken; try again later");
             }
@@ -131,7 +135,7 @@ public final class Captures {
                 slots.release();
             }
         } finally {
-            busy.remove(pid);
+            busy.removeAll(taken);
         }
     }
 
@@ -193,15 +197,17 @@ public final class Captures {
      * {@code tansa top}'s sampling of one process with DWARF call chains, recorded as stacks into a
      * Profile (the loop of {@link io.tansa.top.Top#run}, which hands out a table, not the stacks).
      */
-    private Profile sampleCpu(int pid, Duration d, AtomicBoolean stop) {
-        if (!ProcFs.exists(pid)) throw new Failure(Failure.Kind.NO_SUCH_PROCESS, "no such process: " + pid);
+    private Profile sampleCpu(List<Integer> pids, Duration d, AtomicBoolean stop) {
+        for (int pid : pids) {
+            if (!ProcFs.exists(pid)) throw new Failure(Failure.Kind.NO_SUCH_PROCESS, "no such process: " + pid);
+        }
         Map<Integer, ProcessSymbols> symbols = new ConcurrentHashMap<>();
         SampleStacks stacks = new SampleStacks(p -> symbols.computeIfAbsent(p, ProcessSymbols::new)::frame,
                 p -> new CfiModules(symbols.computeIfAbsent(p, ProcessSymbols::new)));
         Profile profile = new Profile();
         profile.keepStacks(false);
         Sampler.Options o = new Sampler.Options(limits.frequency(), true, true, CPU_STACK_COPY);
-        try (Sampler s = Sampler.attach(List.of(pid), o)) {
+        try (Sampler s = Sampler.attach(pids, o)) {
             long end = System.nanoTime() + d.toNanos();
             long[] window = {end};
             Consumer<PerfRecord> sink = rec -> {
@@ -216,12 +222,13 @@ public final class Captures {
                 long now = System.nanoTime();
                 if (now - end >= 0) { why = "duration reached"; break; }
                 if (stop.get()) { why = "interrupted"; window[0] = now; break; }
-                if (!alive(pid)) { why = "target exited"; break; }
+                if (pids.stream().noneMatch(Captures::alive)) { why = "target exited"; break; }
             }
             s.drain(sink);
             profile.meta("event", s.event());
             profile.meta("frequency", limits.frequency() + " Hz");
-            profile.meta("target", "pid " + pid + " (" + stacks.comm(pid, pid) + ")");
+            profile.meta("target", pids.stream().map(pid -> "pid " + pid + " (" + stacks.comm(pid, pid) + ")")
+                    .collect(java.util.stream.Collectors.joining(", ")));
             profile.meta("stopped", why);
             if (s.lost() > 0) profile.meta("lost", Long.toString(s.lost()));
         }

@@ -5,6 +5,8 @@ import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import io.tansa.Failure;
+import io.tansa.proc.FdTable;
+import io.tansa.proc.ProcFs;
 import io.tansa.profile.Profile;
 import io.tansa.report.FoldedRenderer;
 import io.tansa.report.JsonRenderer;
@@ -21,7 +23,9 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -38,6 +42,7 @@ import javax.net.ssl.SSLContext;
  * <li>{@code GET /debug/pprof/profile?pid=P&seconds=S} — a CPU profile of P;</li>
  * <li>{@code GET /debug/pprof/callers?pid=P&symbol=SYM&seconds=S&count=N} — the callers of SYM in P;</li>
  * </ul>
+ * the target given as {@code pid=P} or {@code comm=NAME} (the processes of that name {@code --allow} matches);
  * profiles as gzipped pprof ({@code go tool pprof}, Parca, Pyroscope) or {@code ?format=folded|speedscope|json}.
  *
  * <p>It runs as root and can probe any process, so: a bearer token (when configured, on every
@@ -224,7 +229,7 @@ public final class Server implements AutoCloseable {
         StringBuilder b = new StringBuilder();
         b.append(ex.getRemoteAddress().getAddress().getHostAddress()).append(':').append(ex.getRemoteAddress().getPort())
                 .append(' ').append(ex.getRequestMethod()).append(' ').append(path);
-        for (String k : new String[] {"pid", "symbol", "seconds", "count", "format"}) {
+        for (String k : new String[] {"pid", "comm", "symbol", "seconds", "count", "format"}) {
             if (q.containsKey(k)) b.append(' ').append(k).append('=').append(q.get(k));
         }
         b.append(" → ").append(outcome).append(String.format(Locale.ROOT, " (%.1f s)", (System.nanoTime() - arrived) / 1e9));
@@ -264,7 +269,9 @@ public final class Server implements AutoCloseable {
             case "json" -> new JsonRenderer();
             default -> throw new Refused(400, "format must be pprof, folded, speedscope or json, not '" + f + "'");
         };
-        int pid = pid(q.get("pid"));
+        if (q.containsKey("pid") == q.containsKey("comm")) {
+            throw new Refused(400, "give the target as pid=PID or comm=NAME (every process of that name --allow matches)");
+        }
         Captures.Limits lim = captures.limits();
         double seconds = number(q, "seconds", Math.min(DEFAULT_SECONDS, lim.maxDuration().toSeconds()));
         if (!(seconds > 0) || seconds > lim.maxDuration().toMillis() / 1000.0) {
@@ -286,14 +293,12 @@ public final class Server implements AutoCloseable {
         if (config.allow().none()) {
             throw new Refused(403, "profiles are off: this server was started without --allow (metrics only)");
         }
-        if (config.allow().match(pid) == null) {
-            throw new Refused(403, "pid " + pid + " is not matched by --allow " + config.allow().selectors());
-        }
+        List<Integer> pids = targets(q);
         Captures.Client client = new Captures.Client(ex.getLocalAddress().getPort(), ex.getRemoteAddress().getPort());
         Profile p = callers
-                ? captures.callers(pid, symbol, d, count, client,
-                        config.log() == null ? null : line -> config.log().accept("pid " + pid + ": " + line))
-                : captures.cpu(pid, d, client);
+                ? captures.callers(pids, symbol, d, count, client,
+                        config.log() == null ? null : line -> config.log().accept("pid " + pids + ": " + line))
+                : captures.cpu(pids, d, client);
         ByteArrayOutputStream out = new ByteArrayOutputStream(64 * 1024);
         r.render(p, out);
         String type = switch (f) {
@@ -302,6 +307,45 @@ public final class Server implements AutoCloseable {
             default -> "application/json";
         };
         return new Answer(200, type, out.toByteArray());
+    }
+
+    /** Most processes one comm= request captures at once. */
+    static final int MAX_TARGETS = 64;
+
+    /**
+     * The processes a request names: pid=PID, which --allow must match; or comm=NAME, every process
+     * of that name --allow matches (a Unicorn master and its workers), so that a scrape config
+     * outlives restarts.
+     */
+    private List<Integer> targets(Map<String, String> q) {
+        if (q.containsKey("pid")) {
+            int pid = pid(q.get("pid"));
+            if (config.allow().match(pid) == null) {
+                throw new Refused(403, "pid " + pid + " is not matched by --allow " + config.allow().selectors());
+            }
+            return List.of(pid);
+        }
+        String comm = q.get("comm");
+        List<Integer> named = new ArrayList<>(), allowed = new ArrayList<>();
+        for (int pid : FdTable.pids()) {
+            String c;
+            try {
+                c = ProcFs.comm(pid, pid);
+            } catch (RuntimeException gone) {
+                continue;
+            }
+            if (!c.equals(comm)) continue;
+            named.add(pid);
+            if (config.allow().match(pid) != null) allowed.add(pid);
+        }
+        if (named.isEmpty()) throw new Refused(404, "no process named '" + comm + "'");
+        if (allowed.isEmpty()) {
+            throw new Refused(403, "no process named '" + comm + "' is matched by --allow " + config.allow().selectors());
+        }
+        if (allowed.size() > MAX_TARGETS) {
+            throw new Refused(400, allowed.size() + " processes named '" + comm + "': at most " + MAX_TARGETS + " per capture");
+        }
+        return allowed;
     }
 
     private static int pid(String s) {

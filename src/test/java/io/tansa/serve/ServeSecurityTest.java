@@ -102,7 +102,13 @@ class ServeSecurityTest {
                 oneLine(expect(400, "/debug/pprof/profile?pid=" + p + "&seconds=31")));
         expect(400, "/debug/pprof/profile?pid=" + p + "&seconds=0");
         expect(400, "/debug/pprof/profile?pid=" + p + "&seconds=soon");
-        assertEquals("pid=PID is required", oneLine(expect(400, "/debug/pprof/profile?seconds=1")));
+        assertEquals("give the target as pid=PID or comm=NAME (every process of that name --allow matches)",
+                oneLine(expect(400, "/debug/pprof/profile?seconds=1")));
+        expect(400, "/debug/pprof/profile?seconds=1&pid=" + p + "&comm=top_burn");
+        assertEquals("no process named 'no_such_name'", oneLine(expect(404, "/debug/pprof/profile?comm=no_such_name&seconds=1")));
+        // processes of that name exist (this JVM), none that --allow matches
+        assertEquals("no process named 'java' is matched by --allow [pid=" + p + "]",
+                oneLine(expect(403, "/debug/pprof/profile?comm=java&seconds=1")));
         expect(400, "/debug/pprof/profile?pid=-3&seconds=1");
         expect(400, "/debug/pprof/profile?pid=" + p + "&seconds=1&format=svg");
         expect(400, "/debug/pprof/callers?pid=" + p + "&seconds=1");
@@ -129,6 +135,9 @@ class ServeSecurityTest {
         HttpResponse<byte[]> callers = expect(200, "/debug/pprof/callers?pid=" + burn.pid()
                 + "&symbol=burn_b&seconds=20&count=7&format=folded");
         assertTrue(Serve.text(callers).strip().matches(".*main;work;burn_b 7"), Serve.text(callers));
+        // by name: the processes called top_burn that --allow matches (this one; others of the name are left alone)
+        HttpResponse<byte[]> byName = expect(200, "/debug/pprof/callers?comm=top_burn&symbol=burn_b&count=4&format=folded");
+        assertTrue(Serve.text(byName).strip().matches(".*main;work;burn_b 4"), Serve.text(byName));
         HttpResponse<byte[]> json = expect(200, "/debug/pprof/callers?pid=" + burn.pid() + "&symbol=burn_b&count=3&format=json");
         assertEquals("application/json", json.headers().firstValue("Content-Type").orElse(""));
         // every capture is logged with client, target, symbol and duration
