@@ -28,7 +28,7 @@ holder=$pid
 echo "holder pid $holder: $((n / 10)) unix listeners, $((n / 20)) tcp listeners"
 
 "$jdk/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto \
-  -jar "$here/target/tansa.jar" serve --listen 127.0.0.1:0 -q 2>"$work/serve.err" &
+  -jar "$here/target/tansa.jar" serve --listen 127.0.0.1:0 2>"$work/serve.err" &
 serve=$!
 await_line "$work/serve.err" "listening on"
 url="$(grep -o 'http://[^ ]*' "$work/serve.err" | head -1)"

@@ -67,9 +67,6 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "Request threads (default ${DEFAULT-VALUE}).")
     int threads = 8;
 
-    @Option(names = {"-q", "--quiet"}, description = "No log lines on stderr (captures are still refused or served).")
-    boolean quiet;
-
     @Override
     public Integer call() throws IOException, InterruptedException {
         if (maxSeconds < 1 || maxCount < 1 || maxCaptures < 1 || frequency < 1 || threads < 2) {
@@ -78,7 +75,7 @@ public final class ServeCommand implements Callable<Integer> {
         }
         Server.Config config = new Server.Config(address(listen), token(), tls(), Allow.parse(allow),
                 new Captures.Limits(Duration.ofSeconds(maxSeconds), maxCount, maxCaptures, frequency), threads,
-                quiet ? null : s -> log("%s", s));
+                s -> log("%s", s)); // every capture request is logged, on stderr (the journal under systemd)
         CountDownLatch stopped = new CountDownLatch(1);
         Server server = Server.start(config);
         // SIGINT/SIGTERM: running captures stop and detach, then the server closes

@@ -39,14 +39,14 @@ public final class Captures {
     public record Client(int localPort, int remotePort) {}
 
     /** Thrown when the target already has a capture running, or every capture slot is taken. */
-    public static final class Busy extends RuntimeException {
+    static final class Busy extends RuntimeException {
         Busy(String message) {
             super(message);
         }
     }
 
     /** Thrown when the client went away and the capture was stopped for it. */
-    public static final class ClientGone extends RuntimeException {
+    static final class ClientGone extends RuntimeException {
         ClientGone() {
             super("client disconnected");
         }

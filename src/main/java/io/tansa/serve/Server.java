@@ -171,8 +171,9 @@ public final class Server implements AutoCloseable {
                 ex.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"tansa\"");
                 throw new Refused(401, "missing or wrong bearer token (Authorization: Bearer TOKEN)");
             }
-            if (!ex.getRequestMethod().equals("GET") && !ex.getRequestMethod().equals("HEAD")) {
-                throw new Refused(405, "only GET is served");
+            boolean head = ex.getRequestMethod().equals("HEAD");
+            if (!ex.getRequestMethod().equals("GET") && !(head && !capture)) {
+                throw new Refused(405, capture ? "only GET starts a capture" : "only GET and HEAD are served");
             }
             q = query(ex.getRequestURI().getRawQuery());
             a = switch (path) {

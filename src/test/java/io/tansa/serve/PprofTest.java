@@ -37,7 +37,7 @@ class PprofTest {
         dir = Files.createTempDirectory("tansa-pprof");
         burn = Target.start(Native.build("top_burn").toString());
         burn.awaitLine("ready");
-        serve = Serve.start("-q", "--allow", "pid=" + burn.pid(), "--allow", "comm=ruby");
+        serve = Serve.start("--allow", "pid=" + burn.pid(), "--allow", "comm=ruby");
     }
 
     @AfterAll

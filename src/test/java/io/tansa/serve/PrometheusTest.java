@@ -52,7 +52,7 @@ class PrometheusTest {
     static void start() throws Exception {
         Privileged.requireRoot();
         dir = Files.createTempDirectory("tansa-prom");
-        serve = Serve.start("-q");
+        serve = Serve.start();
         int port = freePort();
         Files.writeString(dir.resolve("prometheus.yml"), """
                 global:

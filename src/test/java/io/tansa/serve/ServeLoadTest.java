@@ -31,7 +31,7 @@ class ServeLoadTest {
     @Test
     void fiftyConcurrentScrapersAndStalledClients() throws Exception {
         Privileged.requireRoot();
-        try (Serve serve = Serve.start("-q", "--threads", "8")) {
+        try (Serve serve = Serve.start("--threads", "8")) {
             assertEquals(200, serve.get("/metrics").statusCode()); // warm: classes loaded, pool started
             long fdsBefore = serve.fds();
             long rssBefore = rssKb(serve.pid());

@@ -116,6 +116,10 @@ class ServeSecurityTest {
         expect(400, "/debug/pprof/callers?pid=" + p + "&symbol=burn_a&count=1.5");
         expect(400, "/debug/pprof/profile?pid=" + p + "&pid=1&seconds=1");
         assertEquals("no such path: /debug/pprof/heap", oneLine(expect(404, "/debug/pprof/heap")));
+        var head = serve.http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(serve.url + "/debug/pprof/profile?pid="
+                + p)).method("HEAD", java.net.http.HttpRequest.BodyPublishers.noBody()).header("Authorization", "Bearer " + TOKEN)
+                .build(), java.net.http.HttpResponse.BodyHandlers.discarding());
+        assertEquals(405, head.statusCode(), "HEAD does not start a capture");
         assertTrue(oneLine(expect(404, "/debug/pprof/callers?pid=" + p + "&symbol=no_such_function&seconds=1"))
                 .contains("no_such_function"));
         assertEquals(Integer.toString(p), Target.status(p, "Pid"), "the target was left alone");
