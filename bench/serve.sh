@@ -5,8 +5,10 @@
 # default 21): each round times one scrape (curl's time_total; the server's CPU from /proc/PID/stat
 # before and after) and one ss pair (wall, and user+sys CPU of both ss runs). Prints medians and
 # ratios, the series count in the scrape against ss's line count, then the CPU an idle tansa serve
-# used over IDLE seconds (default 60).
-# Usage: bench/serve.sh [N] [REPS] [IDLE]   (root; gcc, curl, ss, GNU time: gcc curl iproute2 time)
+# used over IDLE seconds (default 60). With SOAK=S in the environment, 10 clients then scrape in a
+# loop for S seconds and the server's RSS is printed every 10 s (the server runs with -Xmx128m, as
+# packaging/tansa-serve.service runs it).
+# Usage: [SOAK=S] bench/serve.sh [N] [REPS] [IDLE]   (root; gcc, curl, ss, GNU time: gcc curl iproute2 time)
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 source "$here/bin/jdk.sh"
@@ -15,8 +17,9 @@ n="${1:-6680}" reps="${2:-21}" idle="${3:-60}"
 work="$(mktemp -d /tmp/tansa-bench-serve.XXXXXX)"
 holder="" serve=""
 cleanup() {
-  [[ -n "$serve" ]] && kill "$serve" 2>/dev/null && wait "$serve" 2>/dev/null
-  [[ -n "$holder" ]] && kill -9 "$holder" 2>/dev/null
+  # the holder first; no command here may end the trap early (set -e applies in it)
+  if [[ -n "$holder" ]]; then kill -9 "$holder" 2>/dev/null || true; fi
+  if [[ -n "$serve" ]]; then kill "$serve" 2>/dev/null || true; wait "$serve" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -27,7 +30,7 @@ start_target "$work/holder.out" "$work/hold_sockets" "$n" "$work"
 holder=$pid
 echo "holder pid $holder: $((n / 10)) unix listeners, $((n / 20)) tcp listeners"
 
-"$jdk/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto \
+"$jdk/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto -Xmx128m \
   -jar "$here/target/tansa.jar" serve --listen 127.0.0.1:0 2>"$work/serve.err" &
 serve=$!
 await_line "$work/serve.err" "listening on"
@@ -63,3 +66,21 @@ t0=$(cpu_ticks "$serve")
 sleep "$idle"
 t1=$(cpu_ticks "$serve")
 echo "idle tansa serve: $(( (t1 - t0) * 1000 / hz )) ms of CPU over ${idle} s"
+
+soak="${SOAK:-0}"
+if (( soak > 0 )); then
+  end=$(( $(date +%s) + soak ))
+  loaders=()
+  for _ in $(seq 10); do
+    ( n=0; while (( $(date +%s) < end )); do curl -sf -o /dev/null "$url/metrics" || echo "scrape failed" >&2; n=$((n + 1)); done
+      echo "$n" >>"$work/soak" ) &
+    loaders+=($!)
+  done
+  while (( $(date +%s) < end )); do
+    echo "soak: RSS $(awk '/VmRSS/ { print $2 }' "/proc/$serve/status") KiB, fds $(ls "/proc/$serve/fd" | wc -l)"
+    sleep 10
+  done
+  wait "${loaders[@]}"
+  echo "soak: $(paste -sd+ "$work/soak" | bc) scrapes in ${soak} s; RSS $(awk '/VmRSS/ { print $2 }' "/proc/$serve/status") KiB," \
+    "fds $(ls "/proc/$serve/fd" | wc -l)"
+fi
