@@ -146,7 +146,9 @@ public final class Server implements AutoCloseable {
     /** A request's answer: status, content type, body. */
     private record Answer(int status, String type, byte[] body) {
         static Answer text(int status, String message) {
-            return new Answer(status, "text/plain; charset=utf-8", (message + "\n").getBytes(StandardCharsets.UTF_8));
+            // one line, whatever a request put into the message
+            return new Answer(status, "text/plain; charset=utf-8",
+                    (message.replaceAll("\\p{Cntrl}", "?") + "\n").getBytes(StandardCharsets.UTF_8));
         }
     }
 
@@ -180,7 +182,8 @@ public final class Server implements AutoCloseable {
                 case "/metrics" -> new Answer(200, metrics.contentType(), metrics.scrape(arrived));
                 case "/debug/pprof/profile", "/debug/pprof/callers" -> profile(ex, path.endsWith("callers"), q);
                 case "/" -> Answer.text(200, "tansa serve: /metrics, /debug/pprof/profile?pid=P&seconds=S,"
-                        + " /debug/pprof/callers?pid=P&symbol=SYM&seconds=S&count=N");
+                        + " /debug/pprof/callers?pid=P&symbol=SYM&seconds=S&count=N (comm=NAME for pid=P;"
+                        + " &format=folded|speedscope|json)");
                 default -> throw new Refused(404, "no such path: " + path);
             };
         } catch (Refused r) {
@@ -231,7 +234,8 @@ public final class Server implements AutoCloseable {
         b.append(ex.getRemoteAddress().getAddress().getHostAddress()).append(':').append(ex.getRemoteAddress().getPort())
                 .append(' ').append(ex.getRequestMethod()).append(' ').append(path);
         for (String k : new String[] {"pid", "comm", "symbol", "seconds", "count", "format"}) {
-            if (q.containsKey(k)) b.append(' ').append(k).append('=').append(q.get(k));
+            // control characters (a %0A in symbol=) would forge log lines
+            if (q.containsKey(k)) b.append(' ').append(k).append('=').append(q.get(k).replaceAll("\\p{Cntrl}", "?"));
         }
         b.append(" → ").append(outcome).append(String.format(Locale.ROOT, " (%.1f s)", (System.nanoTime() - arrived) / 1e9));
         config.log().accept(b.toString());

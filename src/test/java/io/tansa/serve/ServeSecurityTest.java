@@ -122,6 +122,11 @@ class ServeSecurityTest {
         assertEquals(405, head.statusCode(), "HEAD does not start a capture");
         assertTrue(oneLine(expect(404, "/debug/pprof/callers?pid=" + p + "&symbol=no_such_function&seconds=1"))
                 .contains("no_such_function"));
+        // a newline in a parameter forges no log line and no second line of the reason
+        String reason = oneLine(expect(404, "/debug/pprof/callers?pid=" + p + "&symbol=x%0Aforged&seconds=1"));
+        assertTrue(reason.contains("x?forged"), reason);
+        serve.tansa.awaitErr("symbol=x?forged seconds=1 → 404");
+        assertFalse(serve.tansa.err().lines().anyMatch(l -> l.startsWith("forged")), serve.tansa.err());
         assertEquals(Integer.toString(p), Target.status(p, "Pid"), "the target was left alone");
     }
 
