@@ -22,6 +22,7 @@ import picocli.CommandLine.Option;
             FdsCommand.class,
             SocketsCommand.class,
             TopCommand.class,
+            ServeCommand.class,
             CommandLine.HelpCommand.class,
         },
         footer = {"", "Exit codes: 0 ok, 1 internal error, 2 usage, 3 no such process,",
