@@ -85,9 +85,14 @@ public final class Main implements Runnable {
 
     static final class Version implements CommandLine.IVersionProvider {
         @Override
-        public String[] getVersion() {
-            String v = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"tansa " + (v == null ? "dev" : v) + " (Java " + Runtime.version() + ")"};
+        public String[] getVersion() throws java.io.IOException {
+            var p = new java.util.Properties();
+            try (var in = Main.class.getResourceAsStream("version.properties")) {
+                if (in != null) p.load(in);
+            }
+            return new String[] {"tansa " + p.getProperty("version", "dev") + " (commit "
+                    + p.getProperty("commit", "dev") + ", built " + p.getProperty("date", "unknown")
+                    + ", Java " + Runtime.version() + ")"};
         }
     }
 }
