@@ -116,8 +116,7 @@ public final class RubySnapshots {
             long g = at.globalEc(); // r3 = g: high half shifted up, plus the zero-extended low half
             a.mov32(R3, (int) (g >>> 32)).alu(LSH, R3, 32).mov32(R1, (int) g).aluReg(ADD, R3, R1);
             readUser(a, OFF_EC, 8).jump(JNE, R0, 0, "fail" + NO_EC);
-            a.jump("ec");
-        }
+        } else {
         // 2. dtv = tcb->dtv; block = dtv[module].val; ec = *(block + offset)
         a.load(DW, R3, R7, OFF_FSBASE).alu(ADD, R3, 8);
         readUser(a, OFF_EC, 8).jump(JNE, R0, 0, "fail" + NO_DTV);
@@ -126,7 +125,7 @@ public final class RubySnapshots {
         a.load(DW, R3, R7, OFF_EC).jump(JEQ, R3, 0, "fail" + NO_TLS_BLOCK).jump(JEQ, R3, -1, "fail" + NO_TLS_BLOCK);
         a.alu(ADD, R3, (int) at.tlsOffset());
         readUser(a, OFF_EC, 8).jump(JNE, R0, 0, "fail" + NO_EC);
-        a.label("ec");
+        }
         a.load(DW, R3, R7, OFF_EC).jump(JEQ, R3, 0, "fail" + NO_EC); // a thread that runs no Ruby
         readUser(a, OFF_HEAD, headSize(l)).jump(JNE, R0, 0, "fail" + NO_EC_HEAD);
         // 3. r8 = bytes from cfp to the end of the VM stack, r9 = cfp
@@ -145,6 +144,7 @@ public final class RubySnapshots {
         a.jump("emit" + MAX_FRAMES);
         for (int i = 0; i <= MAX_FRAMES; i++) a.label("emit" + i).mov(R9, i).jump("emit");
         for (int s = NO_FSBASE; s <= BAD_CFP; s++) {
+            if (at.globalEc() != 0 && (s == NO_DTV || s == NO_TLS_BLOCK)) continue; // no TLS steps: unreachable
             a.label("fail" + s).storeImm(W, R7, OFF_STATUS, s).mov(R9, 0).jump("emit");
         }
         // emit: n = r9, size = header + n records
