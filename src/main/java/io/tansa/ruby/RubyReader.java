@@ -58,7 +58,36 @@ public final class RubyReader {
      * whose frames cannot be read ({@link #unsupported} says why).
      */
     public static Optional<RubyReader> detect(int pid, Symbols syms) {
-        return detect(pid, syms, null);
+        return detect(pid, syms, forced);
+    }
+
+    /** The series forced by --ruby-layout for every process of this run, or null. */
+    private static volatile String forced;
+
+    /**
+     * Forces the layout row of {@code series} (--ruby-layout) onto every Ruby process this run
+     * reads whose own series has no row (rbspy's --force-version); such readers say
+     * {@link #verified()} false. Throws Failure(USAGE) for a series with no row.
+     */
+    public static void forceLayout(String series) {
+        if (series != null && RubyLayout.forVersion(series).isEmpty()) {
+            throw new io.tansa.Failure(io.tansa.Failure.Kind.USAGE, "--ruby-layout " + series
+                    + ": no such layout (known: " + String.join(", ", RubyLayout.knownSeries()) + ")");
+        }
+        forced = series;
+    }
+
+    /** Why the Ruby frames of {@code pid} cannot be read (one line), or null; see {@link #unsupported(int, Symbols, String)}. */
+    public static String unsupported(int pid, Symbols syms) {
+        return unsupported(pid, syms, forced);
+    }
+
+    /**
+     * The line to print once when this reader's layout is forced (--ruby-layout), else null.
+     */
+    public String unverifiedNote() {
+        return l.verified() ? null : "Ruby " + version + ": read with the Ruby " + l.series()
+                + " layout (--ruby-layout), not verified for this version: frames may be wrong or missing";
     }
 
     /**
@@ -70,8 +99,8 @@ public final class RubyReader {
     public static Optional<RubyReader> detect(int pid, Symbols syms, String forceSeries) {
         String v = version(pid, syms);
         if (v == null) return Optional.empty();
-        Optional<RubyLayout> layout = forceSeries == null ? RubyLayout.forVersion(v)
-                : RubyLayout.forVersion(forceSeries).map(r -> RubyLayout.forVersion(v).filter(o -> o == r).orElse(r.unverified()));
+        Optional<RubyLayout> layout = RubyLayout.forVersion(v);
+        if (layout.isEmpty() && forceSeries != null) layout = RubyLayout.forVersion(forceSeries).map(RubyLayout::unverified);
         long vmPtr = syms.address("ruby_current_vm_ptr"); // exported up to 3.2; found through an ec from 3.3
         long symbols = globalSymbols(new Remote(pid), syms.address("rb_sym_immortal_count"));
         EcSite site = EcSite.find(pid, syms);
@@ -90,7 +119,7 @@ public final class RubyReader {
         if (forceSeries != null && RubyLayout.forVersion(forceSeries).isEmpty()) {
             return "--ruby-layout " + forceSeries + ": no such layout (known: " + String.join(", ", RubyLayout.knownSeries()) + ")";
         }
-        if (forceSeries == null && RubyLayout.forVersion(v).isEmpty()) {
+        if (RubyLayout.forVersion(v).isEmpty() && forceSeries == null) {
             return "no Ruby frames: process " + pid + " runs Ruby " + v + ", a series whose VM layout tansa does not know"
                     + " (verified: " + String.join(", ", RubyLayout.knownSeries()) + "); --ruby-layout SERIES tries one, unverified";
         }

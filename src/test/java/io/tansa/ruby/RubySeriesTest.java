@@ -3,7 +3,7 @@ package io.tansa.ruby;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.tansa.testing.Privileged;
+import io.tansa.testing.Native;
 import io.tansa.testing.RubyRoots;
 import io.tansa.testing.RubyRoots.Series;
 import io.tansa.testing.Tansa;
@@ -112,6 +112,65 @@ class RubySeriesTest {
                     assertEquals(line.get(m), Integer.parseInt(row.group(2)), s + " top: " + m + "'s line");
                 }
                 assertTrue(top.out().contains("Ruby " + s.series + "."), "the version seen: " + top.out().substring(0, 200));
+            } finally {
+                io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGKILL);
+            }
+        }
+    }
+
+    /** tansa run with the test-only switch that hides layout rows; its exit code, stdout and stderr. */
+    static Native.Result tansaHiding(String series, String... args) throws IOException, InterruptedException {
+        Path out = Files.createTempFile("tansa-out", ".txt"), err = Files.createTempFile("tansa-err", ".txt");
+        try {
+            ProcessBuilder pb = new ProcessBuilder(Tansa.command(args)).redirectOutput(out.toFile()).redirectError(err.toFile());
+            pb.environment().put("TANSA_TEST_HIDE_RUBY_LAYOUT", series);
+            Process p = pb.start();
+            if (!p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)) p.destroyForcibly().waitFor();
+            return new Native.Result(p.exitValue(), Files.readString(out), Files.readString(err));
+        } finally {
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        }
+    }
+
+    /**
+     * A Ruby whose series has no row (3.3's row hidden by the test-only switch): callers says once
+     * why, with the version it saw and what would make it work, and goes on with native frames;
+     * --lang ruby and top --lang ruby fail with that same line; --ruby-layout 3.3 reads the frames
+     * again, said to be unverified.
+     */
+    @org.junit.jupiter.api.Test
+    @Timeout(300)
+    void aSeriesWithoutARowSaysWhyOnceAndCanBeForced() throws Exception {
+        Series s = Series.RUBY_3_3;
+        Path root = RubyRoots.root(s);
+        Workload w = WORK.get(s);
+        try (Target t = start(s, root, w.script)) {
+            int pid = pid(t);
+            try {
+                String why = "no Ruby frames: process " + pid + " runs Ruby 3.3.";
+                Native.Result r = tansaHiding("3.3", "callers", "-p", "" + pid, "-n", "20", "--rate", "0", "-f", "json", w.function);
+                assertEquals(0, r.code(), r.err());
+                assertEquals(1, r.err().split(Pattern.quote(why), -1).length - 1, "said once: " + r.err());
+                assertTrue(r.err().contains("--ruby-layout SERIES"), r.err());
+                assertTrue(RubyCallersTest.paths(r.out()).stream().allMatch(h -> h.frames().stream().noneMatch(f -> f[0].equals("ruby"))),
+                        "native frames only: " + r.out());
+                assertTrue(r.out().contains("\"hits\": 20"), r.out());
+
+                Native.Result lang = tansaHiding("3.3", "callers", "-p", "" + pid, "-n", "5", "--lang", "ruby", w.function);
+                assertTrue(lang.code() != 0 && lang.err().contains(why), lang.err());
+                Native.Result top = tansaHiding("3.3", "top", "-p", "" + pid, "--lang", "ruby", "--once", "-d", "1s");
+                assertTrue(top.code() != 0 && top.err().contains(why), top.err());
+                assertEquals(lang.code(), top.code(), "one cause, one exit code");
+
+                Native.Result forced = tansaHiding("3.3", "callers", "-p", "" + pid, "-n", "60", "--rate", "0", "-f", "json",
+                        "--ruby-layout", "3.4", w.function);
+                assertEquals(0, forced.code(), forced.err());
+                assertTrue(forced.err().contains("Ruby 3.3.") && forced.err().contains("not verified"), forced.err());
+                Native.Result unknown = tansaHiding("3.3", "callers", "-p", "" + pid, "-n", "5", "--ruby-layout", "9.9", w.function);
+                assertEquals(io.tansa.Failure.Kind.USAGE.exitCode, unknown.code(), unknown.err());
+                assertTrue(t.alive());
+                assertEquals("0", Target.status(pid, "TracerPid").strip());
             } finally {
                 io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGKILL);
             }
