@@ -178,9 +178,14 @@ public final class Callers {
                 if (rb.isPresent()) {
                     profile.meta("ruby", rb.get().version());
                     ruby = true;
-                } else if (req.lang() == StackCapture.Lang.RUBY) {
-                    throw new Failure(Failure.Kind.USAGE, "--lang ruby: process " + pid
-                            + " runs no supported Ruby (needs libruby or a ruby executable; Ruby 3.1 layouts)");
+                    if (rb.get().unverifiedNote() != null) log("%s", rb.get().unverifiedNote());
+                } else {
+                    String why = io.tansa.ruby.RubyReader.unsupported(pid, StackCapture.rubySymbols(pid, symbols(pid)));
+                    if (req.lang() == StackCapture.Lang.RUBY) {
+                        throw new Failure(why != null ? Failure.Kind.UNSUPPORTED : Failure.Kind.USAGE, "--lang ruby: "
+                                + (why != null ? why : "process " + pid + " runs no Ruby (no libruby or ruby executable with the VM's symbols)"));
+                    }
+                    if (why != null) log("%s; going on with native frames", why);
                 }
             }
             // Ruby frames without stopping: a kernel snapshot at each hit (RubyProbe), where this kernel and Ruby allow

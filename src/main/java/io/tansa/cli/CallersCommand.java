@@ -37,6 +37,12 @@ public final class CallersCommand implements Callable<Integer> {
 
     @Mixin ShapeOptions shape;
 
+    @Option(names = "--ruby-layout", paramLabel = "SERIES", description = "Read a Ruby whose series tansa has no layout"
+            + " for with the layout of SERIES (e.g. 3.4), marked unverified.")
+    void rubyLayout(String series) {
+        io.tansa.ruby.RubyReader.forceLayout(series);
+    }
+
     @Option(names = "--lang", paramLabel = "LANG", description = "auto, native or ruby (default auto).")
     StackCapture.Lang lang = StackCapture.Lang.AUTO;
 

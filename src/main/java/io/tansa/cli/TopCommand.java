@@ -50,6 +50,12 @@ public final class TopCommand implements Callable<Integer> {
             + " fp follows frame pointers in the kernel (cheaper, wrong where they are omitted). Implies -g.")
     String callGraphMode;
 
+    @Option(names = "--ruby-layout", paramLabel = "SERIES", description = "Read a Ruby whose series tansa has no layout"
+            + " for with the layout of SERIES (e.g. 3.4), marked unverified.")
+    void rubyLayout(String series) {
+        io.tansa.ruby.RubyReader.forceLayout(series);
+    }
+
     @Option(names = "--lang", paramLabel = "LANG",
             description = "auto, native or ruby: Ruby methods of the thread on CPU (default ${DEFAULT-VALUE}: native functions).")
     String lang = "auto";

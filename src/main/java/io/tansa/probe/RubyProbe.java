@@ -142,29 +142,7 @@ public final class RubyProbe implements AutoCloseable {
      * the variable's offset in that module's TLS block.
      */
     public static RubySnapshots.EcLocation ecLocation(int pid, ProcessSymbols syms) {
-        Btf btf = Btf.kernel();
-        long fsbase = btf.offsetOf("task_struct", "thread.fsbase");
-        long realParent = btf.offsetOf("task_struct", "real_parent"), tgid = btf.offsetOf("task_struct", "tgid");
-        for (Module m : syms.modules()) {
-            if (m.elf() == null) continue;
-            Symbol ec = null;
-            for (Symbol s : m.elf().lookup("ruby_current_ec")) if (s.isTls()) ec = s;
-            if (ec == null) continue;
-            long module = -1;
-            for (Relocation r : m.elf().dynamicRelocations()) {
-                if (r.type() == R_X86_64_DTPMOD64 && (r.symbol() == null || r.symbol().equals("ruby_current_ec"))) {
-                    module = Mem.readLong(pid, m.bias() + r.offset());
-                    if (r.symbol() != null) break;
-                }
-            }
-            if (module < 0 && m.elf().type() == io.tansa.elf.ElfFile.ET_EXEC) module = 1;
-            if (module <= 0 || module > 1 << 16) {
-                throw new Failure(Failure.Kind.UNSUPPORTED, "cannot find the TLS module of " + m.name()
-                        + " (ruby_current_ec); use --mode stop");
-            }
-            return new RubySnapshots.EcLocation(fsbase, module, ec.value(), realParent, tgid);
-        }
-        throw new Failure(Failure.Kind.UNSUPPORTED, "this Ruby has no TLS ruby_current_ec (Ruby < 3.0?); use --mode stop");
+        return RubySnapshots.locate(pid, io.tansa.capture.StackCapture.rubySymbols(pid, syms)); // ruby: 2.7 global, 3.3+ hidden TLS
     }
 
     private static final int R_X86_64_DTPMOD64 = 16; // elf.h

@@ -41,27 +41,110 @@ public final class RubyReader {
     private final Map<Long, String> idNames = new HashMap<>();
     private final Map<Integer, Long> threadByTid = new HashMap<>();
 
-    private RubyReader(int pid, RubyLayout layout, String version, long vmPtrAddr, long symbolsAddr) {
+    private final EcSite ec;
+
+    private RubyReader(int pid, RubyLayout layout, String version, long vmPtrAddr, long symbolsAddr, EcSite ec) {
         this.mem = new Remote(pid);
         this.l = layout;
         this.version = version;
         this.vmPtrAddr = vmPtrAddr;
         this.symbolsAddr = symbolsAddr;
+        this.ec = ec;
     }
 
     /**
-     * A reader for {@code pid} if it runs a Ruby whose series is in the layout table: needs the
-     * symbols {@code ruby_version}, {@code ruby_current_vm_ptr} and {@code rb_sym_immortal_count}.
-     * Empty for a process without libruby or with an unsupported Ruby version (see {@link #version(int, Symbols)}).
+     * A reader for {@code pid} if it runs a Ruby whose series is in the layout table (see
+     * {@link #detect(int, Symbols, String)}); empty for a process without libruby or with a Ruby
+     * whose frames cannot be read ({@link #unsupported} says why).
      */
     public static Optional<RubyReader> detect(int pid, Symbols syms) {
+        return detect(pid, syms, forced);
+    }
+
+    /** The series forced by --ruby-layout for every process of this run, or null. */
+    private static volatile String forced;
+
+    /**
+     * Forces the layout row of {@code series} (--ruby-layout) onto every Ruby process this run
+     * reads whose own series has no row (rbspy's --force-version); such readers say
+     * {@link #verified()} false. Throws Failure(USAGE) for a series with no row.
+     */
+    public static void forceLayout(String series) {
+        if (series != null && RubyLayout.forVersion(series).isEmpty()) {
+            throw new io.tansa.Failure(io.tansa.Failure.Kind.USAGE, "--ruby-layout " + series
+                    + ": no such layout (known: " + String.join(", ", RubyLayout.knownSeries()) + ")");
+        }
+        forced = series;
+    }
+
+    /** Why the Ruby frames of {@code pid} cannot be read (one line), or null; see {@link #unsupported(int, Symbols, String)}. */
+    public static String unsupported(int pid, Symbols syms) {
+        return unsupported(pid, syms, forced);
+    }
+
+    /**
+     * The line to print once when this reader's layout is forced (--ruby-layout), else null.
+     */
+    public String unverifiedNote() {
+        return l.verified() ? null : "Ruby " + version + ": read with the Ruby " + l.series()
+                + " layout (--ruby-layout), not verified for this version: frames may be wrong or missing";
+    }
+
+    /**
+     * A reader for {@code pid}: needs the symbols {@code ruby_version} and
+     * {@code rb_sym_immortal_count}, the execution context's site ({@link EcSite}) and a layout
+     * row: the row of the process's series, or with {@code forceSeries} (--ruby-layout) that
+     * series' row, marked unverified.
+     */
+    public static Optional<RubyReader> detect(int pid, Symbols syms, String forceSeries) {
         String v = version(pid, syms);
         if (v == null) return Optional.empty();
         Optional<RubyLayout> layout = RubyLayout.forVersion(v);
-        long vmPtr = syms.address("ruby_current_vm_ptr");
+        if (layout.isEmpty() && forceSeries != null) layout = RubyLayout.forVersion(forceSeries).map(RubyLayout::unverified);
+        long vmPtr = syms.address("ruby_current_vm_ptr"); // exported up to 3.2; found through an ec from 3.3
         long symbols = globalSymbols(new Remote(pid), syms.address("rb_sym_immortal_count"));
-        if (layout.isEmpty() || vmPtr <= 0 || symbols <= 0) return Optional.empty();
-        return Optional.of(new RubyReader(pid, layout.get(), v, vmPtr, symbols));
+        EcSite site = EcSite.find(pid, syms);
+        if (layout.isEmpty() || symbols <= 0 || site == null) return Optional.empty();
+        if (site.isGlobal() && vmPtr <= 0) return Optional.empty();
+        return Optional.of(new RubyReader(pid, layout.get(), v, vmPtr, symbols, site));
+    }
+
+    /**
+     * Why the Ruby frames of {@code pid} cannot be read, in one line naming the version seen and
+     * what would make it work; null when they can (or the process runs no Ruby).
+     */
+    public static String unsupported(int pid, Symbols syms, String forceSeries) {
+        String v = version(pid, syms);
+        if (v == null) return null;
+        if (forceSeries != null && RubyLayout.forVersion(forceSeries).isEmpty()) {
+            return "--ruby-layout " + forceSeries + ": no such layout (known: " + String.join(", ", RubyLayout.knownSeries()) + ")";
+        }
+        if (RubyLayout.forVersion(v).isEmpty() && forceSeries == null) {
+            return "no Ruby frames: process " + pid + " runs Ruby " + v + ", a series whose VM layout tansa does not know"
+                    + " (verified: " + String.join(", ", RubyLayout.knownSeries()) + "); --ruby-layout SERIES tries one, unverified";
+        }
+        if (globalSymbols(new Remote(pid), syms.address("rb_sym_immortal_count")) <= 0) {
+            return "no Ruby frames: Ruby " + v + " in process " + pid + ": rb_sym_immortal_count is missing or not the"
+                    + " expected code, so method names cannot be read";
+        }
+        if (EcSite.find(pid, syms) == null) {
+            return "no Ruby frames: Ruby " + v + " in process " + pid + ": cannot find its execution context (no"
+                    + " ruby_current_execution_context_ptr, and rb_errinfo is not the expected TLS access)";
+        }
+        if (syms.address("ruby_current_execution_context_ptr") > 0 && syms.address("ruby_current_vm_ptr") <= 0) {
+            return "no Ruby frames: Ruby " + v + " in process " + pid + " has no ruby_current_vm_ptr";
+        }
+        return null;
+    }
+
+    /** Whether the layout in use is the process's own series' row (false: forced with --ruby-layout). */
+    public boolean verified() {
+        return l.verified();
+    }
+
+    /** Where this Ruby keeps the running thread's execution context. */
+    public EcSite ecSite() {
+        return ec;
     }
 
     /** The Ruby version string ("3.1.2") from the {@code ruby_version} symbol, or null if not a Ruby process. */
@@ -108,6 +191,7 @@ public final class RubyReader {
      */
     public List<Frame> frames(int tid, Regs regs) {
         try {
+            if (!ec.isGlobal()) return walk(tlsEc(regs.fsBase()));
             long th = thread(tid, regs.fsBase());
             if (th == 0) return List.of();
             return walk(mem.word(th + l.threadEc()));
@@ -116,21 +200,62 @@ public final class RubyReader {
         }
     }
 
+    /**
+     * The thread's {@code ruby_current_ec}, as the snapshot program reads it: the thread's DTV is
+     * the second word of its TCB (glibc tcbhead_t, at the fs base), the module's block is
+     * {@code dtv[module]} (16-byte dtv_t), the variable at its offset there. 0 when the thread has
+     * not allocated the block (not a Ruby thread).
+     */
+    private long tlsEc(long fsBase) {
+        long dtv = mem.word(fsBase + 8);
+        long block = mem.word(dtv + ec.tlsModule() * 16);
+        if (block == 0 || block == -1) return 0;
+        long e = mem.word(block + ec.tlsOffset());
+        if (e != 0 && vmAddr == 0) vmAddr = mem.word(mem.word(e + l.ecThreadPtr()) + l.threadVm());
+        return e;
+    }
+
+    /** The VM (rb_vm_t *): ruby_current_vm_ptr where exported, else learnt from an ec. */
+    private long vmAddr;
+
+    private long vm() {
+        if (vmPtrAddr > 0) return mem.word(vmPtrAddr);
+        return vmAddr;
+    }
+
+    /** The pthread_t of a rb_thread_t (from 3.3 in its native thread). */
+    private long pthreadOf(long th) {
+        if (!l.pthreadInNativeThread()) return mem.word(th + l.threadPthread());
+        long nt = mem.word(th + l.threadPthread());
+        return nt == 0 ? 0 : mem.word(nt + l.ntThreadId());
+    }
+
     /** rb_thread_t* whose pthread_t is {@code pthread} (remembered per tid while it still matches), or 0. */
     private long thread(int tid, long pthread) {
         Long cached = threadByTid.get(tid);
-        if (cached != null && mem.word(cached + l.threadPthread()) == pthread) return cached;
+        if (cached != null && pthreadOf(cached) == pthread) return cached;
         threadByTid.remove(tid);
-        long vm = mem.word(vmPtrAddr);
+        long vm = vm();
         if (vm == 0) return 0;
-        long ractorHead = vm + l.vmRactorSet();
         int guard = 0;
+        if (!l.hasRactors()) { // 2.7: vm->living_threads
+            long head = vm + l.vmLivingThreads();
+            for (long tn = mem.word(head); tn != head && tn != 0 && guard++ < 10_000; tn = mem.word(tn)) {
+                long th = tn - l.threadLtNode();
+                if (pthreadOf(th) == pthread) {
+                    threadByTid.put(tid, th);
+                    return th;
+                }
+            }
+            return 0;
+        }
+        long ractorHead = vm + l.vmRactorSet();
         for (long rn = mem.word(ractorHead); rn != ractorHead && rn != 0 && guard++ < 10_000; rn = mem.word(rn)) {
             long ractor = rn - l.ractorVmlrNode();
             long threadHead = ractor + l.ractorThreadsSet();
             for (long tn = mem.word(threadHead); tn != threadHead && tn != 0 && guard++ < 10_000; tn = mem.word(tn)) {
                 long th = tn - l.threadLtNode();
-                if (mem.word(th + l.threadPthread()) == pthread) {
+                if (pthreadOf(th) == pthread) {
                     threadByTid.put(tid, th);
                     return th;
                 }
@@ -172,6 +297,13 @@ public final class RubyReader {
      */
     public List<Frame> frames(RubySnapshots.Snapshot s) {
         if (!s.complete()) return List.of();
+        if (vmAddr == 0 && vmPtrAddr <= 0 && s.ec() != 0) {
+            try {
+                vmAddr = mem.word(mem.word(s.ec() + l.ecThreadPtr()) + l.threadVm());
+            } catch (Remote.BadState e) {
+                // its progname is then unknown; only C frames before any Ruby frame need it
+            }
+        }
         int n = Math.min(frameCount(s.vmStack(), s.vmStackSize(), s.cfp()), s.frames());
         if (n <= 0) return List.of();
         try {
@@ -437,7 +569,7 @@ public final class RubyReader {
 
     private String progname() {
         try {
-            return progname = string(mem.word(mem.word(vmPtrAddr) + l.vmProgname()));
+            return progname = string(mem.word(vm() + l.vmProgname()));
         } catch (Remote.BadState e) {
             if (progname == null) throw e;
             return progname;
@@ -472,7 +604,10 @@ public final class RubyReader {
         if ((flags & RubyLayout.T_MASK) != RubyLayout.T_STRING) throw new Remote.BadState("not a string");
         long len;
         long at;
-        if ((flags & l.strNoEmbed()) != 0) {
+        if (l.strLenOutside()) { // 3.3: len beside the union, embedded or not
+            len = h.getLong(l.strLen());
+            at = (flags & l.strNoEmbed()) != 0 ? h.getLong(l.strHeapPtr()) : v + l.strEmbed();
+        } else if ((flags & l.strNoEmbed()) != 0) {
             len = h.getLong(l.strHeapLen());
             at = h.getLong(l.strHeapPtr());
         } else {

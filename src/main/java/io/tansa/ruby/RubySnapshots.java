@@ -38,14 +38,39 @@ public final class RubySnapshots {
      * Where a thread's execution context is (kernel and TLS offsets), and where in the kernel's
      * task_struct its parent's pid is (real_parent, then tgid).
      */
-    public record EcLocation(long fsbaseOffset, long tlsModule, long tlsOffset, long realParentOffset, long tgidOffset) {}
+    public record EcLocation(long fsbaseOffset, long tlsModule, long tlsOffset, long realParentOffset, long tgidOffset,
+            long globalEc) {
+        /** A TLS location ({@code ruby_current_ec}, 3.0 and later). */
+        public EcLocation(long fsbaseOffset, long tlsModule, long tlsOffset, long realParentOffset, long tgidOffset) {
+            this(fsbaseOffset, tlsModule, tlsOffset, realParentOffset, tgidOffset, 0);
+        }
+    }
+
+    /**
+     * Where the program finds the hitting thread's execution context in process {@code pid}:
+     * its {@link EcSite} (2.7's global, or the TLS variable found through rb_errinfo's code) and
+     * the kernel's task_struct offsets (BTF). Throws Failure(UNSUPPORTED) saying why when either
+     * cannot be found.
+     */
+    public static EcLocation locate(int pid, Symbols syms) {
+        EcSite site = EcSite.find(pid, syms);
+        if (site == null) {
+            String v = RubyReader.version(pid, syms);
+            throw new io.tansa.Failure(io.tansa.Failure.Kind.UNSUPPORTED, "Ruby " + v + " in process " + pid
+                    + ": cannot find its execution context (no ruby_current_execution_context_ptr, and rb_errinfo"
+                    + " is not the expected TLS access)");
+        }
+        io.tansa.sys.Btf btf = io.tansa.sys.Btf.kernel();
+        return new EcLocation(btf.offsetOf("task_struct", "thread.fsbase"), site.tlsModule(), site.tlsOffset(),
+                btf.offsetOf("task_struct", "real_parent"), btf.offsetOf("task_struct", "tgid"), site.global());
+    }
 
     static final int OFF_N = 0, OFF_STATUS = 4, OFF_FSBASE = 8, OFF_EC = 16, OFF_PPID = 24, OFF_HEAD = 32;
     /** Status: the snapshot's step that failed (0: complete). */
     public static final int OK = 0, NO_FSBASE = 1, NO_DTV = 2, NO_TLS_BLOCK = 3, NO_EC = 4, NO_EC_HEAD = 5, BAD_CFP = 6;
 
     private static int headSize(RubyLayout l) {
-        return Math.max(l.ecVmStack(), Math.max(l.ecVmStackSize(), l.ecCfp())) + 8;
+        return l.ecHeadSize();
     }
 
     private static int header(RubyLayout l) {
@@ -85,6 +110,13 @@ public final class RubySnapshots {
         // 1. fs base
         a.movReg(R3, R8).alu(ADD, R3, (int) at.fsbaseOffset());
         readKernel(a, OFF_FSBASE, 8).jump(JNE, R0, 0, "fail" + NO_FSBASE);
+        // 2. 2.7: ec = *ruby_current_execution_context_ptr (the GVL holder's: the hitting thread's
+        //    unless it released the GVL and another thread took it)
+        if (at.globalEc() != 0) {
+            long g = at.globalEc(); // r3 = g: high half shifted up, plus the zero-extended low half
+            a.mov32(R3, (int) (g >>> 32)).alu(LSH, R3, 32).mov32(R1, (int) g).aluReg(ADD, R3, R1);
+            readUser(a, OFF_EC, 8).jump(JNE, R0, 0, "fail" + NO_EC);
+        } else {
         // 2. dtv = tcb->dtv; block = dtv[module].val; ec = *(block + offset)
         a.load(DW, R3, R7, OFF_FSBASE).alu(ADD, R3, 8);
         readUser(a, OFF_EC, 8).jump(JNE, R0, 0, "fail" + NO_DTV);
@@ -93,6 +125,7 @@ public final class RubySnapshots {
         a.load(DW, R3, R7, OFF_EC).jump(JEQ, R3, 0, "fail" + NO_TLS_BLOCK).jump(JEQ, R3, -1, "fail" + NO_TLS_BLOCK);
         a.alu(ADD, R3, (int) at.tlsOffset());
         readUser(a, OFF_EC, 8).jump(JNE, R0, 0, "fail" + NO_EC);
+        }
         a.load(DW, R3, R7, OFF_EC).jump(JEQ, R3, 0, "fail" + NO_EC); // a thread that runs no Ruby
         readUser(a, OFF_HEAD, headSize(l)).jump(JNE, R0, 0, "fail" + NO_EC_HEAD);
         // 3. r8 = bytes from cfp to the end of the VM stack, r9 = cfp
@@ -111,6 +144,7 @@ public final class RubySnapshots {
         a.jump("emit" + MAX_FRAMES);
         for (int i = 0; i <= MAX_FRAMES; i++) a.label("emit" + i).mov(R9, i).jump("emit");
         for (int s = NO_FSBASE; s <= BAD_CFP; s++) {
+            if (at.globalEc() != 0 && (s == NO_DTV || s == NO_TLS_BLOCK)) continue; // no TLS steps: unreachable
             a.label("fail" + s).storeImm(W, R7, OFF_STATUS, s).mov(R9, 0).jump("emit");
         }
         // emit: n = r9, size = header + n records
@@ -132,7 +166,7 @@ public final class RubySnapshots {
     }
 
     /** One hit's snapshot: the control frames from cfp outwards and, per frame, ep[-2], ep[-1], ep[0]. */
-    public record Snapshot(int status, long vmStack, long vmStackSize, long cfp, int frames, ByteBuffer data) {
+    public record Snapshot(int status, long ec, long vmStack, long vmStackSize, long cfp, int frames, ByteBuffer data) {
         public boolean complete() {
             return status == OK;
         }
@@ -154,9 +188,9 @@ public final class RubySnapshots {
         ByteBuffer b = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
         int n = b.getInt(OFF_N), status = b.getInt(OFF_STATUS);
         if (status != OK || raw.length < header(l) + (long) n * record(l)) {
-            return new Snapshot(status == OK ? BAD_CFP : status, 0, 0, 0, 0, null);
+            return new Snapshot(status == OK ? BAD_CFP : status, 0, 0, 0, 0, 0, null);
         }
-        return new Snapshot(OK, b.getLong(OFF_HEAD + l.ecVmStack()),
+        return new Snapshot(OK, b.getLong(OFF_EC), b.getLong(OFF_HEAD + l.ecVmStack()),
                 b.getLong(OFF_HEAD + l.ecVmStackSize()), b.getLong(OFF_HEAD + l.ecCfp()), n,
                 b.slice(header(l), n * record(l)).order(ByteOrder.LITTLE_ENDIAN));
     }

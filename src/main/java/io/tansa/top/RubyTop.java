@@ -67,14 +67,12 @@ public final class RubyTop {
             ProcessSymbols syms = symbols.computeIfAbsent(pid, ProcessSymbols::new);
             RubyReader reader = StackCapture.rubyReader(pid, syms).orElse(null);
             if (reader == null) {
-                String v = RubyReader.version(pid, StackCapture.rubySymbols(pid, syms));
-                if (v != null) {
-                    throw new Failure(Failure.Kind.UNSUPPORTED, "--lang ruby: process " + pid + " runs Ruby " + v
-                            + ", whose VM layout tansa does not know (supported: Ruby 3.1)");
-                }
+                String why = RubyReader.unsupported(pid, StackCapture.rubySymbols(pid, syms));
+                if (why != null) throw new Failure(Failure.Kind.UNSUPPORTED, "--lang ruby: " + why);
                 throw new Failure(Failure.Kind.USAGE, "--lang ruby: process " + pid + " (" + ProcFs.comm(pid, pid)
                         + ") runs no Ruby (no libruby or ruby executable with the VM's symbols); use --lang native");
             }
+            if (reader.unverifiedNote() != null && log != null) log.accept(reader.unverifiedNote());
             readers.put(pid, reader);
         }
         String target = r.pids().stream()

@@ -1,5 +1,6 @@
 package io.tansa.demo;
 
+import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** The demo workload: built and running as the pid it reports, gone with its files after close. */
+@Tag("privileged")
 class WorkloadTest {
     @Test
     void startsTheBuiltProgramAndCloseKillsItAndRemovesItsFiles() throws Exception {

@@ -1,5 +1,6 @@
 package io.tansa.serve;
 
+import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -13,6 +14,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** --allow selectors against a real process, checked against what /proc says of it. */
+@Tag("privileged")
 class AllowTest {
     @Test
     void selectorsMatchWhatProcSays() throws Exception {

@@ -1,5 +1,6 @@
 package io.tansa.serve;
 
+import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.Test;
  * run: top_burn's main → work → burn_a/burn_b, and a Ruby program's methods (Accounts.signup, .login, .rehash) reaching
  * bcrypt's crypt_ra.
  */
+@Tag("oracle")
 class PprofTest {
     static Path dir;
     static Target burn;

@@ -1,5 +1,6 @@
 package io.tansa.serve;
 
+import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -41,6 +42,7 @@ import org.junit.jupiter.api.Test;
  * host, in a network namespace of its own, and of a Unicorn behind its UNIX socket — and follow
  * when that number changes.
  */
+@Tag("oracle")
 class PrometheusTest {
     static Path dir;
     static Serve serve;

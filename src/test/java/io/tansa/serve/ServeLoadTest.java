@@ -1,5 +1,6 @@
 package io.tansa.serve;
 
+import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.Test;
  * server's open fds back where they were afterwards; and clients that send half a request and
  * stall do not keep others from being answered.
  */
+@Tag("privileged")
 class ServeLoadTest {
     static final int CLIENTS = 50;
     static final Duration LOAD = Duration.ofSeconds(8);

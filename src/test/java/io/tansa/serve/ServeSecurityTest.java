@@ -1,5 +1,6 @@
 package io.tansa.serve;
 
+import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.Test;
  * burn_a and burn_b forever): bearer token, --allow, caps, one capture per target, every capture
  * logged, and a client killed mid-capture leaving the target running untraced with no probe left.
  */
+@Tag("privileged")
 class ServeSecurityTest {
     static Path dir;
     static Target burn;
