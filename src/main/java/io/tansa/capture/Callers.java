@@ -180,7 +180,7 @@ public final class Callers {
                     ruby = true;
                     if (rb.get().unverifiedNote() != null) log("%s", rb.get().unverifiedNote());
                 } else {
-                    String why = io.tansa.ruby.RubyReader.unsupported(pid, StackCapture.rubySymbols(pid, symbols(pid)));
+                    String why = io.tansa.ruby.RubyReader.unsupported(pid, io.tansa.ruby.Symbols.of(pid, symbols(pid)));
                     if (req.lang() == StackCapture.Lang.RUBY) {
                         throw new Failure(why != null ? Failure.Kind.UNSUPPORTED : Failure.Kind.USAGE, "--lang ruby: "
                                 + (why != null ? why : "process " + pid + " runs no Ruby (no libruby or ruby executable with the VM's symbols)"));

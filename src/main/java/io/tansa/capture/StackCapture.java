@@ -75,14 +75,7 @@ public final class StackCapture {
 
     /** The Ruby reader of a process, found through its libruby (or a statically linked ruby executable). */
     public static Optional<RubyReader> rubyReader(int pid, ProcessSymbols syms) {
-        return RubyReader.detect(pid, rubySymbols(pid, syms));
-    }
-
-    /** Ruby VM symbols of a process: libruby's, else the executable's (a ruby built without a shared libruby). */
-    public static io.tansa.ruby.Symbols rubySymbols(int pid, ProcessSymbols syms) {
-        String exe = ProcFs.exe(pid);
-        String exeName = exe == null ? "ruby" : exe.substring(exe.lastIndexOf('/') + 1);
-        return name -> syms.symbolAddress("libruby", name).orElse(syms.symbolAddress(exeName, name).orElse(-1));
+        return RubyReader.detect(pid, io.tansa.ruby.Symbols.of(pid, syms));
     }
 
     /** Native frames unwound before the interpreter is expected (the probed function and the extension code calling it). */

@@ -142,7 +142,7 @@ public final class RubyProbe implements AutoCloseable {
      * the variable's offset in that module's TLS block.
      */
     public static RubySnapshots.EcLocation ecLocation(int pid, ProcessSymbols syms) {
-        return RubySnapshots.locate(pid, io.tansa.capture.StackCapture.rubySymbols(pid, syms)); // ruby: 2.7 global, 3.3+ hidden TLS
+        return RubySnapshots.locate(pid, io.tansa.ruby.Symbols.of(pid, syms)); // ruby: 2.7 global, 3.3+ hidden TLS
     }
 
     private static final int R_X86_64_DTPMOD64 = 16; // elf.h

@@ -67,7 +67,7 @@ public final class RubyTop {
             ProcessSymbols syms = symbols.computeIfAbsent(pid, ProcessSymbols::new);
             RubyReader reader = StackCapture.rubyReader(pid, syms).orElse(null);
             if (reader == null) {
-                String why = RubyReader.unsupported(pid, StackCapture.rubySymbols(pid, syms));
+                String why = RubyReader.unsupported(pid, io.tansa.ruby.Symbols.of(pid, syms));
                 if (why != null) throw new Failure(Failure.Kind.UNSUPPORTED, "--lang ruby: " + why);
                 throw new Failure(Failure.Kind.USAGE, "--lang ruby: process " + pid + " (" + ProcFs.comm(pid, pid)
                         + ") runs no Ruby (no libruby or ruby executable with the VM's symbols); use --lang native");

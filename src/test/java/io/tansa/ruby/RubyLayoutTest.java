@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
  * must hold exactly the members gcc prints for that series — no more (a member the series does not
  * have), no fewer — with the same values; the constants all series share must equal RubyLayout's.
  */
-@Tag("privileged") // the source trees of 2.7/3.3/3.4 are built as root (RubyRoots)
+// privileged: the source trees of 2.7/3.3/3.4 are built as root (RubyRoots)
+@Tag("privileged")
 class RubyLayoutTest {
     static final Path INCLUDE = Path.of("/usr/include/x86_64-linux-gnu/ruby-3.1.0");
 

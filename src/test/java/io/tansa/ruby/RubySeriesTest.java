@@ -28,6 +28,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * gives ranked Ruby paths with the program's exact lines and labels in copy mode, stop mode and
  * {@code top --lang ruby}, and keeps running.
  */
+@Tag("privileged")
 class RubySeriesTest {
     static final Path SCRIPTS = Path.of("src/test/ruby").toAbsolutePath();
 
