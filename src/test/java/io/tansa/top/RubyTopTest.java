@@ -125,7 +125,9 @@ class RubyTopTest {
                 System.out.println(text);
                 assertTrue(text.contains("(interrupted)"), text);
                 assertTrue(text.contains("Self     Total  Method"), text);
-                assertTrue(text.contains("burn_a"), text);
+                // what was sampled before the signal: at least one sample, in the script's own methods
+                // (on a loaded machine that can be a single sample, of either method)
+                assertTrue(text.contains("burn_a") || text.contains("burn_b"), text);
                 assertEquals("0", Target.status(pid, "TracerPid"));
                 measuredShare(t, pid);
             } finally {
