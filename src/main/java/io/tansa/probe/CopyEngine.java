@@ -73,7 +73,15 @@ public final class CopyEngine implements Engine {
     private RateCap cap;
     private volatile boolean armed = true;
     private int ringBytes, ringPages;
-    private volatile long lost; // written by the drainer, then (after it ended) by countUnreported
+    /** Hits lost to full buffers (capture thread only: the drainer queues its losses in ring order). */
+    private long lost;
+    /**
+     * The drainer saw the cap of samples of the window armed at this time arrive: disarm now,
+     * before they are all unwound (Long.MIN_VALUE: not yet).
+     */
+    private volatile long wantDisarm = Long.MIN_VALUE;
+    /** When the probe was last armed (CLOCK_MONOTONIC ns): the drainer counts the samples after it. */
+    private volatile long armedAtNanos = Long.MAX_VALUE;
     /** The kernel's count of hits of the events closed so far (read before each close); -1 once unknown. */
     private long kernelHits;
     /** Per cpu: the dummy event owning that cpu's ring (every sampler event of the cpu writes into it). */
@@ -128,6 +136,8 @@ public final class CopyEngine implements Engine {
             mapRings();
             Set<Integer> threads = openEvents(pidsProbed);
             if (threads.isEmpty()) throw new Failure(Failure.Kind.TARGET_EXITED, "the target exited before probing began");
+            cap.restart(System.nanoTime()); // the first window begins with the probe in place
+            armedAtNanos = armedSince = System.nanoTime();
             if (opt.launched() != null) opt.launched().release(); // -- CMD: it runs untraced from here, probed
             log("probing %d location%s in %d thread%s of %s (no-stop: registers and %d KiB of stack%s copied at each hit)",
                     targets.size(), targets.size() == 1 ? "" : "s", threads.size(), threads.size() == 1 ? "" : "s", pids,
@@ -258,10 +268,18 @@ public final class CopyEngine implements Engine {
         try {
             while (true) {
                 Queued next = queue.poll(10, java.util.concurrent.TimeUnit.MILLISECONDS);
-                if (next != null) {
+                if (next != null && next.sample() == null) {
+                    // hits the kernel could not write (ring full) or tansa could not queue: over the
+                    // cap if the window was full when they came (they would not have been taken),
+                    // else a real loss
+                    long n = next.lostHits();
+                    if (n < 0 || !armed || cap.full(System.nanoTime())) capped += Math.abs(n);
+                    else lost += n;
+                } else if (next != null) {
                     queuedBytes.addAndGet(-next.sample().user().stack().length);
                     onSample(next.sample(), next.ruby(), pids, alive);
                 }
+                if (armed && wantDisarm == armedAtNanos) disarm(); // the window's cap has arrived: no more traps this window
                 if (drainFailure != null) throw new IllegalStateException("reading the rings failed", drainFailure);
                 if (opt.count() > 0 && hits >= opt.count()) requestStop(StopReason.COUNT);
                 if (stopRequest != null) return;
@@ -290,7 +308,11 @@ public final class CopyEngine implements Engine {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            afterEnd += queue.size(); // arrived after the count or the stop
+            for (Queued q : queue) {
+                if (q.sample() == null && q.lostHits() < 0) capped -= q.lostHits();
+                else if (q.sample() == null) lost += q.lostHits();
+                else afterEnd++; // arrived after the count or the stop
+            }
             queue.clear();
             countUnreported();
         }
@@ -299,7 +321,7 @@ public final class CopyEngine implements Engine {
     /** Bytes of stack copies queued at most (beyond: counted as lost). */
     private static final long MAX_QUEUED_BYTES = 256L << 20;
     /** A sample and, with a Ruby probe, its hit's snapshot. */
-    private record Queued(PerfRecord.Sample sample, RubyProbe.Record ruby) {}
+    private record Queued(PerfRecord.Sample sample, RubyProbe.Record ruby, long lostHits) {}
 
     private final java.util.concurrent.LinkedBlockingQueue<Queued> queue = new java.util.concurrent.LinkedBlockingQueue<>();
     /** Ruby snapshots per thread not yet joined to their samples (drainer thread only). */
@@ -333,21 +355,30 @@ public final class CopyEngine implements Engine {
         List<PerfRing> all = new ArrayList<>(rings);
         if (ruby != null) all.addAll(ruby.rings());
         int[] ringFds = all.stream().mapToInt(PerfRing::fd).toArray();
-        List<PerfRecord.Sample> got = new ArrayList<>();
+        // samples, and counts of lost hits (negative: lost after the window's cap arrived), in ring order
+        List<Object> got = new ArrayList<>();
+        long[] windowSamples = {0, 0}; // samples since the last arm, and that arm's time
         while (draining) {
             int n = 0;
+            long since = armedAtNanos;
+            if (since != windowSamples[1]) {
+                windowSamples[0] = 0;
+                windowSamples[1] = since;
+            }
             for (PerfRing r : rings) {
                 n += r.drain(b -> {
                     PerfRecord rec = PerfRecord.decode(b, SAMPLE_TYPE);
                     if (rec instanceof PerfRecord.Sample s && s.user() != null) {
                         if (queuedBytes.addAndGet(s.user().stack().length) > MAX_QUEUED_BYTES) {
                             queuedBytes.addAndGet(-s.user().stack().length);
-                            lost++;
+                            got.add(1L);
                         } else {
                             got.add(s);
+                            if (s.time() >= since && ++windowSamples[0] >= opt.rate() && opt.rate() > 0) wantDisarm = since;
                         }
                     } else if (rec instanceof PerfRecord.Lost l) {
-                        lost += l.lost();
+                        // after the window's cap of samples arrived: hits the cap would have held back
+                        got.add(opt.rate() > 0 && windowSamples[0] >= opt.rate() ? -l.lost() : l.lost());
                     }
                 });
             }
@@ -359,7 +390,10 @@ public final class CopyEngine implements Engine {
                     if (byTime.size() > 4096) byTime.pollFirstEntry(); // samples lost: bounded
                 });
             }
-            for (PerfRecord.Sample s : got) queue.add(new Queued(s, ruby == null ? null : snapshotOf(s)));
+            for (Object o : got) {
+                if (o instanceof PerfRecord.Sample s) queue.add(new Queued(s, ruby == null ? null : snapshotOf(s), 0));
+                else queue.add(new Queued(null, null, (Long) o));
+            }
             got.clear();
             passes++;
             if (n == 0) Files.poll(ringFds, 10);
@@ -457,10 +491,14 @@ public final class CopyEngine implements Engine {
         armed = true;
         armedSince = System.nanoTime();
         cap.restart(armedSince);
+        armedAtNanos = armedSince;
         openEvents(pidsProbed);
     }
 
     private void closeEvents() {
+        // disabled first: a hit between reading a count and closing its event would be delivered
+        // but not counted (PERF_EVENT_IOC_DISABLE stops both counting and sampling at once)
+        setEnabled(false);
         for (int fd : fds) {
             if (kernelHits >= 0) {
                 try {

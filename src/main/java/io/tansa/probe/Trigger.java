@@ -132,6 +132,8 @@ final class Trigger {
 
     /** Closes the events of one thread, adding their counts to the kernel's count of hits first. */
     void close(Tracees.Task t) {
+        // disabled first: a hit between reading a count and closing its event would trap but not be counted
+        if (clockPeriodNanos == 0) setEnabled(List.of(t), false);
         for (int fd : t.fds) {
             if (clockPeriodNanos == 0) {
                 try {
