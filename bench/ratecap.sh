@@ -4,7 +4,8 @@
 # ground truth). In interleaved rounds, its rate while nothing traces it, during a tansa capture
 # with the default rate cap (1000 hits/s; copy and stop mode, -n 0 -d SECS), and while bpftrace
 # counts the same calls (`uprobe:BIN:hot { @n = count(); }`: armed all the time). Prints each
-# mode's median rate (over the rounds' medians) and its share of the untraced rate.
+# mode's mean call rate over the tool's run (calls / time; median over the rounds) and its share
+# of the untraced rate.
 # Usage: bench/ratecap.sh [ROUNDS=3] [SECS=4]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,9 +23,10 @@ until grep -q ready "$rates"; do sleep 0.01; done
 sleep 1
 
 lines() { wc -l < "$rates"; }
-# median of the rates reported in lines ($1, $2] of the target's output, skipping the first and last
-window_median() {
-  sed -n "$(($1 + 2)),$(($2 - 1))p" "$rates" | sed -n 's/^rate //p' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+# the mean of the rates reported in lines ($1, $2] of the target's output, skipping the first and
+# last period: calls over time (equal periods), so the slow periods while the probe is armed count
+window_mean() {
+  sed -n "$(($1 + 2)),$(($2 - 1))p" "$rates" | sed -n 's/^rate //p' | awk '{s += $1; n++} END {printf "%d\n", s / n}'
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -49,14 +51,14 @@ for ((r = 1; r <= rounds; r++)); do
         kill -INT $t; wait $t || true
         echo "  round $r bpftrace: $(grep -o '@n: [0-9]*' "$log")" ;;
     esac
-    m=$(window_median "$a" "$b")
+    m=$(window_mean "$a" "$b")
     all[$mode]+="$m "
     sleep 1 # the loop back at full speed before the next mode
   done
 done
 
 base=$(echo ${all[none]} | tr ' ' '\n' | median)
-echo "rounds: $rounds interleaved, ${secs}s each; call rate of the loop (median of the rounds' medians over 100 ms periods)"
+echo "rounds: $rounds interleaved, ${secs}s each; call rate of the loop over each run (calls/time; median of the rounds)"
 for mode in none copy stop bpftrace; do
   m=$(echo ${all[$mode]} | tr ' ' '\n' | median)
   awk -v mode="$mode" -v m="$m" -v b="$base" -v runs="${all[$mode]}" \
