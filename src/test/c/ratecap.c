@@ -1,7 +1,12 @@
 /* Test and bench workload for the rate cap: the main thread calls hot() in a tight loop and
  * reports its own call rate, its ground truth: every PERIOD_MS of CLOCK_MONOTONIC time one line
  * "rate N" (calls per second over that period). Prints "ready PID" first. Runs until killed.
- * Args: [period_ms (default 100)] */
+ * With "spawn": the calls are made by a series of threads, each calling hot() for 100 ms then
+ * exiting, the next started when it ended (each prints "thread TID"): threads born while a probe
+ * is out of the target. Args: [period_ms (default 100)] [spawn] */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -19,10 +24,27 @@ static long now_ns(void) {
     return ts.tv_sec * 1000000000L + ts.tv_nsec;
 }
 
+static void *worker(void *arg) {
+    (void) arg;
+    printf("thread %d\n", gettid());
+    long end = now_ns() + 100000000L;
+    for (long i = 0;; i++) {
+        sink += hot(i);
+        if ((i & 1023) == 0 && now_ns() >= end) return NULL;
+    }
+}
+
 int main(int argc, char **argv) {
     long period = (argc > 1 ? atol(argv[1]) : 100) * 1000000L;
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("ready %d\n", getpid());
+    if (argc > 2 && strcmp(argv[2], "spawn") == 0) {
+        for (;;) {
+            pthread_t t;
+            pthread_create(&t, NULL, worker, NULL);
+            pthread_join(t, NULL);
+        }
+    }
     long start = now_ns(), calls = 0;
     for (long i = 0;; i++) {
         sink += hot(i);

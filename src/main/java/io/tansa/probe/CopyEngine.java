@@ -87,7 +87,7 @@ public final class CopyEngine implements Engine {
     /** Per cpu: the dummy event owning that cpu's ring (every sampler event of the cpu writes into it). */
     private int[] cpus, ringFds;
     private Set<Integer> pidsProbed = new LinkedHashSet<>();
-    private final long startNanos = System.nanoTime();
+    private long startNanos = System.nanoTime();
     private long armedSince = startNanos, armedNanos;
 
     /** {@code stackCopy}: bytes of stack copied at each hit, a multiple of 8 up to {@link #MAX_STACK_COPY}. */
@@ -134,10 +134,10 @@ public final class CopyEngine implements Engine {
         try {
             defineEvents();
             mapRings();
-            Set<Integer> threads = openEvents(pidsProbed);
+            Set<Integer> threads = openEvents(pidsProbed, true);
             if (threads.isEmpty()) throw new Failure(Failure.Kind.TARGET_EXITED, "the target exited before probing began");
             cap.restart(System.nanoTime()); // the first window begins with the probe in place
-            armedAtNanos = armedSince = System.nanoTime();
+            armedAtNanos = armedSince = startNanos = System.nanoTime(); // the armed share is measured from here
             if (opt.launched() != null) opt.launched().release(); // -- CMD: it runs untraced from here, probed
             log("probing %d location%s in %d thread%s of %s (no-stop: registers and %d KiB of stack%s copied at each hit)",
                     targets.size(), targets.size() == 1 ? "" : "s", threads.size(), threads.size() == 1 ? "" : "s", pids,
@@ -183,15 +183,22 @@ public final class CopyEngine implements Engine {
 
     /**
      * Opens the events of every thread of {@code pids} (disabled), the Ruby program's holders on
-     * them, then enables them together; returns the threads covered. Also at each re-arm.
+     * them, then enables them together; returns the threads covered. Also at each re-arm
+     * ({@code first} false), where a process that exited meanwhile is passed over; the first
+     * time, a pid without threads fails (Failure NO_SUCH_PROCESS).
      */
-    private Set<Integer> openEvents(Set<Integer> pids) {
+    private Set<Integer> openEvents(Set<Integer> pids, boolean first) {
         List<Integer> live = new ArrayList<>();
-        for (int pid : pids) if (ProcFs.alive(pid)) live.add(pid);
-        if (opt.children()) {
-            // children forked while the probe was out inherited nothing: list them (the first time: none new)
+        for (int pid : pids) if (first || ProcFs.alive(pid)) live.add(pid);
+        if (opt.children() && !first) {
+            // children forked while the probe was out inherited nothing: list them (the first
+            // time, the capture listed the targets' descendants already)
             for (int i = 0; i < live.size(); i++) {
-                for (int c : ProcFs.children(live.get(i))) if (!live.contains(c)) live.add(c);
+                try {
+                    for (int c : ProcFs.children(live.get(i))) if (!live.contains(c)) live.add(c);
+                } catch (RuntimeException e) {
+                    // exited meanwhile
+                }
             }
         }
         Set<Integer> threads = new java.util.TreeSet<>();
@@ -200,7 +207,7 @@ public final class CopyEngine implements Engine {
                 threads.addAll(ThreadEvents.open(List.of(pid), cpus, ringFds, this::open, new ThreadEvents.Listener() {}));
                 pids.add(pid);
             } catch (Failure f) {
-                if (f.kind() != Failure.Kind.NO_SUCH_PROCESS) throw f; // exited meanwhile
+                if (first || f.kind() != Failure.Kind.NO_SUCH_PROCESS) throw f; // else exited meanwhile
             }
         }
         if (ruby != null && !threads.isEmpty()) attachRuby(threads); // before any hit: the events are enabled below
@@ -492,7 +499,7 @@ public final class CopyEngine implements Engine {
         armedSince = System.nanoTime();
         cap.restart(armedSince);
         armedAtNanos = armedSince;
-        openEvents(pidsProbed);
+        openEvents(pidsProbed, false);
     }
 
     private void closeEvents() {

@@ -99,6 +99,7 @@ public final class StopEngine implements Engine {
         try {
             for (int pid : pids) attach(pid);
             for (Tracees.Proc p : List.copyOf(procs.values())) openAll(p);
+            trigger.started();
             if (launchedStopped > 0) {
                 Ptrace.cont(launchedStopped, 0); // from its entry point, probes in place
                 launchedStopped = -1;

@@ -34,7 +34,7 @@ final class Trigger {
     private boolean countKnown = true;
     private long armedSince = System.nanoTime();
     private long armedNanos;
-    private final long startNanos = System.nanoTime();
+    private long startNanos = System.nanoTime();
 
     private Trigger(List<ProbeTarget> targets, long clockPeriodNanos, int uprobeType) {
         this.targets = targets;
@@ -183,7 +183,13 @@ final class Trigger {
         return clockPeriodNanos > 0 || !countKnown ? -1 : kernelHits;
     }
 
-    /** Share of the time since this trigger was made that it was armed. */
+    /** The events are in every thread from now on: the time the armed share is measured over begins. */
+    void started() {
+        startNanos = armedSince = System.nanoTime();
+        armedNanos = 0;
+    }
+
+    /** Share of the time since {@link #started} that the trigger was armed. */
     double armedShare() {
         long now = System.nanoTime();
         long total = now - startNanos;

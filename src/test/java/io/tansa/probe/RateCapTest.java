@@ -43,7 +43,7 @@ class RateCapTest {
     @ValueSource(strings = {"COPY", "STOP"})
     void theCapTakesTheProbeOutAndEveryHitIsAccounted(String mode) throws IOException {
         Privileged.requireRoot();
-        Path bin = Native.build("ratecap", "-O2");
+        Path bin = Native.build("ratecap", "-O2", "-pthread");
         // Not a child of this JVM: its process reaper would take the ptrace stops (stop mode).
         try (Target sh = Target.start("sh", "-c", bin + " 100 & wait")) {
             int pid = Integer.parseInt(sh.awaitLine("ready ").substring(6).strip());
@@ -118,6 +118,34 @@ class RateCapTest {
                     + " \"lost\": (\\d+), \"truncated\": (\\d+), \"kernel_hits\": (\\d+), \"armed_share\": ([0-9.]+)\\}").matcher(j);
             assertTrue(m.find(), j.substring(Math.max(0, j.length() - 400)));
             assertEquals(captured, Long.parseLong(m.group(1)));
+        }
+    }
+
+    /**
+     * Threads born while the cap held the probe out of the target are probed from the next window
+     * on: the calls come from a series of threads living 100 ms each, so after the first window
+     * every hit is in a thread that did not exist when the probe was last put in.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"COPY", "STOP"})
+    void threadsBornWhileTheProbeWasOutAreProbedAtTheNextWindow(String mode) {
+        Privileged.requireRoot();
+        Path bin = Native.build("ratecap", "-O2", "-pthread");
+        try (Target sh = Target.start("sh", "-c", bin + " 100 spawn & wait")) {
+            int pid = Integer.parseInt(sh.awaitLine("ready ").substring(6).strip());
+            sh.awaitLine("thread ");
+            Profile p = Callers.run(Callers.Request.builder().pids(List.of(pid)).symbol("hot").count(0)
+                    .duration(Duration.ofMillis(3500)).rate(50).maxDepth(64).lang(StackCapture.Lang.NATIVE)
+                    .mode(Callers.Mode.valueOf(mode)).build(), new Callers.Run());
+            java.util.Set<Integer> tids = new java.util.TreeSet<>();
+            for (var st : p.stacks()) tids.add(st.tid());
+            System.out.printf("rate cap, %s mode, threads born while out: %d hits from %d threads; %s%n", mode,
+                    p.total(), tids.size(), p.accounting());
+            // a window's 50 hits come within ms, from the thread of that moment: 3 windows or more → 3 threads or more
+            assertTrue(p.total() >= 150, "hits in 3 windows or more: " + p.total());
+            assertTrue(tids.size() >= 3, "threads hit: " + tids);
+            assertTrue(sh.alive(), "target survives");
+            assertEquals("0", Target.status(pid, "TracerPid"), "detached");
         }
     }
 
