@@ -82,12 +82,14 @@ public final class CopyEngine implements Engine {
     private volatile long wantDisarm = Long.MIN_VALUE;
     /** When the probe was last armed (CLOCK_MONOTONIC ns): the drainer counts the samples after it. */
     private volatile long armedAtNanos = Long.MAX_VALUE;
+    /** Hits the count still needed when the probe was last armed (Long.MAX_VALUE: no count). */
+    private volatile long neededAtArm = Long.MAX_VALUE;
     /** The kernel's count of hits of the events closed so far (read before each close); -1 once unknown. */
     private long kernelHits;
     /** Per cpu: the dummy event owning that cpu's ring (every sampler event of the cpu writes into it). */
     private int[] cpus, ringFds;
     private Set<Integer> pidsProbed = new LinkedHashSet<>();
-    private long startNanos = System.nanoTime();
+    private long startNanos = System.nanoTime(), endNanos = -1;
     private long armedSince = startNanos, armedNanos;
 
     /** {@code stackCopy}: bytes of stack copied at each hit, a multiple of 8 up to {@link #MAX_STACK_COPY}. */
@@ -137,6 +139,7 @@ public final class CopyEngine implements Engine {
             Set<Integer> threads = openEvents(pidsProbed, true);
             if (threads.isEmpty()) throw new Failure(Failure.Kind.TARGET_EXITED, "the target exited before probing began");
             cap.restart(System.nanoTime()); // the first window begins with the probe in place
+            if (opt.count() > 0) neededAtArm = opt.count();
             armedAtNanos = armedSince = startNanos = System.nanoTime(); // the armed share is measured from here
             if (opt.launched() != null) opt.launched().release(); // -- CMD: it runs untraced from here, probed
             log("probing %d location%s in %d thread%s of %s (no-stop: registers and %d KiB of stack%s copied at each hit)",
@@ -187,7 +190,7 @@ public final class CopyEngine implements Engine {
      * ({@code first} false), where a process that exited meanwhile is passed over; the first
      * time, a pid without threads fails (Failure NO_SUCH_PROCESS).
      */
-    private Set<Integer> openEvents(Set<Integer> pids, boolean first) {
+    private synchronized Set<Integer> openEvents(Set<Integer> pids, boolean first) {
         List<Integer> live = new ArrayList<>();
         for (int pid : pids) if (first || ProcFs.alive(pid)) live.add(pid);
         if (opt.children() && !first) {
@@ -276,17 +279,11 @@ public final class CopyEngine implements Engine {
             while (true) {
                 Queued next = queue.poll(10, java.util.concurrent.TimeUnit.MILLISECONDS);
                 if (next != null && next.sample() == null) {
-                    // hits the kernel could not write (ring full) or tansa could not queue: over the
-                    // cap if the window was full when they came (they would not have been taken),
-                    // else a real loss
-                    long n = next.lostHits();
-                    if (n < 0 || !armed || cap.full(System.nanoTime())) capped += Math.abs(n);
-                    else lost += n;
+                    account(next.lost(), false);
                 } else if (next != null) {
                     queuedBytes.addAndGet(-next.sample().user().stack().length);
                     onSample(next.sample(), next.ruby(), pids, alive);
                 }
-                if (armed && wantDisarm == armedAtNanos) disarm(); // the window's cap has arrived: no more traps this window
                 if (drainFailure != null) throw new IllegalStateException("reading the rings failed", drainFailure);
                 if (opt.count() > 0 && hits >= opt.count()) requestStop(StopReason.COUNT);
                 if (stopRequest != null) return;
@@ -309,6 +306,7 @@ public final class CopyEngine implements Engine {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
+            endNanos = System.nanoTime(); // the armed share is measured until here
             draining = false;
             try {
                 drainer.join();
@@ -316,8 +314,7 @@ public final class CopyEngine implements Engine {
                 Thread.currentThread().interrupt();
             }
             for (Queued q : queue) {
-                if (q.sample() == null && q.lostHits() < 0) capped -= q.lostHits();
-                else if (q.sample() == null) lost += q.lostHits();
+                if (q.sample() == null) account(q.lost(), true);
                 else afterEnd++; // arrived after the count or the stop
             }
             queue.clear();
@@ -328,7 +325,19 @@ public final class CopyEngine implements Engine {
     /** Bytes of stack copies queued at most (beyond: counted as lost). */
     private static final long MAX_QUEUED_BYTES = 256L << 20;
     /** A sample and, with a Ruby probe, its hit's snapshot. */
-    private record Queued(PerfRecord.Sample sample, RubyProbe.Record ruby, long lostHits) {}
+    private record Queued(PerfRecord.Sample sample, RubyProbe.Record ruby, Lost lost) {}
+
+    /** Hits the kernel could not write (its ring full) or tansa could not queue, and what they were. */
+    private record Lost(long hits, int why) {
+        static final int LOST = 0, CAPPED = 1, AFTER_END = 2;
+    }
+
+    /** Accounts lost hits: held back by the cap if the window was full when they came, else as the drainer saw them. */
+    private void account(Lost l, boolean atEnd) {
+        if (l.why() == Lost.AFTER_END) afterEnd += l.hits();
+        else if (l.why() == Lost.CAPPED || (!atEnd && (!armed || cap.full(System.nanoTime())))) capped += l.hits();
+        else lost += l.hits();
+    }
 
     private final java.util.concurrent.LinkedBlockingQueue<Queued> queue = new java.util.concurrent.LinkedBlockingQueue<>();
     /** Ruby snapshots per thread not yet joined to their samples (drainer thread only). */
@@ -362,7 +371,7 @@ public final class CopyEngine implements Engine {
         List<PerfRing> all = new ArrayList<>(rings);
         if (ruby != null) all.addAll(ruby.rings());
         int[] ringFds = all.stream().mapToInt(PerfRing::fd).toArray();
-        // samples, and counts of lost hits (negative: lost after the window's cap arrived), in ring order
+        // samples, and hits lost, in ring order
         List<Object> got = new ArrayList<>();
         long[] windowSamples = {0, 0}; // samples since the last arm, and that arm's time
         while (draining) {
@@ -372,23 +381,32 @@ public final class CopyEngine implements Engine {
                 windowSamples[0] = 0;
                 windowSamples[1] = since;
             }
+            // as many samples as this window can take (the cap) or the run still needs (the count):
+            // more would only cost the target traps nobody takes
+            long enough = Math.min(opt.rate() > 0 ? (long) Math.ceil(opt.rate()) : Long.MAX_VALUE, neededAtArm);
             for (PerfRing r : rings) {
                 n += r.drain(b -> {
                     PerfRecord rec = PerfRecord.decode(b, SAMPLE_TYPE);
                     if (rec instanceof PerfRecord.Sample s && s.user() != null) {
                         if (queuedBytes.addAndGet(s.user().stack().length) > MAX_QUEUED_BYTES) {
                             queuedBytes.addAndGet(-s.user().stack().length);
-                            got.add(1L);
+                            got.add(new Lost(1, Lost.LOST));
                         } else {
                             got.add(s);
-                            if (s.time() >= since && ++windowSamples[0] >= opt.rate() && opt.rate() > 0) wantDisarm = since;
+                            if (s.time() >= since && ++windowSamples[0] >= enough) wantDisarm = since;
                         }
                     } else if (rec instanceof PerfRecord.Lost l) {
-                        // after the window's cap of samples arrived: hits the cap would have held back
-                        got.add(opt.rate() > 0 && windowSamples[0] >= opt.rate() ? -l.lost() : l.lost());
+                        // after what the count still needed arrived: after the end; after the window's
+                        // cap arrived: hits the cap would have held back; else a real loss
+                        int why = windowSamples[0] >= neededAtArm ? Lost.AFTER_END
+                                : opt.rate() > 0 && windowSamples[0] >= opt.rate() ? Lost.CAPPED : Lost.LOST;
+                        got.add(new Lost(l.lost(), why));
                     }
                 });
             }
+            // the window's cap (or what the count needs) has arrived: the probe out now, from this
+            // thread, which is woken by the rings — the capture thread may be busy unwinding
+            if (armed && wantDisarm == since && since == armedAtNanos) disarm();
             if (ruby != null) {
                 n += ruby.drain(r -> {
                     // in time order: the cpus' rings are drained one after another
@@ -398,8 +416,8 @@ public final class CopyEngine implements Engine {
                 });
             }
             for (Object o : got) {
-                if (o instanceof PerfRecord.Sample s) queue.add(new Queued(s, ruby == null ? null : snapshotOf(s), 0));
-                else queue.add(new Queued(null, null, (Long) o));
+                if (o instanceof PerfRecord.Sample s) queue.add(new Queued(s, ruby == null ? null : snapshotOf(s), null));
+                else queue.add(new Queued(null, null, (Lost) o));
             }
             got.clear();
             passes++;
@@ -470,7 +488,7 @@ public final class CopyEngine implements Engine {
         });
     }
 
-    private void setEnabled(boolean on) {
+    private synchronized void setEnabled(boolean on) {
         for (int fd : fds) {
             try {
                 if (on) PerfEvent.enable(fd);
@@ -486,7 +504,8 @@ public final class CopyEngine implements Engine {
      * counts read first), and the Ruby program's holders, which would keep the breakpoint too.
      * What the rings hold already is still drained.
      */
-    private void disarm() {
+    private synchronized void disarm() {
+        if (!armed) return;
         closeEvents();
         if (ruby != null) ruby.detachAll();
         armed = false;
@@ -494,15 +513,16 @@ public final class CopyEngine implements Engine {
     }
 
     /** The next window: the events opened again in every thread (children forked meanwhile too). */
-    private void arm() {
+    private synchronized void arm() {
         armed = true;
         armedSince = System.nanoTime();
         cap.restart(armedSince);
+        if (opt.count() > 0) neededAtArm = opt.count() - hits;
         armedAtNanos = armedSince;
         openEvents(pidsProbed, false);
     }
 
-    private void closeEvents() {
+    private synchronized void closeEvents() {
         // disabled first: a hit between reading a count and closing its event would be delivered
         // but not counted (PERF_EVENT_IOC_DISABLE stops both counting and sampling at once)
         setEnabled(false);
@@ -520,7 +540,7 @@ public final class CopyEngine implements Engine {
     }
 
     private double armedShare() {
-        long now = System.nanoTime();
+        long now = endNanos >= 0 ? endNanos : System.nanoTime();
         long on = armedNanos + (armed ? now - armedSince : 0);
         return now <= startNanos ? 1 : Math.min(1, (double) on / (now - startNanos));
     }
@@ -531,8 +551,8 @@ public final class CopyEngine implements Engine {
      * --children processes that exited folded in) say how many hits there were.
      */
     private void countUnreported() {
-        if (armed) armedNanos += System.nanoTime() - armedSince;
-        armedSince = System.nanoTime();
+        if (armed) armedNanos += endNanos - armedSince;
+        armedSince = endNanos;
         closeEvents(); // no new hits from here on; the counts are final
         armed = false;
         if (kernelHits < 0) return; // unknown: say nothing

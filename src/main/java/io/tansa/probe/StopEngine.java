@@ -114,6 +114,7 @@ public final class StopEngine implements Engine {
             if (opt.attached() != null) opt.attached().run();
             loop();
         } finally {
+            trigger.ended();
             watchdog.stop();
             afterEnd += Teardown.run(tracees, trigger);
         }

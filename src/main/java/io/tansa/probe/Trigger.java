@@ -189,9 +189,16 @@ final class Trigger {
         armedNanos = 0;
     }
 
-    /** Share of the time since {@link #started} that the trigger was armed. */
+    private long endNanos = -1;
+
+    /** The run's loop ended (teardown follows): the time the armed share is measured over ends. */
+    void ended() {
+        if (endNanos < 0) endNanos = System.nanoTime();
+    }
+
+    /** Share of the time from {@link #started} to {@link #ended} (or now) that the trigger was armed. */
     double armedShare() {
-        long now = System.nanoTime();
+        long now = endNanos >= 0 ? endNanos : System.nanoTime();
         long total = now - startNanos;
         long on = armedNanos + (armed ? now - armedSince : 0);
         return total <= 0 ? 1 : Math.min(1, (double) on / total);
