@@ -73,7 +73,8 @@ class PprofTest {
             List<Map.Entry<Long, List<String>>> out = new ArrayList<>();
             int at = text.indexOf("Samples:"), end = text.indexOf("Locations");
             for (String l : text.substring(at, end).lines().toList()) {
-                Matcher m = Pattern.compile("^\\s+(\\d+): ([\\d ]+)$").matcher(l);
+                // "  COUNT: IDS", or with a second sample type "  COUNT NANOS: IDS"
+                Matcher m = Pattern.compile("^\\s+(\\d+)(?:\\s+\\d+)?: ([\\d ]+)$").matcher(l);
                 if (!m.find()) continue;
                 List<String> fns = Stream.of(m.group(2).trim().split(" ")).map(id -> names.getOrDefault(id, "?" + id)).toList();
                 out.add(Map.entry(Long.parseLong(m.group(1)), fns));
@@ -101,6 +102,11 @@ class PprofTest {
         assertTrue(a > b && b > 0, "burn_a " + a + ", burn_b " + b + "\n" + out);
         assertTrue(a + b >= raw.total() * 0.9, out);
         assertTrue(out.contains("Comment: target: pid " + burn.pid() + " (top_burn)"), out);
+        // a CPU profile as Go writes one: samples and CPU time, the period one sample's share at 99 Hz
+        assertTrue(out.contains("PeriodType: cpu nanoseconds\nPeriod: 10101010\n"), out);
+        Matcher first = Pattern.compile("(?m)^samples/count cpu/nanoseconds\n\\s+(\\d+)\\s+(\\d+): ").matcher(out);
+        assertTrue(first.find(), out);
+        assertEquals(Long.parseLong(first.group(1)) * 10101010L, Long.parseLong(first.group(2)), out);
         // the profile carries its function names: nothing to symbolize
         String none = pprof(serve.url + "/debug/pprof/profile?pid=" + burn.pid() + "&seconds=1", "-symbolize=none", "-raw");
         assertTrue(Raw.parse(none).with(List.of("burn_a", "work", "main")) > 0, none);
