@@ -38,7 +38,7 @@ class ArchitectureTest {
         MAY_USE.put("elf", List.of());
         MAY_USE.put("profile", List.of());
         MAY_USE.put("unwind", List.of("elf", "sys"));
-        MAY_USE.put("symbols", List.of("elf", "proc", "sys", "profile"));
+        MAY_USE.put("symbols", List.of("elf", "proc", "sys", "profile", "unwind"));
         MAY_USE.put("ruby", List.of("elf", "sys", "proc", "symbols", "profile"));
         MAY_USE.put("probe", List.of("sys", "proc", "elf", "symbols", "unwind", "ruby"));
         MAY_USE.put("capture", List.of("sys", "proc", "elf", "symbols", "unwind", "ruby", "probe", "profile"));
