@@ -251,6 +251,21 @@ public final class SymbolResolver {
                         && (sp.object == null || objectMatches(m, sp.object)))
                 .map(Module::path).distinct().toList();
         if (!unread.isEmpty()) msg += " (could not read: " + String.join(", ", unread) + ")";
+        // objects with only .dynsym (no .symtab, MiniDebugInfo or debug file): their static functions have no
+        // names here. Said unless the name looks like a typo of a known one (within 2 edits).
+        boolean typo = !close.isEmpty() && Suggest.distance(sp.name, close.getFirst(), 3) <= 2;
+        List<String> stripped = typo ? List.of() : scope.stream()
+                .filter(m -> !m.name().equals("[vdso]") && m.elf().symbols().stream().allMatch(Symbol::dynamic))
+                .map(Module::name).distinct().toList();
+        if (!stripped.isEmpty()) {
+            String one = stripped.getFirst(); // the executable, where it is stripped: the maps list it first
+            String list = stripped.size() <= 3 ? String.join(", ", stripped)
+                    : String.join(", ", stripped.subList(0, 3)) + " and " + (stripped.size() - 3) + " more";
+            msg += "; " + list + (stripped.size() == 1 ? " is" : " are") + " stripped: only exported"
+                    + " functions have names there, static ones do not (install " + (stripped.size() == 1 ? "its" : "their")
+                    + " debug symbols, e.g. Debian's -dbgsym"
+                    + " package, or probe an address as tansa names it in frames: " + one + "+0xADDR)";
+        }
         return new Failure(Failure.Kind.SYMBOL_NOT_FOUND, msg);
     }
 

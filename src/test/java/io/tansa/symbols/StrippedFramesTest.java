@@ -66,6 +66,28 @@ class StrippedFramesTest {
         }
     }
 
+    /** A static function's name in a stripped binary: not found, and the message says why and what to do. */
+    @Test
+    void aStaticFunctionOfAStrippedBinaryIsNotFoundAndTheMessageSaysWhy() {
+        Privileged.requireRoot();
+        Path full = Native.build("stripped_paths", "-O2", "-g");
+        Path stripped = full.resolveSibling("stripped_paths.stripped");
+        assertEquals(0, Native.run("strip", "--strip-all", "-o", stripped.toString(), full.toString()).code());
+        try (Target t = Target.start(stripped.toString())) {
+            t.awaitLine("ready");
+            Tansa r = Tansa.run("callers", "-q", "-p", "" + t.pid(), "-n", "1", "leaf");
+            assertEquals(5, r.exitCode(), r.err());
+            assertTrue(r.err().contains("stripped_paths.stripped is stripped: only exported functions have names there")
+                    && r.err().contains("stripped_paths.stripped+0xADDR"), r.err());
+            // the unstripped program names it
+            try (Target u = Target.start(full.toString())) {
+                u.awaitLine("ready");
+                Tansa named = Tansa.run("callers", "-q", "-p", "" + u.pid(), "-n", "1", "leaf");
+                assertEquals(0, named.exitCode(), named.err());
+            }
+        }
+    }
+
     @Test
     void anAddressOutsideTheFileIsAUsageError() {
         Privileged.requireRoot();
