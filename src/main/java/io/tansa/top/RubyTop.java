@@ -56,6 +56,12 @@ public final class RubyTop {
      * @param log    progress lines (attach, targets that ended), or null
      */
     public static Top.Result run(Request r, BooleanSupplier stop, Consumer<TopTable> update, Consumer<String> log) {
+        return run(r, stop, update, log, null);
+    }
+
+    /** {@link #run}, also handing every sample's stack (Ruby frames innermost first) to {@code each} (tansa serve). */
+    public static Top.Result run(Request r, BooleanSupplier stop, Consumer<TopTable> update, Consumer<String> log,
+                                 Consumer<Stack> each) {
         if (r.frequency() <= 0 || r.frequency() > MAX_FREQUENCY) {
             throw new Failure(Failure.Kind.USAGE, "-F for Ruby must be between 1 and " + MAX_FREQUENCY
                     + " Hz (each sample stops the sampled thread while its Ruby frames are read)");
@@ -92,7 +98,9 @@ public final class RubyTop {
             if (frames.isEmpty()) frames = List.of(nativeFrame(symbols.computeIfAbsent(hit.pid(), ProcessSymbols::new),
                     hit.regs()));
             String thread = threadNames.computeIfAbsent(hit.tid(), tid -> comm(hit.pid(), tid));
-            table.add(new Stack(hit.pid(), hit.tid(), thread, hit.timeNanos(), -1, frames), null);
+            Stack sample = new Stack(hit.pid(), hit.tid(), thread, hit.timeNanos(), -1, frames);
+            table.add(sample, null);
+            if (each != null) each.accept(sample);
             if (reads[0] == readNanos[0].length && reads[0] < 1 << 20) readNanos[0] = java.util.Arrays.copyOf(readNanos[0], 2 * reads[0]);
             if (reads[0] < readNanos[0].length) readNanos[0][reads[0]++] = System.nanoTime() - hit.timeNanos(); // registers, Ruby frames, counting
             return true;

@@ -136,6 +136,26 @@ class PprofTest {
         }
     }
 
+    /**
+     * A Ruby CPU profile ({@code &lang=ruby}): the Ruby methods of the thread on CPU, top_split.rb's
+     * burn_a and burn_b in its 3 : 1, every sample under {@code <main>}; the target untraced after.
+     */
+    @Test
+    void rubyCpuProfile() {
+        try (Target rb = Target.start("ruby", Path.of("src/test/ruby/top_split.rb").toAbsolutePath().toString())) {
+            int pid = Integer.parseInt(rb.awaitLine("ready").split(" ")[1]);
+            String out = pprof(serve.url + "/debug/pprof/profile?pid=" + pid + "&seconds=3&lang=ruby", "-raw");
+            Raw raw = Raw.parse(out);
+            long a = count(raw, "burn_a"), b = count(raw, "burn_b");
+            assertTrue(raw.total() > 100, out);
+            assertTrue(a > 2 * b && b > 0 && a + b >= raw.total() * 0.9, "burn_a " + a + ", burn_b " + b + "\n" + out);
+            assertEquals(raw.total(), count(raw, "<main>"), "every sample is under <main>:\n" + out);
+            assertTrue(out.contains("Comment: language: ruby") && out.contains("PeriodType: cpu nanoseconds"), out);
+            assertEquals("0", Target.status(pid, "TracerPid").strip(), "untraced after the capture");
+            assertTrue(rb.alive());
+        }
+    }
+
     private static long count(Raw raw, String fn) {
         return raw.samples().stream().filter(s -> s.getValue().stream().anyMatch(n -> n.equals(fn)))
                 .mapToLong(Map.Entry::getKey).sum();
