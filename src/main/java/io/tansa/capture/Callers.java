@@ -1,6 +1,10 @@
 package io.tansa.capture;
 
 import io.tansa.Failure;
+import io.tansa.probe.Engine;
+import io.tansa.probe.Hit;
+import io.tansa.probe.Launcher;
+import io.tansa.probe.RubyProbe;
 import io.tansa.probe.StopEngine;
 import io.tansa.profile.Profile;
 import io.tansa.profile.Stack;
@@ -19,23 +23,76 @@ import java.util.function.Consumer;
  * capture a stack at each hit, aggregate. Target → trigger → capture → Profile, one way.
  */
 public final class Callers {
-    /** What to capture. */
+    /**
+     * What to capture, built by name: {@code Request.builder().pids(List.of(pid)).symbol("f").count(100).build()}.
+     * count ≤ 0 = unbounded, duration null = unbounded, rate ≤ 0 = no cap; {@code command}: a program
+     * to start (-- CMD) instead of {@code pids}; {@code onHit}: called with the number of hits so
+     * far; {@code onAttached}: once every probe is in place. Change one field of a request with
+     * {@code req.toBuilder().count(5).build()}.
+     */
     public record Request(List<Integer> pids, List<String> command, String symbol, long count, Duration duration, double rate,
             boolean children, int maxDepth, StackCapture.Lang lang, Mode mode, int stackCopy, Consumer<String> log,
             Consumer<Long> onHit, Runnable onAttached, boolean lines) {
-        /** Without source lines. */
-        public Request(List<Integer> pids, List<String> command, String symbol, long count, Duration duration, double rate,
-                boolean children, int maxDepth, StackCapture.Lang lang, Mode mode, int stackCopy, Consumer<String> log,
-                Consumer<Long> onHit, Runnable onAttached) {
-            this(pids, command, symbol, count, duration, rate, children, maxDepth, lang, mode, stackCopy, log, onHit,
-                    onAttached, false);
+
+        public static Builder builder() {
+            return new Builder();
+        }
+
+        /** A builder holding this request's fields. */
+        public Builder toBuilder() {
+            return new Builder().pids(pids).command(command).symbol(symbol).count(count).duration(duration).rate(rate)
+                    .children(children).maxDepth(maxDepth).lang(lang).mode(mode).stackCopy(stackCopy).log(log)
+                    .onHit(onHit).onAttached(onAttached).lines(lines);
+        }
+
+        /** Builds a {@link Request}; unset fields keep the defaults of {@code tansa callers} (rate: none). */
+        public static final class Builder {
+            private List<Integer> pids = List.of();
+            private List<String> command = List.of();
+            private String symbol;
+            private long count;
+            private Duration duration;
+            private double rate;
+            private boolean children;
+            private int maxDepth = 64;
+            private StackCapture.Lang lang = StackCapture.Lang.AUTO;
+            private Mode mode = Mode.AUTO;
+            private int stackCopy = CopyEngine.DEFAULT_STACK_COPY;
+            private Consumer<String> log;
+            private Consumer<Long> onHit;
+            private Runnable onAttached;
+            private boolean lines;
+
+            private Builder() {}
+
+            public Builder pids(List<Integer> v) { pids = List.copyOf(v); return this; }
+            public Builder command(List<String> v) { command = List.copyOf(v); return this; }
+            public Builder symbol(String v) { symbol = v; return this; }
+            public Builder count(long v) { count = v; return this; }
+            public Builder duration(Duration v) { duration = v; return this; }
+            public Builder rate(double v) { rate = v; return this; }
+            public Builder children(boolean v) { children = v; return this; }
+            public Builder maxDepth(int v) { maxDepth = v; return this; }
+            public Builder lang(StackCapture.Lang v) { lang = v; return this; }
+            public Builder mode(Mode v) { mode = v; return this; }
+            public Builder stackCopy(int v) { stackCopy = v; return this; }
+            public Builder log(Consumer<String> v) { log = v; return this; }
+            public Builder onHit(Consumer<Long> v) { onHit = v; return this; }
+            public Builder onAttached(Runnable v) { onAttached = v; return this; }
+            public Builder lines(boolean v) { lines = v; return this; }
+
+            public Request build() {
+                if (symbol == null) throw new IllegalStateException("no symbol");
+                return new Request(pids, command, symbol, count, duration, rate, children, maxDepth, lang, mode, stackCopy,
+                        log, onHit, onAttached, lines);
+            }
         }
     }
 
     /**
      * How a hit is captured. COPY: the thread never stops, the kernel copies its registers and
      * stack at the hit ({@link CopyEngine}) and, in a Ruby process, a kernel program copies its
-     * Ruby frames ({@link io.tansa.probe.RubyProbe}); STOP: the thread stops until its stack (and
+     * Ruby frames ({@link RubyProbe}); STOP: the thread stops until its stack (and
      * its Ruby frames) are read ({@link StopEngine}); AUTO: COPY, or STOP where Ruby frames are wanted
      * and this kernel or Ruby cannot snapshot them.
      */
@@ -43,8 +100,7 @@ public final class Callers {
 
     /** A started capture that another thread may stop. */
     public static final class Run {
-        private volatile StopEngine tracer;
-        private volatile CopyEngine sampler;
+        private volatile Engine engine;
         private volatile boolean stopRequested;
 
         public boolean stopped() {
@@ -54,10 +110,14 @@ public final class Callers {
         /** Stops the capture (e.g. from a SIGINT/SIGTERM shutdown hook); it then detaches and returns. */
         public void stop() {
             stopRequested = true;
-            StopEngine t = tracer;
-            if (t != null) t.requestStop(StopEngine.StopReason.INTERRUPTED);
-            CopyEngine s = sampler;
-            if (s != null) s.requestStop(StopEngine.StopReason.INTERRUPTED);
+            Engine e = engine;
+            if (e != null) e.requestStop(Engine.StopReason.INTERRUPTED);
+        }
+
+        /** The engine from here on; a stop asked for before it existed applies to it. */
+        void started(Engine e) {
+            engine = e;
+            if (stopRequested) e.requestStop(Engine.StopReason.INTERRUPTED);
         }
     }
 
@@ -70,9 +130,14 @@ public final class Callers {
         Session session = new Session(req, handle);
         if (!req.command().isEmpty()) {
             // -- CMD: started stopped at its entry point, resolved there, probed from its first instruction
-            int pid = session.tracer.launch(req.command());
+            session.launched = Launcher.launch(req.command());
+            int pid = session.launched.pid();
             session.log("started %s as pid %d", String.join(" ", req.command()), pid);
-            return session.capture(session.symbols(pid).resolve(req.symbol()), List.of(pid));
+            try {
+                return session.capture(session.symbols(pid).resolve(req.symbol()), List.of(pid));
+            } finally {
+                session.launched.release(); // never probed (e.g. no such symbol): it runs on untraced
+            }
         }
         List<Integer> pids = new ArrayList<>(req.pids());
         if (req.children()) {
@@ -99,7 +164,8 @@ public final class Callers {
     private static final class Session {
         final Request req;
         final Run handle;
-        final StopEngine tracer;
+        /** With -- CMD: the program, stopped at its entry point until the engine's probes are in place. */
+        Launcher.Launched launched;
         final Profile profile = new Profile();
         StackCapture capture;
         long count;
@@ -113,28 +179,19 @@ public final class Callers {
         Session(Request req, Run handle) {
             this.req = req;
             this.handle = handle;
-            this.tracer = StopEngine.create(options(), this::onHit);
-            handle.tracer = tracer;
-            if (handle.stopRequested) tracer.requestStop(StopEngine.StopReason.INTERRUPTED);
         }
 
         void log(String fmt, Object... args) {
             if (req.log() != null) req.log().accept(String.format(fmt, args));
         }
 
-        StopEngine.Options options() {
-            return new StopEngine.Options(req.count(), req.duration(), req.rate(), req.children(), req.log(), req.onAttached());
+        Engine.Options options() {
+            return new Engine.Options(req.count(), req.duration(), req.rate(), req.children(), req.log(), req.onAttached(),
+                    launched);
         }
 
-        private boolean onHit(StopEngine.Hit hit) {
-            return record(capture.capture(hit));
-        }
-
-        private boolean onHit(CopyEngine.Hit hit) {
-            return record(capture.capture(hit));
-        }
-
-        private boolean record(Stack s) {
+        private boolean onHit(Hit hit) {
+            Stack s = capture.capture(hit);
             profile.record(s);
             if (req.onHit() != null) req.onHit().accept(++count);
             return true;
@@ -145,14 +202,14 @@ public final class Callers {
          * serves them all, so their execution contexts must be found the same way (forked workers
          * and runs of one ruby are).
          */
-        io.tansa.probe.RubyProbe rubyProbe(List<Integer> pids) {
-            io.tansa.probe.RubyProbe probe = null;
+        RubyProbe rubyProbe(List<Integer> pids) {
+            RubyProbe probe = null;
             for (int pid : pids) {
                 var rb = capture.ruby(pid);
                 if (rb.isEmpty()) continue;
                 if (probe == null) {
-                    probe = io.tansa.probe.RubyProbe.load(pid, rb.get(), symbols(pid), RUBY_RING_PAGES);
-                } else if (!io.tansa.probe.RubyProbe.ecLocation(pid, symbols(pid)).equals(probe.location())) {
+                    probe = RubyProbe.load(pid, rb.get(), symbols(pid), RUBY_RING_PAGES);
+                } else if (!RubyProbe.ecLocation(pid, symbols(pid)).equals(probe.location())) {
                     probe.close();
                     throw new Failure(Failure.Kind.UNSUPPORTED, "the Ruby processes keep their execution contexts"
                             + " in different TLS modules");
@@ -163,6 +220,16 @@ public final class Callers {
 
         /** 4 MiB per cpu of Ruby snapshots (a 40-frame snapshot is ~3.6 KiB). */
         private static final int RUBY_RING_PAGES = 1024;
+
+        /**
+         * The one place the mode picks the engine. COPY: the kernel copies registers and stack
+         * (and, with {@code rubyProbe}, the Ruby frames) at each hit; STOP: the thread stops until
+         * it is read. Another engine (e.g. a stack walked in the kernel) is one more case here.
+         */
+        Engine.Factory engine(boolean copy, RubyProbe rubyProbe) {
+            if (copy) return (o, h) -> new CopyEngine(o, req.stackCopy(), h, rubyProbe);
+            return StopEngine::create;
+        }
 
         Profile capture(List<ProbeTarget> targets, List<Integer> pids) {
             for (ProbeTarget t : targets) {
@@ -189,7 +256,7 @@ public final class Callers {
                 }
             }
             // Ruby frames without stopping: a kernel snapshot at each hit (RubyProbe), where this kernel and Ruby allow
-            io.tansa.probe.RubyProbe rubyProbe = null;
+            RubyProbe rubyProbe = null;
             if (ruby && req.mode() != Mode.STOP) {
                 try {
                     rubyProbe = rubyProbe(pids);
@@ -202,25 +269,9 @@ public final class Callers {
             // the fork; a child's hits read after it exited are named with its parent's symbols
             boolean copy = req.mode() == Mode.COPY || (req.mode() == Mode.AUTO && (!ruby || rubyProbe != null));
             profile.meta("mode", copy ? "copy" : "stop");
-            StopEngine.Result r;
-            if (copy) {
-                StopEngine.Options o = options();
-                // -- CMD: stopped at its entry point until the uprobes are in place; then it runs untraced
-                CopyEngine sampler = new CopyEngine(new StopEngine.Options(o.count(), o.duration(), o.rate(),
-                        o.children(), o.log(), () -> {
-                            tracer.releaseLaunched();
-                            if (req.onAttached() != null) req.onAttached().run();
-                        }), req.stackCopy(), this::onHit, rubyProbe);
-                handle.sampler = sampler;
-                if (handle.stopRequested) sampler.requestStop(StopEngine.StopReason.INTERRUPTED);
-                try {
-                    r = sampler.run(pids, targets);
-                } finally {
-                    tracer.releaseLaunched();
-                }
-            } else {
-                r = tracer.run(pids, targets);
-            }
+            Engine engine = engine(copy, rubyProbe).create(options(), this::onHit);
+            handle.started(engine);
+            Engine.Result r = engine.run(pids, targets);
             if (capture.rubyUnread() > 0) {
                 log("%d hits have native frames only: their process (and its parent) exited before their Ruby methods were read",
                         capture.rubyUnread());
@@ -232,8 +283,25 @@ public final class Callers {
                 case TARGET_EXITED -> "target exited";
             });
             if (r.dropped() > 0) profile.meta("dropped", Long.toString(r.dropped()));
+            accounting(r);
             if (!r.exited().isEmpty()) profile.meta("exited", r.exited().toString());
             return profile;
+        }
+
+        /**
+         * Every hit accounted for once, in the profile's accounting (README, callers: "Hits
+         * accounted"): captured, after the count or the duration (not a loss), held back by the
+         * rate cap, lost to full buffers, stacks that ended early, the kernel's own count, and the
+         * share of the time the probe was in the target.
+         */
+        private void accounting(Engine.Result r) {
+            profile.account("captured", r.hits());
+            profile.account("after_end", r.afterEnd());
+            profile.account("rate_capped", r.capped());
+            profile.account("lost", r.lost());
+            profile.account("truncated", capture.truncated());
+            if (r.kernelHits() >= 0) profile.account("kernel_hits", r.kernelHits());
+            profile.account("armed_share", Math.round(r.armedShare() * 1000) / 1000.0);
         }
     }
 }

@@ -32,7 +32,7 @@ public final class SampleStacks {
     private final Map<Integer, Unwinder.Modules> modules = new HashMap<>();
     private Kallsyms kallsyms;
     private final Map<Integer, LongFunction<Frame>> perPid = new HashMap<>();
-    private final Map<Integer, Map<Long, Frame>> cache = new HashMap<>();
+    private final FrameCache cache = new FrameCache(CACHE_LIMIT, true);
     private final Map<Integer, String> comms = new HashMap<>();
 
     /**
@@ -60,7 +60,7 @@ public final class SampleStacks {
                 if (c.exec()) forget(c.pid());
             }
             case PerfRecord.Mmap2 m -> {
-                if ((m.prot() & 4) != 0) cache.remove(m.pid()); // PROT_EXEC: new code may reuse old addresses
+                if ((m.prot() & 4) != 0) cache.forget(m.pid()); // PROT_EXEC: new code may reuse old addresses
             }
             default -> { }
         }
@@ -69,7 +69,7 @@ public final class SampleStacks {
     private void forget(int pid) {
         perPid.remove(pid);
         modules.remove(pid);
-        cache.remove(pid);
+        cache.forget(pid);
     }
 
     /** The name of thread {@code tid} of process {@code pid}: last COMM record, else /proc, else "?". */
@@ -138,14 +138,7 @@ public final class SampleStacks {
 
     private Frame frame(int pid, long ip, boolean kernelMode, long lookup) {
         if (kernelMode) return kernelFrame(ip, lookup);
-        Map<Long, Frame> c = cache.computeIfAbsent(pid, p -> new HashMap<>());
-        Frame f = c.get(lookup);
-        if (f == null) {
-            f = userFrame(pid, ip, lookup);
-            if (c.size() >= CACHE_LIMIT) c.clear();
-            c.put(lookup, f);
-        }
-        return f;
+        return cache.get(pid, lookup, a -> userFrame(pid, ip, a));
     }
 
     private Frame userFrame(int pid, long ip, long lookup) {

@@ -2,16 +2,12 @@ package io.tansa.capture;
 
 import io.tansa.proc.Mapping;
 import io.tansa.proc.ProcFs;
-import io.tansa.probe.StopEngine;
+import io.tansa.probe.Hit;
 import io.tansa.profile.Frame;
 import io.tansa.profile.Stack;
 import io.tansa.symbols.ProbeTarget;
 import io.tansa.symbols.ProcessSymbols;
-import io.tansa.unwind.Memory;
-import io.tansa.unwind.ProcessMemory;
-import io.tansa.probe.CopyEngine;
 import io.tansa.unwind.Reg;
-import io.tansa.unwind.StackMemory;
 import io.tansa.unwind.Unwinder;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -33,7 +29,8 @@ public final class StackCapture {
     private final Map<Integer, List<Mapping>> maps = new HashMap<>();
     private final Map<Integer, String> threadNames = new HashMap<>();
     private final Map<Integer, CfiModules> modules = new HashMap<>();
-    private final Map<Integer, Map<Long, Frame>> frameCache = new HashMap<>();
+    /** Names per address, per process: the same callers recur at every hit. */
+    private final FrameCache frameCache = new FrameCache(100_000, false);
     private final Map<Integer, Optional<RubyReader>> ruby = new HashMap<>();
     private final int maxDepth;
     private final Lang lang;
@@ -89,6 +86,15 @@ public final class StackCapture {
     private final Map<String, List<Frame>> outerFrames = new HashMap<>();
 
     private long rubyUnread;
+    private long truncated;
+
+    /**
+     * Hits whose native walk ended before the stack's end (deeper than the stack copy, no CFI for
+     * a pc, an unreadable frame): their paths end in {@code [unknown]}.
+     */
+    public long truncated() {
+        return truncated;
+    }
 
     /**
      * Copied hits of a thread running Ruby whose Ruby frames could not be named (their process
@@ -98,18 +104,22 @@ public final class StackCapture {
         return rubyUnread;
     }
 
-    /** A hit of the stopping engine: unwound through the stopped thread's memory, Ruby frames merged in. */
-    public Stack capture(StopEngine.Hit hit) {
-        Optional<RubyReader> rb = ruby(hit.pid());
-        List<Frame> rubyFrames = rb.isPresent() ? rb.get().frames(hit.tid(), hit.regs()) : List.of();
+    /**
+     * A hit of any engine as a Stack: the Ruby frames (read from the stopped thread, or from the
+     * snapshot taken at the hit), then the native frames — the walk the engine delivered, else
+     * unwound through the hit's memory (the stopped thread's, or the stack copied at the hit) —
+     * with the Ruby frames in place of the interpreter's.
+     */
+    public Stack capture(Hit hit) {
+        List<Frame> rubyFrames = rubyFrames(hit);
         if (!rubyFrames.isEmpty() && lang == Lang.RUBY) {
             return stack(hit.pid(), hit.tid(), hit.timeNanos(), hit.location(), rubyFrames); // no native frame shown
         }
-        List<Frame> frames = withRuby(hit.pid(), hit.tid(), Reg.fromPtrace(hit.regs()), new ProcessMemory(hit.pid()),
-                rubyFrames);
+        List<Frame> frames = withRuby(hit, rubyFrames);
         ProbeTarget target = hit.location() >= 0 && hit.location() < targets.size() ? targets.get(hit.location()) : null;
-        if (target != null && !frames.isEmpty() && frames.getFirst().kind() == Frame.Kind.NATIVE) {
+        if (hit.isStopped() && target != null && !frames.isEmpty() && frames.getFirst().kind() == Frame.Kind.NATIVE) {
             // the sigtrap arrives after the probed instruction ran: report the probe's own address
+            // (a copied hit's pc is the probe's address already)
             long probe = target.addressIn(maps.computeIfAbsent(hit.pid(), ProcFs::maps));
             if (probe > 0) {
                 ProcessSymbols syms = symbols.get(hit.pid());
@@ -118,6 +128,28 @@ public final class StackCapture {
             }
         }
         return stack(hit.pid(), hit.tid(), hit.timeNanos(), hit.location(), frames);
+    }
+
+    /** The Ruby frames of a hit: read live from a stopped thread, or from the snapshot taken at the hit. */
+    private List<Frame> rubyFrames(Hit hit) {
+        if (hit.ruby() != null) {
+            byte[] raw = hit.ruby().raw();
+            List<Frame> rubyFrames = rubyFrames(hit.pid(), raw);
+            if (rubyFrames.isEmpty() && RubySnapshots.complete(raw)) {
+                // A forked child (--children) that exited before tansa read its methods: those it
+                // runs are its parent's, from before the fork, at the same addresses (each is
+                // checked to be an iseq or method entry as it is read).
+                int parent = RubySnapshots.parentPid(raw);
+                if (parent > 0 && parent != hit.pid()) rubyFrames = rubyFrames(parent, raw);
+                if (rubyFrames.isEmpty()) rubyUnread++;
+            }
+            return rubyFrames;
+        }
+        if (hit.isStopped()) {
+            Optional<RubyReader> rb = ruby(hit.pid());
+            return rb.isPresent() ? rb.get().frames(hit.tid(), hit.stopped()) : List.of();
+        }
+        return List.of(); // copied without a Ruby snapshot: native frames only
     }
 
     private static int firstInterpreterFrame(List<Frame> nat) {
@@ -134,32 +166,6 @@ public final class StackCapture {
         return null;
     }
 
-    /**
-     * A hit of the no-stop engine: unwound through the stack copied at the hit (its pc is the
-     * probe's address), with the Ruby frames of the snapshot taken at the same hit.
-     */
-    public Stack capture(CopyEngine.Hit hit) {
-        List<Frame> rubyFrames = List.of();
-        if (hit.ruby() != null) {
-            byte[] raw = hit.ruby().raw();
-            rubyFrames = rubyFrames(hit.pid(), raw);
-            if (rubyFrames.isEmpty() && RubySnapshots.complete(raw)) {
-                // A forked child (--children) that exited before tansa read its methods: those it
-                // runs are its parent's, from before the fork, at the same addresses (each is
-                // checked to be an iseq or method entry as it is read).
-                int parent = RubySnapshots.parentPid(raw);
-                if (parent > 0 && parent != hit.pid()) rubyFrames = rubyFrames(parent, raw);
-                if (rubyFrames.isEmpty()) rubyUnread++;
-            }
-        }
-        if (!rubyFrames.isEmpty() && lang == Lang.RUBY) {
-            return stack(hit.pid(), hit.tid(), hit.timeNanos(), hit.location(), rubyFrames);
-        }
-        long sp = hit.regs()[Reg.RSP.ordinal()];
-        return stack(hit.pid(), hit.tid(), hit.timeNanos(), hit.location(),
-                withRuby(hit.pid(), hit.tid(), hit.regs(), new StackMemory(sp, hit.stack(), null), rubyFrames));
-    }
-
     /** The Ruby frames of a snapshot, named through the memory (or the cache) of {@code pid}. */
     private List<Frame> rubyFrames(int pid, byte[] raw) {
         Optional<RubyReader> rb = ruby(pid);
@@ -170,12 +176,14 @@ public final class StackCapture {
      * The native frames of a hit with the Ruby frames in place of the interpreter's. With Ruby
      * frames and the thread's outer frames known, the walk stops at the first interpreter frame.
      */
-    private List<Frame> withRuby(int pid, int tid, long[] regs, Memory mem, List<Frame> rubyFrames) {
-        String stackKey = tid + "/" + (regs[Reg.RSP.ordinal()] >>> 20);
-        List<Frame> outer = rubyFrames.isEmpty() ? null : outerFrames.get(stackKey);
+    private List<Frame> withRuby(Hit hit, List<Frame> rubyFrames) {
+        int pid = hit.pid();
+        long[] regs = hit.regs();
+        String stackKey = hit.tid() + "/" + (regs[Reg.RSP.ordinal()] >>> 20);
+        List<Frame> outer = rubyFrames.isEmpty() || hit.walked() != null ? null : outerFrames.get(stackKey);
         if (outer != null) {
             ProcessSymbols syms = symbolsOf(pid);
-            List<Frame> inner = symbolize(pid, Unwinder.unwind(regs, mem, cfi(pid), TO_INTERPRETER,
+            List<Frame> inner = symbolize(pid, Unwinder.unwind(regs, hit.memory(), cfi(pid), TO_INTERPRETER,
                     pc -> syms.moduleAt(pc).map(m -> isInterpreterModule(m.name())).orElse(false)));
             int first = firstInterpreterFrame(inner);
             if (first >= 0) {
@@ -185,7 +193,9 @@ public final class StackCapture {
                 return frames;
             }
         }
-        List<Frame> frames = symbolize(pid, Unwinder.unwind(regs, mem, cfi(pid), maxDepth));
+        Unwinder.Result walk = hit.walked() != null ? hit.walked() : Unwinder.unwind(regs, hit.memory(), cfi(pid), maxDepth);
+        if (walk.truncated()) truncated++;
+        List<Frame> frames = symbolize(pid, walk);
         if (rubyFrames.isEmpty()) return frames;
         List<Frame> tail = outside(frames);
         if (tail != null) outerFrames.put(stackKey, tail);
@@ -220,16 +230,10 @@ public final class StackCapture {
      */
     private List<Frame> symbolize(int pid, Unwinder.Result r) {
         ProcessSymbols syms = symbolsOf(pid);
-        Map<Long, Frame> names = frameCache.computeIfAbsent(pid, p -> new HashMap<>());
-        if (names.size() > 100_000) names.clear(); // bounded; an unloaded object's names go too
         List<Frame> frames = new ArrayList<>(r.size() + 1);
         for (int i = 0; i < r.size(); i++) {
-            Frame f = names.get(r.lookupPc(i));
-            if (f == null) {
-                f = syms.frame(r.lookupPc(i), lines);
-                // not cached while unknown: the object may be mapped (dlopen) and named later
-                if (!f.name().equals("[unknown]")) names.put(r.lookupPc(i), f);
-            }
+            // unknown names are not cached: the object may be mapped (dlopen) and named later
+            Frame f = frameCache.get(pid, r.lookupPc(i), pc -> syms.frame(pc, lines));
             frames.add(f.withAddress(r.pc(i)));
         }
         if (r.truncated()) frames.add(Frame.nativeFrame("[unknown]", null, 0));

@@ -83,12 +83,13 @@ public final class CallersCommand implements Callable<Integer> {
 
     private int capture(List<Integer> pids, Duration limit, Progress progress, Callers.Run handle) throws IOException {
         try {
-            Profile p = Callers.run(new Callers.Request(pids, command, symbol, count, limit, rate, children, MAX_FRAMES, lang,
-                    mode, stackCopy(), common.quiet ? null : s -> common.info("tansa: %s", s), progress::update,
-                    progress::start, lines), handle);
+            Profile p = Callers.run(Callers.Request.builder().pids(pids).command(command).symbol(symbol).count(count)
+                    .duration(limit).rate(rate).children(children).maxDepth(MAX_FRAMES).lang(lang).mode(mode)
+                    .stackCopy(stackCopy()).log(common.quiet ? null : s -> common.info("tansa: %s", s))
+                    .onHit(progress::update).onAttached(progress::start).lines(lines).build(), handle);
             String stopped = p.meta().getOrDefault("stopped", "");
-            progress.finish(stopped + (p.meta().containsKey("dropped")
-                    ? "; " + p.meta().get("dropped") + " hits not captured (rate cap, after the count, or more than the buffers held)" : ""));
+            String accounting = io.tansa.report.TextRenderer.accounting(p);
+            progress.finish(stopped + (accounting.isEmpty() ? "" : "; " + accounting));
             Formats.output(p, common, shape);
             if (stopped.equals("target exited") && !common.pids.isEmpty()) {
                 common.info("tansa: target exited during the capture: %s", p.meta().getOrDefault("exited", ""));

@@ -33,9 +33,9 @@ public final class DemoCommand implements Callable<Integer> {
                     bin, pid);
             System.out.printf("$ tansa callers -p %d -n %d hash_password%n%n", pid, count);
             Progress progress = new Progress(false, "hits on hash_password", count, null);
-            Profile p = Callers.run(new Callers.Request(List.of(pid), List.of(), "hash_password", count, Duration.ofSeconds(60), 0,
-                    false, CallersCommand.MAX_FRAMES, StackCapture.Lang.AUTO, Callers.Mode.AUTO, CopyEngine.DEFAULT_STACK_COPY, null, progress::update, progress::start),
-                    new Callers.Run());
+            Profile p = Callers.run(Callers.Request.builder().pids(List.of(pid)).symbol("hash_password").count(count)
+                    .duration(Duration.ofSeconds(60)).maxDepth(CallersCommand.MAX_FRAMES).onHit(progress::update)
+                    .onAttached(progress::start).build(), new Callers.Run());
             progress.finish(p.meta().getOrDefault("stopped", ""));
             new TextRenderer().render(p, System.out);
             System.out.printf("%n" + (p.meta().getOrDefault("mode", "").equals("copy")

@@ -3,8 +3,6 @@ package io.tansa.probe;
 import io.tansa.Failure;
 import io.tansa.proc.Mapping;
 import io.tansa.proc.ProcFs;
-import io.tansa.probe.RateCap;
-import io.tansa.probe.StopEngine;
 import io.tansa.symbols.ProbeTarget;
 import io.tansa.sys.Files;
 import io.tansa.sys.PerfEvent;
@@ -31,6 +29,11 @@ import java.util.Set;
  * frames come from an eBPF snapshot taken in the kernel at the same hit ({@link RubyProbe}), or,
  * where that is unavailable, from the stopping engine ({@link StopEngine}).
  *
+ * <p>The rate cap takes the probe out of the target for the rest of a full window: the events are
+ * closed (a disabled uprobe event still traps — the kernel keeps the breakpoint while any event of
+ * the probe is open; PERF_EVENT_IOC_DISABLE only stops the counting) and opened again at the next
+ * window. The rings survive: they belong to a dummy event per cpu on tansa's own thread.
+ *
  * <p>Events are per (location, thread, cpu) with {@code inherit}, so threads (and, with
  * children, processes) created later are probed too; see {@link ThreadEvents}. They are tracepoint
  * events on uprobe trace events defined in tracefs ("tansa_PID_N/pN"), not events of the uprobe
@@ -39,27 +42,16 @@ import java.util.Set;
  * clone() of the target would fail. The definitions are removed at the end; ones left by a
  * tansa that was killed (inactive: no breakpoint without an open event) are removed by the next run.
  */
-public final class CopyEngine {
+public final class CopyEngine implements Engine {
     /** Default bytes of stack copied at each hit (perf record's --call-graph dwarf copies 8192). */
     public static final int DEFAULT_STACK_COPY = 16 * 1024;
     /** The most the kernel copies: the sample's size field is 16 bits (perf_sample_ustack_size). */
     public static final int MAX_STACK_COPY = 65528 - 512;
 
-    /**
-     * A hit: DWARF registers ({@link io.tansa.unwind.Reg} order), the stack copy from rsp, and
-     * with a {@link RubyProbe} the Ruby snapshot taken at the same hit (null if it was lost).
-     */
-    public record Hit(int pid, int tid, int location, long timeNanos, long[] regs, byte[] stack, RubyProbe.Record ruby) {}
-
-    /** Called on the sampling thread for each hit; return true if captured. */
-    public interface HitHandler {
-        boolean onHit(Hit hit);
-    }
-
     private static final long SAMPLE_TYPE = PerfEvent.SAMPLE_IP | PerfEvent.SAMPLE_TID | PerfEvent.SAMPLE_TIME
             | PerfEvent.SAMPLE_REGS_USER | PerfEvent.SAMPLE_STACK_USER;
 
-    private final StopEngine.Options opt;
+    private final Options opt;
     private final int stackCopy;
     private final HitHandler handler;
     private final RubyProbe ruby;
@@ -76,15 +68,32 @@ public final class CopyEngine {
     private final Map<Integer, Long> mapsReadAt = new HashMap<>();
     private final Map<Integer, String> exited = new LinkedHashMap<>();
     private List<ProbeTarget> targets = List.of();
-    private volatile StopEngine.StopReason stopRequest;
-    private long hits, dropped, capped;
+    private volatile StopReason stopRequest;
+    private long hits, afterEnd, capped;
     private RateCap cap;
-    private boolean disabled;
-    private int ringBytes;
-    private volatile long lost; // written by the drainer, then (after it ended) by countUnreported
+    private volatile boolean armed = true;
+    private int ringBytes, ringPages;
+    /** Hits lost to full buffers (capture thread only: the drainer queues its losses in ring order). */
+    private long lost;
+    /**
+     * The drainer saw the cap of samples of the window armed at this time arrive: disarm now,
+     * before they are all unwound (Long.MIN_VALUE: not yet).
+     */
+    private volatile long wantDisarm = Long.MIN_VALUE;
+    /** When the probe was last armed (CLOCK_MONOTONIC ns): the drainer counts the samples after it. */
+    private volatile long armedAtNanos = Long.MAX_VALUE;
+    /** Hits the count still needed when the probe was last armed (Long.MAX_VALUE: no count). */
+    private volatile long neededAtArm = Long.MAX_VALUE;
+    /** The kernel's count of hits of the events closed so far (read before each close); -1 once unknown. */
+    private long kernelHits;
+    /** Per cpu: the dummy event owning that cpu's ring (every sampler event of the cpu writes into it). */
+    private int[] cpus, ringFds;
+    private Set<Integer> pidsProbed = new LinkedHashSet<>();
+    private long startNanos = System.nanoTime(), endNanos = -1;
+    private long armedSince = startNanos, armedNanos;
 
     /** {@code stackCopy}: bytes of stack copied at each hit, a multiple of 8 up to {@link #MAX_STACK_COPY}. */
-    public CopyEngine(StopEngine.Options opt, int stackCopy, HitHandler handler) {
+    public CopyEngine(Options opt, int stackCopy, HitHandler handler) {
         this(opt, stackCopy, handler, null);
     }
 
@@ -92,7 +101,7 @@ public final class CopyEngine {
      * With {@code ruby}, its program runs at every hit and each hit carries its Ruby snapshot;
      * the sampler closes it at the end.
      */
-    public CopyEngine(StopEngine.Options opt, int stackCopy, HitHandler handler, RubyProbe ruby) {
+    public CopyEngine(Options opt, int stackCopy, HitHandler handler, RubyProbe ruby) {
         this.ruby = ruby;
         this.cap = new RateCap(opt.rate());
         if (stackCopy < 8 || stackCopy > MAX_STACK_COPY || stackCopy % 8 != 0) {
@@ -103,8 +112,8 @@ public final class CopyEngine {
         this.handler = handler;
     }
 
-    /** Asks a running sampler to stop (any thread). */
-    public void requestStop(StopEngine.StopReason why) {
+    @Override
+    public void requestStop(StopReason why) {
         if (stopRequest == null) stopRequest = why;
     }
 
@@ -112,7 +121,8 @@ public final class CopyEngine {
      * Probes {@code targets} in every thread of {@code pids} (and threads born later) until a bound
      * is reached; then closes every event. Always closes, also on exceptions.
      */
-    public StopEngine.Result run(List<Integer> pids, List<ProbeTarget> targets) {
+    @Override
+    public Result run(List<Integer> pids, List<ProbeTarget> targets) {
         if (targets.isEmpty()) throw new IllegalArgumentException("no probe targets");
         this.targets = List.copyOf(targets);
         // Rings: a burst of hits lands before tansa wakes; what does not fit is lost (PERF_RECORD_LOST,
@@ -120,20 +130,25 @@ public final class CopyEngine {
         // each (a 16 KiB copy per hit: ~2,000 hits a ring), at least 64 hits.
         int cpus = Math.max(1, ProcFs.onlineCpus().size());
         long perCpu = Math.max(Math.min(32L << 20, Math.max(2L << 20, (128L << 20) / cpus)), 64L * (stackCopy + 512));
-        int pages = Integer.highestOneBit((int) (perCpu / PerfRing.PAGE));
-        ringBytes = pages * PerfRing.PAGE;
+        ringPages = Integer.highestOneBit((int) (perCpu / PerfRing.PAGE));
+        ringBytes = ringPages * PerfRing.PAGE;
+        pidsProbed.addAll(pids);
         try {
             defineEvents();
-            Set<Integer> threads = ThreadEvents.open(pids, pages, this::open, rings);
-            if (rings.isEmpty()) throw new Failure(Failure.Kind.TARGET_EXITED, "the target exited before probing began");
-            if (ruby != null) attachRuby(threads); // before any hit: the events are enabled below
-            setEnabled(true); // (enabling an event enables the copies threads born meanwhile inherited)
+            mapRings();
+            Set<Integer> threads = openEvents(pidsProbed, true);
+            if (threads.isEmpty()) throw new Failure(Failure.Kind.TARGET_EXITED, "the target exited before probing began");
+            cap.restart(System.nanoTime()); // the first window begins with the probe in place
+            if (opt.count() > 0) neededAtArm = opt.count();
+            armedAtNanos = armedSince = startNanos = System.nanoTime(); // the armed share is measured from here
+            if (opt.launched() != null) opt.launched().release(); // -- CMD: it runs untraced from here, probed
             log("probing %d location%s in %d thread%s of %s (no-stop: registers and %d KiB of stack%s copied at each hit)",
                     targets.size(), targets.size() == 1 ? "" : "s", threads.size(), threads.size() == 1 ? "" : "s", pids,
                     stackCopy / 1024, ruby == null ? "" : ", and the Ruby frames,");
             if (opt.attached() != null) opt.attached().run();
-            loop(new LinkedHashSet<>(pids));
+            loop(pidsProbed);
         } finally {
+            if (opt.launched() != null) opt.launched().release();
             close();
         }
         if (rubyMissing > 0) {
@@ -142,10 +157,65 @@ public final class CopyEngine {
         }
         if (lost > 0) {
             log("%d hits were not captured: they came faster than tansa could take them from the kernel's buffer", lost);
-            dropped += lost;
         }
-        StopEngine.StopReason reason = stopRequest != null ? stopRequest : StopEngine.StopReason.TARGET_EXITED;
-        return new StopEngine.Result(hits, dropped, reason, exited, capped);
+        StopReason reason = stopRequest != null ? stopRequest : StopReason.TARGET_EXITED;
+        return new Result(hits, afterEnd, capped, lost, kernelHits, reason, exited, armedShare());
+    }
+
+    /**
+     * One ring per cpu, on a dummy software event of tansa's own thread (it records nothing), so
+     * that the sampler events can be closed and opened again (the rate cap) without losing the
+     * rings. (perf_event_open(2): PERF_COUNT_SW_DUMMY; PERF_EVENT_IOC_SET_OUTPUT needs the same cpu
+     * and clock on both events.)
+     */
+    private void mapRings() {
+        cpus = ProcFs.onlineCpus().stream().mapToInt(Integer::intValue).toArray();
+        ringFds = new int[cpus.length];
+        for (int i = 0; i < cpus.length; i++) {
+            PerfEvent.Attr a = new PerfEvent.Attr();
+            a.type = PerfEvent.TYPE_SOFTWARE;
+            a.config = PerfEvent.SW_DUMMY;
+            a.clockid = PerfEvent.CLOCK_MONOTONIC;
+            a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_WATERMARK).flag(PerfEvent.BIT_DISABLED);
+            a.wakeupEvents = ringBytes / 4; // wakeup_watermark: poll returns when a quarter is full
+            int fd = PerfEvent.open(a, 0, cpus[i], -1);
+            ringFds[i] = fd;
+            rings.add(PerfRing.map(fd, ringPages));
+        }
+    }
+
+    /**
+     * Opens the events of every thread of {@code pids} (disabled), the Ruby program's holders on
+     * them, then enables them together; returns the threads covered. Also at each re-arm
+     * ({@code first} false), where a process that exited meanwhile is passed over; the first
+     * time, a pid without threads fails (Failure NO_SUCH_PROCESS).
+     */
+    private synchronized Set<Integer> openEvents(Set<Integer> pids, boolean first) {
+        List<Integer> live = new ArrayList<>();
+        for (int pid : pids) if (first || ProcFs.alive(pid)) live.add(pid);
+        if (opt.children() && !first) {
+            // children forked while the probe was out inherited nothing: list them (the first
+            // time, the capture listed the targets' descendants already)
+            for (int i = 0; i < live.size(); i++) {
+                try {
+                    for (int c : ProcFs.children(live.get(i))) if (!live.contains(c)) live.add(c);
+                } catch (RuntimeException e) {
+                    // exited meanwhile
+                }
+            }
+        }
+        Set<Integer> threads = new java.util.TreeSet<>();
+        for (int pid : live) {
+            try {
+                threads.addAll(ThreadEvents.open(List.of(pid), cpus, ringFds, this::open, new ThreadEvents.Listener() {}));
+                pids.add(pid);
+            } catch (Failure f) {
+                if (first || f.kind() != Failure.Kind.NO_SUCH_PROCESS) throw f; // else exited meanwhile
+            }
+        }
+        if (ruby != null && !threads.isEmpty()) attachRuby(threads); // before any hit: the events are enabled below
+        setEnabled(true); // (enabling an event enables the copies threads born meanwhile inherited)
+        return threads;
     }
 
     private int[] open(int tid, int cpu) {
@@ -158,8 +228,6 @@ public final class CopyEngine {
             a.sampleType = SAMPLE_TYPE;
             a.sampleRegsUser = PerfRecord.UNWIND_REGS;
             a.sampleStackUser = stackCopy;
-            a.flag(PerfEvent.BIT_WATERMARK);
-            a.wakeupEvents = ringBytes / 4; // wakeup_watermark: poll returns when a quarter is full
             a.clockid = PerfEvent.CLOCK_MONOTONIC;
             // opened disabled, enabled together once all are open: no location starts ahead of another
             a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_INHERIT).flag(PerfEvent.BIT_DISABLED)
@@ -182,6 +250,7 @@ public final class CopyEngine {
 
     /** The Ruby snapshot program on every trace event, held by an event on a live target thread. */
     private void attachRuby(Set<Integer> threads) {
+        ruby.detachAll(); // a re-arm: the holders of the last window were closed with the events
         for (int id : eventIds) {
             boolean attached = false;
             for (int tid : threads) {
@@ -209,16 +278,18 @@ public final class CopyEngine {
         try {
             while (true) {
                 Queued next = queue.poll(10, java.util.concurrent.TimeUnit.MILLISECONDS);
-                if (next != null) {
+                if (next != null && next.sample() == null) {
+                    account(next.lost(), false);
+                } else if (next != null) {
                     queuedBytes.addAndGet(-next.sample().user().stack().length);
                     onSample(next.sample(), next.ruby(), pids, alive);
                 }
                 if (drainFailure != null) throw new IllegalStateException("reading the rings failed", drainFailure);
-                if (opt.count() > 0 && hits >= opt.count()) requestStop(StopEngine.StopReason.COUNT);
+                if (opt.count() > 0 && hits >= opt.count()) requestStop(StopReason.COUNT);
                 if (stopRequest != null) return;
                 long now = System.nanoTime();
-                if (now >= deadline) requestStop(StopEngine.StopReason.DURATION);
-                if (disabled && now >= cap.windowEnd()) setEnabled(true);
+                if (now >= deadline) requestStop(StopReason.DURATION);
+                if (!armed && now >= cap.windowEnd()) arm();
                 if (next == null) {
                     alive.removeIf(pid -> {
                         if (ProcFs.alive(pid)) return false;
@@ -235,13 +306,17 @@ public final class CopyEngine {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
+            endNanos = System.nanoTime(); // the armed share is measured until here
             draining = false;
             try {
                 drainer.join();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            dropped += queue.size(); // arrived after the count or the stop
+            for (Queued q : queue) {
+                if (q.sample() == null) account(q.lost(), true);
+                else afterEnd++; // arrived after the count or the stop
+            }
             queue.clear();
             countUnreported();
         }
@@ -250,7 +325,19 @@ public final class CopyEngine {
     /** Bytes of stack copies queued at most (beyond: counted as lost). */
     private static final long MAX_QUEUED_BYTES = 256L << 20;
     /** A sample and, with a Ruby probe, its hit's snapshot. */
-    private record Queued(PerfRecord.Sample sample, RubyProbe.Record ruby) {}
+    private record Queued(PerfRecord.Sample sample, RubyProbe.Record ruby, Lost lost) {}
+
+    /** Hits the kernel could not write (its ring full) or tansa could not queue, and what they were. */
+    private record Lost(long hits, int why) {
+        static final int LOST = 0, CAPPED = 1, AFTER_END = 2;
+    }
+
+    /** Accounts lost hits: held back by the cap if the window was full when they came, else as the drainer saw them. */
+    private void account(Lost l, boolean atEnd) {
+        if (l.why() == Lost.AFTER_END) afterEnd += l.hits();
+        else if (l.why() == Lost.CAPPED || (!atEnd && (!armed || cap.full(System.nanoTime())))) capped += l.hits();
+        else lost += l.hits();
+    }
 
     private final java.util.concurrent.LinkedBlockingQueue<Queued> queue = new java.util.concurrent.LinkedBlockingQueue<>();
     /** Ruby snapshots per thread not yet joined to their samples (drainer thread only). */
@@ -284,24 +371,42 @@ public final class CopyEngine {
         List<PerfRing> all = new ArrayList<>(rings);
         if (ruby != null) all.addAll(ruby.rings());
         int[] ringFds = all.stream().mapToInt(PerfRing::fd).toArray();
-        List<PerfRecord.Sample> got = new ArrayList<>();
+        // samples, and hits lost, in ring order
+        List<Object> got = new ArrayList<>();
+        long[] windowSamples = {0, 0}; // samples since the last arm, and that arm's time
         while (draining) {
             int n = 0;
+            long since = armedAtNanos;
+            if (since != windowSamples[1]) {
+                windowSamples[0] = 0;
+                windowSamples[1] = since;
+            }
+            // as many samples as this window can take (the cap) or the run still needs (the count):
+            // more would only cost the target traps nobody takes
+            long enough = Math.min(opt.rate() > 0 ? (long) Math.ceil(opt.rate()) : Long.MAX_VALUE, neededAtArm);
             for (PerfRing r : rings) {
                 n += r.drain(b -> {
                     PerfRecord rec = PerfRecord.decode(b, SAMPLE_TYPE);
                     if (rec instanceof PerfRecord.Sample s && s.user() != null) {
                         if (queuedBytes.addAndGet(s.user().stack().length) > MAX_QUEUED_BYTES) {
                             queuedBytes.addAndGet(-s.user().stack().length);
-                            lost++;
+                            got.add(new Lost(1, Lost.LOST));
                         } else {
                             got.add(s);
+                            if (s.time() >= since && ++windowSamples[0] >= enough) wantDisarm = since;
                         }
                     } else if (rec instanceof PerfRecord.Lost l) {
-                        lost += l.lost();
+                        // after what the count still needed arrived: after the end; after the window's
+                        // cap arrived: hits the cap would have held back; else a real loss
+                        int why = windowSamples[0] >= neededAtArm ? Lost.AFTER_END
+                                : opt.rate() > 0 && windowSamples[0] >= opt.rate() ? Lost.CAPPED : Lost.LOST;
+                        got.add(new Lost(l.lost(), why));
                     }
                 });
             }
+            // the window's cap (or what the count needs) has arrived: the probe out now, from this
+            // thread, which is woken by the rings — the capture thread may be busy unwinding
+            if (armed && wantDisarm == since && since == armedAtNanos) disarm();
             if (ruby != null) {
                 n += ruby.drain(r -> {
                     // in time order: the cpus' rings are drained one after another
@@ -310,7 +415,10 @@ public final class CopyEngine {
                     if (byTime.size() > 4096) byTime.pollFirstEntry(); // samples lost: bounded
                 });
             }
-            for (PerfRecord.Sample s : got) queue.add(new Queued(s, ruby == null ? null : snapshotOf(s)));
+            for (Object o : got) {
+                if (o instanceof PerfRecord.Sample s) queue.add(new Queued(s, ruby == null ? null : snapshotOf(s), null));
+                else queue.add(new Queued(null, null, (Lost) o));
+            }
             got.clear();
             passes++;
             if (n == 0) Files.poll(ringFds, 10);
@@ -329,20 +437,19 @@ public final class CopyEngine {
     private void onSample(PerfRecord.Sample s, RubyProbe.Record snapshot, Set<Integer> pids, Set<Integer> alive) {
         if (pids.add(s.pid())) alive.add(s.pid()); // a child forked since (--children): a target too
         if (stopRequest != null || (opt.count() > 0 && hits >= opt.count())) {
-            dropped++;
+            afterEnd++;
             return;
         }
         if (!cap.admit(System.nanoTime())) {
-            dropped++;
             capped++;
-            if (!disabled) setEnabled(false);
+            if (armed) disarm(); // the window is full: the probe out of the target until it ends
             return;
         }
         long[] regs = io.tansa.unwind.Reg.fromPerf(s.user().regs());
         int location = location(s.pid(), s.user().regs()[PerfRecord.REG_IP]);
         if (location >= 0) regs[io.tansa.unwind.Reg.RIP.ordinal()] = addresses(s.pid())[location];
         if (ruby != null && snapshot == null) rubyMissing++;
-        if (handler.onHit(new Hit(s.pid(), s.tid(), location, s.time(), regs, s.user().stack(), snapshot))) hits++;
+        if (handler.onHit(Hit.copied(s.pid(), s.tid(), location, s.time(), regs, s.user().stack(), snapshot))) hits++;
     }
 
     /**
@@ -381,7 +488,7 @@ public final class CopyEngine {
         });
     }
 
-    private void setEnabled(boolean on) {
+    private synchronized void setEnabled(boolean on) {
         for (int fd : fds) {
             try {
                 if (on) PerfEvent.enable(fd);
@@ -390,8 +497,52 @@ public final class CopyEngine {
                 // its thread is gone
             }
         }
-        disabled = !on;
-        if (on) cap.restart(System.nanoTime());
+    }
+
+    /**
+     * Takes the probe out of the target until the window ends: every sampler event closed (their
+     * counts read first), and the Ruby program's holders, which would keep the breakpoint too.
+     * What the rings hold already is still drained.
+     */
+    private synchronized void disarm() {
+        if (!armed) return;
+        closeEvents();
+        if (ruby != null) ruby.detachAll();
+        armed = false;
+        armedNanos += System.nanoTime() - armedSince;
+    }
+
+    /** The next window: the events opened again in every thread (children forked meanwhile too). */
+    private synchronized void arm() {
+        armed = true;
+        armedSince = System.nanoTime();
+        cap.restart(armedSince);
+        if (opt.count() > 0) neededAtArm = opt.count() - hits;
+        armedAtNanos = armedSince;
+        openEvents(pidsProbed, false);
+    }
+
+    private synchronized void closeEvents() {
+        // disabled first: a hit between reading a count and closing its event would be delivered
+        // but not counted (PERF_EVENT_IOC_DISABLE stops both counting and sampling at once)
+        setEnabled(false);
+        for (int fd : fds) {
+            if (kernelHits >= 0) {
+                try {
+                    kernelHits += PerfEvent.readCount(fd);
+                } catch (SysException e) {
+                    kernelHits = -1; // unknown from here on
+                }
+            }
+            Files.close(fd);
+        }
+        fds.clear();
+    }
+
+    private double armedShare() {
+        long now = endNanos >= 0 ? endNanos : System.nanoTime();
+        long on = armedNanos + (armed ? now - armedSince : 0);
+        return now <= startNanos ? 1 : Math.min(1, (double) on / (now - startNanos));
     }
 
     /**
@@ -400,23 +551,23 @@ public final class CopyEngine {
      * --children processes that exited folded in) say how many hits there were.
      */
     private void countUnreported() {
-        long total = 0;
-        for (int fd : fds) {
-            try {
-                total += PerfEvent.readCount(fd);
-            } catch (SysException e) {
-                return; // unknown: say nothing
-            }
-        }
-        long missing = total - hits - dropped - lost;
+        if (armed) armedNanos += endNanos - armedSince;
+        armedSince = endNanos;
+        closeEvents(); // no new hits from here on; the counts are final
+        armed = false;
+        if (kernelHits < 0) return; // unknown: say nothing
+        long missing = kernelHits - hits - afterEnd - capped - lost;
         if (missing <= 0) return;
         if (stopRequest == null) lost += missing; // the targets ended: all should have been drained
-        else dropped += missing; // after the count, the duration or the stop: still in the rings
+        else afterEnd += missing; // after the count, the duration or the stop: still in the rings
     }
 
     private void close() {
         // Closing the fds removes the breakpoints everywhere, inherited copies included.
+        closeEvents();
         PerfRing.closeAll(rings, fds);
+        if (ringFds != null) for (int fd : ringFds) if (fd > 0) Files.close(fd);
+        ringFds = null;
         if (ruby != null) ruby.close();
         for (int i = 0; i < defined; i++) {
             try {

@@ -11,6 +11,7 @@ import io.tansa.symbols.ProcessSymbols;
 import io.tansa.sys.Bpf;
 import io.tansa.sys.Btf;
 import io.tansa.sys.Mem;
+import io.tansa.sys.Files;
 import io.tansa.sys.PerfEvent;
 import io.tansa.sys.PerfRecord;
 import io.tansa.sys.PerfRing;
@@ -33,6 +34,8 @@ public final class RubyProbe implements AutoCloseable {
     private static final long SW_BPF_OUTPUT = 10; // enum perf_sw_ids: PERF_COUNT_SW_BPF_OUTPUT
 
     private final List<Integer> fds = new ArrayList<>();
+    /** The events holding the program on the trace events ({@link #attach}). */
+    private final List<Integer> holders = new ArrayList<>();
     private final List<PerfRing> rings = new ArrayList<>();
     private int progFd = -1;
     private RubySnapshots.EcLocation location;
@@ -108,8 +111,19 @@ public final class RubyProbe implements AutoCloseable {
         // breakpoint from it (the kernel keeps the event, and the program, until the fd closes)
         a.flag(PerfEvent.BIT_DISABLED).flag(PerfEvent.BIT_REMOVE_ON_EXEC);
         int fd = PerfEvent.open(a, tid, -1, -1);
-        keep(fd);
+        holders.add(fd);
         Bpf.attach(fd, progFd);
+    }
+
+    /**
+     * Closes every event {@link #attach} opened: the program leaves the trace events, and the
+     * holders no longer keep the breakpoints in the target (any open perf event of a uprobe trace
+     * event on a thread keeps its breakpoint in that thread's address space, disabled or not).
+     * The rate cap does this when it takes the probe out; {@link #attach} again puts it back.
+     */
+    public void detachAll() {
+        for (int fd : holders) Files.close(fd);
+        holders.clear();
     }
 
     /** The output rings, drained by {@link #drain}. */
@@ -132,6 +146,7 @@ public final class RubyProbe implements AutoCloseable {
 
     @Override
     public void close() {
+        detachAll();
         PerfRing.closeAll(rings, fds);
     }
 

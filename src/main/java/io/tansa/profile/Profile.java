@@ -97,4 +97,23 @@ public final class Profile {
     /** Free-form facts about the capture (target, symbol, stop reason), shown by renderers. */
     public synchronized void meta(String key, String value) { meta.put(key, value); }
     public synchronized Map<String, String> meta() { return new LinkedHashMap<>(meta); }
+
+    /** Prefix of the meta keys that hold the run's accounting of hits (numbers). */
+    public static final String ACCOUNTING = "accounting.";
+
+    /**
+     * One number of the run's accounting of hits ({@code captured}, {@code after_end},
+     * {@code rate_capped}, {@code lost}, {@code truncated}, {@code kernel_hits}, {@code armed_share});
+     * kept in the meta (so shaping and recordings carry it) under {@link #ACCOUNTING}.
+     */
+    public synchronized void account(String key, Number value) { meta.put(ACCOUNTING + key, value.toString()); }
+
+    /** The accounting of hits, key → number as text, in the order recorded. */
+    public synchronized Map<String, String> accounting() {
+        Map<String, String> out = new LinkedHashMap<>();
+        meta.forEach((k, v) -> {
+            if (k.startsWith(ACCOUNTING)) out.put(k.substring(ACCOUNTING.length()), v);
+        });
+        return out;
+    }
 }

@@ -42,7 +42,20 @@ public final class JsonRenderer implements Renderer {
         }
         b.append(']');
         for (Map.Entry<String, String> e : p.meta().entrySet()) {
+            if (e.getKey().startsWith(Profile.ACCOUNTING)) continue;
             b.append(", ").append(Json.quote(e.getKey())).append(": ").append(Json.quote(e.getValue()));
+        }
+        Map<String, String> acc = p.accounting();
+        if (!acc.isEmpty()) {
+            // numbers, not strings: README (callers, "Hits accounted") names each field
+            b.append(", \"accounting\": {");
+            boolean fa = true;
+            for (Map.Entry<String, String> e : acc.entrySet()) {
+                if (!fa) b.append(", ");
+                fa = false;
+                b.append(Json.quote(e.getKey())).append(": ").append(e.getValue());
+            }
+            b.append('}');
         }
         b.append("}\n");
         out.write(b.toString().getBytes(StandardCharsets.UTF_8));

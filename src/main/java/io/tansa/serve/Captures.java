@@ -123,13 +123,11 @@ public final class Captures {
         return guarded(pids, client, handle::stop, () -> Callers.run(callersRequest(pids, symbol, count, d, log), handle));
     }
 
-    /**
-     * The one place a {@link Callers.Request} is built (its shape is changing to a builder: only
-     * this method follows it).
-     */
+    /** The one place the server builds a {@link Callers.Request}. */
     static Callers.Request callersRequest(List<Integer> pids, String symbol, long count, Duration d, Consumer<String> log) {
-        return new Callers.Request(pids, List.of(), symbol, count, d, CALLERS_RATE, false, MAX_FRAMES,
-                StackCapture.Lang.AUTO, Callers.Mode.AUTO, CALLERS_STACK_COPY, log, null, null, false);
+        return Callers.Request.builder().pids(pids).symbol(symbol).count(count).duration(d).rate(CALLERS_RATE)
+                .maxDepth(MAX_FRAMES).lang(StackCapture.Lang.AUTO).mode(Callers.Mode.AUTO).stackCopy(CALLERS_STACK_COPY)
+                .log(log).build();
     }
 
     private interface Body {

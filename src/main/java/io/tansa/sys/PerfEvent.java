@@ -174,7 +174,11 @@ public final class PerfEvent {
     /** Redirects samples of {@code fd} into the ring buffer of {@code targetFd}. */
     public static void setOutput(int fd, int targetFd) { Files.ioctl(fd, IOC_SET_OUTPUT, targetFd); }
 
-    /** Reads the 8-byte counter value (read_format = 0). */
+    /**
+     * Reads the 8-byte counter value (read_format = 0: perf_event_open(2), "Reading results"): for
+     * a uprobe or tracepoint event, the kernel's count of its hits, copies inherited by threads and
+     * children included (those that exited folded in). Disable the event first for a final count.
+     */
     public static long readCount(int fd) {
         byte[] b = new byte[8];
         int n = Files.read(fd, b, 8);

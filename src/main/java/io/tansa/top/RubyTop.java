@@ -4,6 +4,7 @@ import io.tansa.capture.SampleStacks;
 
 import io.tansa.Failure;
 import io.tansa.capture.StackCapture;
+import io.tansa.probe.Engine;
 import io.tansa.probe.StopEngine;
 import io.tansa.proc.ProcFs;
 import io.tansa.profile.Frame;
@@ -92,11 +93,11 @@ public final class RubyTop {
 
         // The cap on the whole run: as many samples as the targets could make with every cpu busy.
         double rateCap = (double) r.frequency() * Math.max(1, ProcFs.onlineCpus().size());
-        StopEngine tracer = StopEngine.create(new StopEngine.Options(0, r.duration(), rateCap, false, log, null), hit -> {
+        StopEngine tracer = StopEngine.create(new Engine.Options(0, r.duration(), rateCap, false, log, null), hit -> {
             RubyReader reader = readers.get(hit.pid());
-            List<Frame> frames = reader == null ? List.of() : reader.frames(hit.tid(), hit.regs());
+            List<Frame> frames = reader == null ? List.of() : reader.frames(hit.tid(), hit.stopped());
             if (frames.isEmpty()) frames = List.of(nativeFrame(symbols.computeIfAbsent(hit.pid(), ProcessSymbols::new),
-                    hit.regs()));
+                    hit.stopped()));
             String thread = threadNames.computeIfAbsent(hit.tid(), tid -> comm(hit.pid(), tid));
             Stack sample = new Stack(hit.pid(), hit.tid(), thread, hit.timeNanos(), -1, frames);
             table.add(sample, null);
@@ -121,14 +122,14 @@ public final class RubyTop {
                     }
                     if (finished[0]) return;
                 }
-                if (stop.getAsBoolean()) tracer.requestStop(StopEngine.StopReason.INTERRUPTED);
+                if (stop.getAsBoolean()) tracer.requestStop(Engine.StopReason.INTERRUPTED);
                 if (System.nanoTime() - next >= 0) {
                     update.accept(table);
                     next += refresh;
                 }
             }
         });
-        StopEngine.Result res;
+        Engine.Result res;
         try {
             res = tracer.runTimed(r.pids(), 1_000_000_000L / r.frequency());
         } finally {

@@ -37,11 +37,12 @@ class HandlerFailureTest {
         try (Target sh = Target.start("sh", "-c", "exec 3<&0; " + bin + " 2 0 <&3 & wait")) {
             int pid = Integer.parseInt(sh.awaitLine("ready ").substring(6).strip());
             IllegalStateException boom = new IllegalStateException("handler failed");
-            Callers.Request req = new Callers.Request(List.of(pid), List.of(), "target", 0, Duration.ofSeconds(30), 0, false,
-                    64, StackCapture.Lang.NATIVE, Callers.Mode.valueOf(mode), CopyEngine.DEFAULT_STACK_COPY, null,
-                    n -> {
+            Callers.Request req = Callers.Request.builder().pids(List.of(pid)).symbol("target")
+                    .duration(Duration.ofSeconds(30)).maxDepth(64).lang(StackCapture.Lang.NATIVE)
+                    .mode(Callers.Mode.valueOf(mode)).stackCopy(CopyEngine.DEFAULT_STACK_COPY)
+                    .onHit(n -> {
                         if (n == 5) throw boom;
-                    }, null);
+                    }).build();
             IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> Callers.run(req, new Callers.Run()));
             assertEquals("handler failed", thrown.getMessage());
             assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "target survives");

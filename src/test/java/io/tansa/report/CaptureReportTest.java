@@ -42,8 +42,9 @@ class CaptureReportTest {
         try (Target sh = Target.start("sh", "-c", bin + " " + a + " " + b + " 2 100 & wait")) {
             int pid = Integer.parseInt(sh.awaitLine("ready ").substring(6).strip());
             try {
-                Profile p = Callers.run(new Callers.Request(List.of(pid), List.of(), "target", hits, Duration.ofSeconds(30), 0, false, 64,
-                        io.tansa.capture.StackCapture.Lang.NATIVE, Callers.Mode.AUTO, io.tansa.probe.CopyEngine.DEFAULT_STACK_COPY, null, null, null), new Callers.Run());
+                Profile p = Callers.run(Callers.Request.builder().pids(List.of(pid)).symbol("target").count(hits)
+                        .duration(Duration.ofSeconds(30)).maxDepth(64).lang(io.tansa.capture.StackCapture.Lang.NATIVE)
+                        .build(), new Callers.Run());
                 assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "target survives the capture");
                 return p;
             } finally {

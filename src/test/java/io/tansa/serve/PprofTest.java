@@ -144,10 +144,10 @@ class PprofTest {
     void rubyCpuProfile() {
         try (Target rb = Target.start("ruby", Path.of("src/test/ruby/top_split.rb").toAbsolutePath().toString())) {
             int pid = Integer.parseInt(rb.awaitLine("ready").split(" ")[1]);
-            String out = pprof(serve.url + "/debug/pprof/profile?pid=" + pid + "&seconds=3&lang=ruby", "-raw");
+            String out = pprof(serve.url + "/debug/pprof/profile?pid=" + pid + "&seconds=4&lang=ruby", "-raw");
             Raw raw = Raw.parse(out);
             long a = count(raw, "burn_a"), b = count(raw, "burn_b");
-            assertTrue(raw.total() > 100, out);
+            assertTrue(raw.total() >= 30, out); // 99 Hz of the CPU time the script gets on a loaded machine
             assertTrue(a > 2 * b && b > 0 && a + b >= raw.total() * 0.9, "burn_a " + a + ", burn_b " + b + "\n" + out);
             assertEquals(raw.total(), count(raw, "<main>"), "every sample is under <main>:\n" + out);
             assertTrue(out.contains("Comment: language: ruby") && out.contains("PeriodType: cpu nanoseconds"), out);
