@@ -1,6 +1,8 @@
 package io.tansa.cli;
 
 import io.tansa.Failure;
+import io.tansa.proc.IdentityReader;
+import io.tansa.proc.ProcFs;
 import io.tansa.capture.Callers;
 import io.tansa.capture.StackCapture;
 import io.tansa.probe.CopyEngine;
@@ -68,7 +70,7 @@ public final class CallersCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        List<Integer> pids = new ArrayList<>(common.pids);
+        List<Integer> pids = new ArrayList<>(common.pids());
         if (!pids.isEmpty() && !command.isEmpty()) throw new Failure(Failure.Kind.USAGE, "give -p PID or -- CMD, not both");
         Formats.choose(common.format, common.output); // a bad -f or shaping option fails before attaching
         shape.shape();
@@ -83,14 +85,20 @@ public final class CallersCommand implements Callable<Integer> {
 
     private int capture(List<Integer> pids, Duration limit, Progress progress, Callers.Run handle) throws IOException {
         try {
+            // named both ways before the capture: a target that exits during it keeps its container pid
+            java.util.Map<Integer, io.tansa.profile.Identity> ids = new java.util.LinkedHashMap<>(IdentityReader.of(pids));
             Profile p = Callers.run(new Callers.Request(pids, command, symbol, count, limit, rate, children, MAX_FRAMES, lang,
                     mode, stackCopy(), common.quiet ? null : s -> common.info("tansa: %s", s), progress::update,
                     progress::start, lines), handle);
+            for (io.tansa.profile.Stack s : p.stacks()) {
+                if (!ids.containsKey(s.pid()) && ProcFs.exists(s.pid())) ids.putAll(IdentityReader.of(List.of(s.pid())));
+            }
+            p.targets(List.copyOf(ids.values()));
             String stopped = p.meta().getOrDefault("stopped", "");
             progress.finish(stopped + (p.meta().containsKey("dropped")
                     ? "; " + p.meta().get("dropped") + " hits not captured (rate cap, after the count, or more than the buffers held)" : ""));
             Formats.output(p, common, shape);
-            if (stopped.equals("target exited") && !common.pids.isEmpty()) {
+            if (stopped.equals("target exited") && !common.pids().isEmpty()) {
                 common.info("tansa: target exited during the capture: %s", p.meta().getOrDefault("exited", ""));
                 return Failure.Kind.TARGET_EXITED.exitCode;
             }

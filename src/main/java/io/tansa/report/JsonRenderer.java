@@ -44,6 +44,7 @@ public final class JsonRenderer implements Renderer {
         for (Map.Entry<String, String> e : p.meta().entrySet()) {
             b.append(", ").append(Json.quote(e.getKey())).append(": ").append(Json.quote(e.getValue()));
         }
+        if (!p.targets().isEmpty()) b.append(", \"targets\": ").append(JsonValue.of(Who.targets(p.targets())));
         b.append("}\n");
         out.write(b.toString().getBytes(StandardCharsets.UTF_8));
         out.flush();
