@@ -2,6 +2,7 @@ package io.tansa.cli;
 
 import io.tansa.Failure;
 import io.tansa.proc.IdentityReader;
+import io.tansa.proc.Needs;
 import io.tansa.proc.ProcFs;
 import io.tansa.capture.Callers;
 import io.tansa.capture.StackCapture;
@@ -75,6 +76,9 @@ public final class CallersCommand implements Callable<Integer> {
         Formats.choose(common.format, common.output); // a bad -f or shaping option fails before attaching
         shape.shape();
         Duration limit = Common.parseDuration(duration);
+        // what this mode needs, named before anything touches a target (README, "Containers")
+        if (mode == Callers.Mode.STOP) Needs.callersStop(pids);
+        else Needs.callersCopy(pids);
         Progress progress = new Progress(common.quiet, "hits on " + symbol, count, limit);
         Callers.Run handle = new Callers.Run();
         // Ctrl-C / SIGTERM: stop, detach, print what was captured, then let the JVM exit

@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
         footer = {"", "Exit codes: 0 ok, 1 internal error, 2 usage, 3 no such process,",
             "  4 permission, 5 symbol not found, 6 ambiguous, 7 target exited,",
             "  8 unsupported by this kernel, 9 binary deleted or replaced, 10 namespace,",
-            "  11 no such container or cgroup."})
+            "  11 no such container or cgroup, 12 tracefs not mounted."})
 public final class Main implements Runnable {
     @Option(names = "--verbose", description = "Show stack traces of internal errors.", scope = CommandLine.ScopeType.INHERIT)
     boolean verbose;

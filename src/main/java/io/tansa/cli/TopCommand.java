@@ -99,6 +99,7 @@ public final class TopCommand implements Callable<Integer> {
         if (byContainer && !all) throw new Failure(Failure.Kind.USAGE, "--group-by container goes with -a");
         if (ruby && all) throw new Failure(Failure.Kind.USAGE, "--lang ruby samples Ruby processes: give -p PID, not -a");
         Format format = common.tableFormat(null);
+        io.tansa.proc.Needs.top(all, ruby, common.pids());
         int frequency = this.frequency != null ? this.frequency : ruby ? 99 : 999;
         if (frequency <= 0) throw new Failure(Failure.Kind.USAGE, "-F must be at least 1 Hz");
         Duration d = Common.parseDuration(duration != null ? duration : once ? "5s" : "10m");

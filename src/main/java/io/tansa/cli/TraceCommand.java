@@ -70,6 +70,7 @@ public final class TraceCommand implements Callable<Integer> {
         if (bufferMib < 0 || bufferMib > 1024) throw new Failure(Failure.Kind.USAGE, "--buffer takes 1..1024 (MiB)");
         // pages, rounded down to a power of two as perf requires
         int pages = bufferMib == 0 ? 0 : Integer.highestOneBit(bufferMib * 256);
+        io.tansa.proc.Needs.trace();
         SyscallTracer.Options opts = new SyscallTracer.Options(common.pids(), command, children, d, only, pages);
         PrintStream out = new PrintStream(common.openOutput(), false);
         Summary sum = summary ? new Summary(perThread) : null;

@@ -246,7 +246,7 @@ public final class Server implements AutoCloseable {
             case USAGE, AMBIGUOUS -> 400;
             case PERMISSION -> 403;
             case NO_SUCH_PROCESS, SYMBOL_NOT_FOUND, TARGET_EXITED, CONTAINER_NOT_FOUND -> 404;
-            case UNSUPPORTED, NAMESPACE, BINARY_CHANGED -> 422;
+            case UNSUPPORTED, NAMESPACE, BINARY_CHANGED, NOT_MOUNTED -> 422;
             case INTERNAL -> 500;
         };
     }

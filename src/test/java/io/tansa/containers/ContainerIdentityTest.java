@@ -35,9 +35,9 @@ class ContainerIdentityTest {
         Privileged.assume(Container.canMakeCgroups(), "cgroup v2 is not writable here");
         Path lq = Native.build("listen_queue");
         Path tb = Native.build("top_burn", "-O0");
-        svcId = Container.randomId();
-        // ids sharing their first digit with svc's: a one-digit prefix is ambiguous, 12 digits are not
-        burnId = svcId.charAt(0) + Container.randomId().substring(1);
+        // ids sharing their first two digits: "fa" is ambiguous (and not a pid), 12 digits are not
+        svcId = "fa" + Container.randomId().substring(2);
+        burnId = "fa" + Container.randomId().substring(2);
         svc = Container.start(lq, "docker-" + svcId + ".scope", "tcp:16:3", "unix:/tmp/app.sock:8:2");
         burn = Container.start(tb, "cri-containerd-" + burnId + ".scope");
         assertEquals("pid 1", svc.awaitLine("pid "), "the service's own getpid()");
@@ -95,7 +95,7 @@ class ContainerIdentityTest {
         assertEquals(svc.pid, ((Number) j.get("pid")).intValue());
         j = json(Tansa.run("fds", "-p", svc.cgroup, "-f", "json", "--summary"));
         assertEquals(svc.pid, ((Number) j.get("pid")).intValue());
-        Tansa amb = Tansa.run("fds", "-p", svcId.substring(0, 1));
+        Tansa amb = Tansa.run("fds", "-p", "fa");
         assertEquals(6, amb.exitCode(), amb.err());
         assertTrue(amb.err().contains("matches 2 containers"), amb.err());
         assertTrue(amb.err().contains("docker " + svcId.substring(0, 12)) && amb.err().contains("containerd " + burnId.substring(0, 12)), amb.err());

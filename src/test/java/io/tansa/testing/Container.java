@@ -167,6 +167,24 @@ public final class Container implements AutoCloseable {
         return Integer.parseInt(f[f.length - 1]);
     }
 
+    /**
+     * The command prefix that runs a program as a sidecar of this container (Kubernetes' shared
+     * process namespace, `kubectl debug --target`): in the container's pid namespace (nsenter
+     * --pid), with a mount namespace of its own (unshare --mount: the host's files, not the
+     * container's) and a /proc mounted there for that pid namespace; {@code setup} runs first in
+     * that mount namespace (e.g. "umount /sys/kernel/tracing": a sidecar without tracefs). The
+     * mounts are private to the sidecar and vanish with it. {@code dropCaps} (e.g. "cap_sys_admin")
+     * are dropped from the bounding set before tansa starts (capsh(1)): a sidecar with fewer
+     * capabilities.
+     */
+    public List<String> sidecar(String setup, String... dropCaps) {
+        String script = "mount -t proc proc /proc && " + (setup == null || setup.isEmpty() ? "" : setup + " ; ")
+                + (dropCaps.length == 0 ? "exec \"$@\""
+                        : "exec capsh --drop=" + String.join(",", dropCaps) + " -- -c 'exec \"$0\" \"$@\"' \"$@\"");
+        return List.of("nsenter", "-t", Integer.toString(pid), "--pid", "--", "unshare", "--mount", "--propagation",
+                "private", "--", "sh", "-c", script, "sidecar");
+    }
+
     /** Waits for the program's line starting with {@code prefix}. */
     public String awaitLine(String prefix) {
         return launcher.awaitLine(prefix);
