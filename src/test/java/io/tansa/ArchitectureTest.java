@@ -34,7 +34,7 @@ class ArchitectureTest {
     static final Map<String, List<String>> MAY_USE = new LinkedHashMap<>();
     static {
         MAY_USE.put("sys", List.of());
-        MAY_USE.put("proc", List.of("sys"));
+        MAY_USE.put("proc", List.of("sys", "profile"));
         MAY_USE.put("elf", List.of());
         MAY_USE.put("profile", List.of());
         MAY_USE.put("unwind", List.of("elf", "sys"));

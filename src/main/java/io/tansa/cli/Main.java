@@ -16,7 +16,8 @@ import picocli.CommandLine.Option;
         description = "Look inside a live Linux process without restarting it.",
         footer = {"", "Exit codes: 0 ok, 1 internal error, 2 usage, 3 no such process,",
             "  4 permission, 5 symbol not found, 6 ambiguous, 7 target exited,",
-            "  8 unsupported by this kernel, 9 binary deleted or replaced, 10 namespace."})
+            "  8 unsupported by this kernel, 9 binary deleted or replaced, 10 namespace,",
+            "  11 no such container or cgroup, 12 tracefs not mounted."})
 public class Main implements Runnable {
     /**
      * Every subcommand. Picocli builds the model of each from its annotations by reflection, a

@@ -245,8 +245,8 @@ public final class Server implements AutoCloseable {
         return switch (kind) {
             case USAGE, AMBIGUOUS -> 400;
             case PERMISSION -> 403;
-            case NO_SUCH_PROCESS, SYMBOL_NOT_FOUND, TARGET_EXITED -> 404;
-            case UNSUPPORTED, NAMESPACE, BINARY_CHANGED -> 422;
+            case NO_SUCH_PROCESS, SYMBOL_NOT_FOUND, TARGET_EXITED, CONTAINER_NOT_FOUND -> 404;
+            case UNSUPPORTED, NAMESPACE, BINARY_CHANGED, NOT_MOUNTED -> 422;
             case INTERNAL -> 500;
         };
     }

@@ -86,6 +86,7 @@ public final class RubyTop {
                 .map(p -> "pid " + p + " (" + ProcFs.comm(p, p) + ", Ruby " + readers.get(p).version() + ")")
                 .collect(Collectors.joining(", "));
         TopTable table = TopTable.ruby();
+        table.targets(io.tansa.proc.IdentityReader.of(r.pids()).values());
         table.header(new TopTable.Header("cpu-clock", r.frequency(), target, 0, null));
         Map<Integer, String> threadNames = new HashMap<>();
         long[][] readNanos = {new long[1024]}; // per sample, for the median in the log
