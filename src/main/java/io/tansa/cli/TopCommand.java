@@ -99,9 +99,11 @@ public final class TopCommand implements Callable<Integer> {
         if (byContainer && !all) throw new Failure(Failure.Kind.USAGE, "--group-by container goes with -a");
         if (ruby && all) throw new Failure(Failure.Kind.USAGE, "--lang ruby samples Ruby processes: give -p PID, not -a");
         Format format = common.tableFormat(null);
-        io.tansa.proc.Needs.top(all, ruby, common.pids());
         int frequency = this.frequency != null ? this.frequency : ruby ? 99 : 999;
         if (frequency <= 0) throw new Failure(Failure.Kind.USAGE, "-F must be at least 1 Hz");
+        if (ruby) RubyTop.checkFrequency(frequency);
+        // bad input first (exit 2), then what the run needs (exit 4, 12)
+        io.tansa.proc.Needs.top(all, ruby, common.pids());
         Duration d = Common.parseDuration(duration != null ? duration : once ? "5s" : "10m");
         boolean json = format == Format.JSON;
         boolean live = !once && common.output == null && System.console() != null && System.console().isTerminal() && !json;

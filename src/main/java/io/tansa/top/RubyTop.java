@@ -49,6 +49,14 @@ public final class RubyTop {
     /** The highest --freq: every sample stops the sampled thread for the Ruby read (tens to hundreds of µs). */
     public static final int MAX_FREQUENCY = 1000;
 
+    /** Usage error (exit 2) unless {@code hz} is a frequency Ruby sampling takes. */
+    public static void checkFrequency(int hz) {
+        if (hz <= 0 || hz > MAX_FREQUENCY) {
+            throw new Failure(Failure.Kind.USAGE, "-F for Ruby must be between 1 and " + MAX_FREQUENCY
+                    + " Hz (each sample stops the sampled thread while its Ruby frames are read)");
+        }
+    }
+
     /**
      * Samples until the duration passes, {@code stop} answers true, or every target exited; the
      * target is detached and running again when this returns (also on exceptions).
@@ -63,10 +71,7 @@ public final class RubyTop {
     /** {@link #run}, also handing every sample's stack (Ruby frames innermost first) to {@code each} (tansa serve). */
     public static Top.Result run(Request r, BooleanSupplier stop, Consumer<TopTable> update, Consumer<String> log,
                                  Consumer<Stack> each) {
-        if (r.frequency() <= 0 || r.frequency() > MAX_FREQUENCY) {
-            throw new Failure(Failure.Kind.USAGE, "-F for Ruby must be between 1 and " + MAX_FREQUENCY
-                    + " Hz (each sample stops the sampled thread while its Ruby frames are read)");
-        }
+        checkFrequency(r.frequency());
         Map<Integer, ProcessSymbols> symbols = new HashMap<>();
         Map<Integer, RubyReader> readers = new LinkedHashMap<>();
         for (int pid : r.pids()) {
