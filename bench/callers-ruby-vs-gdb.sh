@@ -26,11 +26,7 @@ run_one() { # $1 = mode → prints "loop_ns captured"
   esac
   wait "$pid"
   wait 2>/dev/null || true
-  local captured; captured=$(sed -n 's/^\([0-9]*\) hits on.*/\1/p' "$txt" 2>/dev/null | head -1 || true)
-  # hits whose Ruby frames were lost are not captured with Ruby frames
-  local native; native=$(sed -n 's/^tansa: \([0-9]*\) hits have native frames only.*/\1/p' "$log" 2>/dev/null || true)
-  [[ -n $captured && -n $native ]] && captured=$((captured - native))
-  echo "$(sed -n 's/^elapsed_ns \([0-9]*\).*/\1/p' "$res") $captured"
+  echo "$(sed -n 's/^elapsed_ns \([0-9]*\).*/\1/p' "$res") $(ruby_captured "$txt" "$log")"
   rm -f "$go" "$log" "$res" "$txt"
 }
 

@@ -48,3 +48,13 @@ print_modes() {
 ratio() {
   awk -v a="${extra[$1]}" -v m="${extra[$2]}" 'BEGIN { if (m > 0) printf "%.1fx", a / m; else print "below noise (cost <= 0)" }'
 }
+
+# ruby_captured OUT LOG : the hits tansa callers captured with their Ruby frames (its OUT's "N hits
+# on" less the hits LOG says kept native frames only); empty for a run without tansa
+ruby_captured() {
+  local captured native
+  captured=$(sed -n 's/^\([0-9]*\) hits on.*/\1/p' "$1" 2>/dev/null | head -1 || true)
+  native=$(sed -n 's/^tansa: \([0-9]*\) hits have native frames only.*/\1/p' "$2" 2>/dev/null || true)
+  [[ -n $captured && -n $native ]] && captured=$((captured - native))
+  echo "$captured"
+}

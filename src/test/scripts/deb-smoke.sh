@@ -39,7 +39,8 @@ in_root bash -c '
   COMP_WORDS=(tansa callers -p ""); COMP_CWORD=3; COMP_LINE="tansa callers -p "; COMP_POINT=${#COMP_LINE}
   "$fn" tansa "" -p; printf "pid %s\n" "${COMPREPLY[@]}" | grep -cx "pid 1"'
 echo "== remove"
-in_root dpkg --purge tansa 2>&1 | tail -1
+in_root dpkg --purge tansa 2>&1 | grep -v '^(Reading database\|^Processing triggers'
+in_root sh -c 'dpkg-query -W tansa 2>&1 || true'
 rm -f "$m/tmp/tansa.deb"
 echo "== left behind"
 # what the overlay's upper layer still holds: files, links and whiteouts, outside dpkg's and

@@ -8,7 +8,11 @@ public class Failure extends RuntimeException {
     /** Exit codes, stable for scripts. */
     public enum Kind {
         INTERNAL(1), USAGE(2), NO_SUCH_PROCESS(3), PERMISSION(4), SYMBOL_NOT_FOUND(5), AMBIGUOUS(6),
-        TARGET_EXITED(7), UNSUPPORTED(8), BINARY_CHANGED(9), NAMESPACE(10);
+        TARGET_EXITED(7), UNSUPPORTED(8), BINARY_CHANGED(9), NAMESPACE(10),
+        /** -p named a cgroup path or container id prefix that no process matches. */
+        CONTAINER_NOT_FOUND(11),
+        /** A filesystem the command needs (tracefs) is not mounted and tansa may not mount it. */
+        NOT_MOUNTED(12);
 
         public final int exitCode;
 

@@ -34,11 +34,11 @@ class ArchitectureTest {
     static final Map<String, List<String>> MAY_USE = new LinkedHashMap<>();
     static {
         MAY_USE.put("sys", List.of());
-        MAY_USE.put("proc", List.of("sys"));
+        MAY_USE.put("proc", List.of("sys", "profile"));
         MAY_USE.put("elf", List.of());
         MAY_USE.put("profile", List.of());
         MAY_USE.put("unwind", List.of("elf", "sys"));
-        MAY_USE.put("symbols", List.of("elf", "proc", "sys", "profile"));
+        MAY_USE.put("symbols", List.of("elf", "proc", "sys", "profile", "unwind"));
         MAY_USE.put("ruby", List.of("elf", "sys", "proc", "symbols", "profile"));
         MAY_USE.put("probe", List.of("sys", "proc", "elf", "symbols", "unwind", "ruby"));
         MAY_USE.put("capture", List.of("sys", "proc", "elf", "symbols", "unwind", "ruby", "probe", "profile"));

@@ -1,6 +1,9 @@
 package io.tansa.cli;
 
 import io.tansa.Failure;
+import io.tansa.proc.IdentityReader;
+import io.tansa.proc.Needs;
+import io.tansa.proc.ProcFs;
 import io.tansa.capture.Callers;
 import io.tansa.capture.StackCapture;
 import io.tansa.probe.CopyEngine;
@@ -68,11 +71,14 @@ public final class CallersCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        List<Integer> pids = new ArrayList<>(common.pids);
+        List<Integer> pids = new ArrayList<>(common.pids());
         if (!pids.isEmpty() && !command.isEmpty()) throw new Failure(Failure.Kind.USAGE, "give -p PID or -- CMD, not both");
         Formats.choose(common.format, common.output); // a bad -f or shaping option fails before attaching
         shape.shape();
         Duration limit = Common.parseDuration(duration);
+        // what this mode needs, named before anything touches a target (README, "Containers")
+        if (mode == Callers.Mode.STOP) Needs.callersStop(pids);
+        else Needs.callersCopy(pids);
         Progress progress = new Progress(common.quiet, "hits on " + symbol, count, limit);
         Callers.Run handle = new Callers.Run();
         // Ctrl-C / SIGTERM: stop, detach, print what was captured, then let the JVM exit
@@ -83,15 +89,21 @@ public final class CallersCommand implements Callable<Integer> {
 
     private int capture(List<Integer> pids, Duration limit, Progress progress, Callers.Run handle) throws IOException {
         try {
+            // named both ways before the capture: a target that exits during it keeps its container pid
+            java.util.Map<Integer, io.tansa.profile.Identity> ids = new java.util.LinkedHashMap<>(IdentityReader.of(pids));
             Profile p = Callers.run(Callers.Request.builder().pids(pids).command(command).symbol(symbol).count(count)
                     .duration(limit).rate(rate).children(children).maxDepth(MAX_FRAMES).lang(lang).mode(mode)
                     .stackCopy(stackCopy()).log(common.quiet ? null : s -> common.info("tansa: %s", s))
                     .onHit(progress::update).onAttached(progress::start).lines(lines).build(), handle);
+            for (io.tansa.profile.Stack s : p.stacks()) {
+                if (!ids.containsKey(s.pid()) && ProcFs.exists(s.pid())) ids.putAll(IdentityReader.of(List.of(s.pid())));
+            }
+            p.targets(List.copyOf(ids.values()));
             String stopped = p.meta().getOrDefault("stopped", "");
             String accounting = io.tansa.report.TextRenderer.accounting(p);
             progress.finish(stopped + (accounting.isEmpty() ? "" : "; " + accounting));
             Formats.output(p, common, shape);
-            if (stopped.equals("target exited") && !common.pids.isEmpty()) {
+            if (stopped.equals("target exited") && !common.pids().isEmpty()) {
                 common.info("tansa: target exited during the capture: %s", p.meta().getOrDefault("exited", ""));
                 return Failure.Kind.TARGET_EXITED.exitCode;
             }

@@ -15,8 +15,44 @@ import picocli.CommandLine.Option;
 
 /** Options every command shares: -p, -f, -o, -q. */
 public class Common {
-    @Option(names = {"-p", "--pid"}, paramLabel = "PID", description = "Target process id (repeatable).")
-    public List<Integer> pids = new ArrayList<>();
+    @Option(names = {"-p", "--pid"}, paramLabel = "PID|CGROUP|CONTAINER",
+            description = "Target process id (repeatable), or a cgroup v2 path (/system.slice/docker-ID.scope) "
+                    + "or a container id prefix: all processes of that container.")
+    public List<String> pidSpecs = new ArrayList<>();
+
+    private List<Integer> resolved;
+
+    /**
+     * The target pids of -p: a number is a pid (when no such process exists but a container id
+     * starts with those digits, the container); a path starting with '/' is a cgroup (its processes
+     * and those of cgroups below it); anything else a container id prefix (or nspawn machine name).
+     */
+    public List<Integer> pids() {
+        if (resolved == null) {
+            java.util.LinkedHashSet<Integer> out = new java.util.LinkedHashSet<>();
+            for (String spec : pidSpecs) {
+                String s = spec.strip();
+                if (!s.isEmpty() && s.chars().allMatch(Character::isDigit) && s.length() < 10) {
+                    int pid = Integer.parseInt(s);
+                    if (io.tansa.proc.ProcFs.exists(pid) || pid <= 0) {
+                        out.add(pid);
+                        continue;
+                    }
+                    try {
+                        out.addAll(io.tansa.proc.IdentityReader.members(s));
+                    } catch (Failure none) {
+                        if (none.kind() != Failure.Kind.CONTAINER_NOT_FOUND) throw none;
+                        out.add(pid); // reported as "no such process" by the command, as before
+                    }
+                    continue;
+                }
+                if (s.isEmpty()) throw new Failure(Failure.Kind.USAGE, "-p needs a pid, a cgroup path or a container id");
+                out.addAll(io.tansa.proc.IdentityReader.members(s));
+            }
+            resolved = new ArrayList<>(out);
+        }
+        return resolved;
+    }
 
     @Option(names = {"-f", "--format"}, paramLabel = "FORMAT", description = "Output format (text, json, ...).")
     public String format = "text";

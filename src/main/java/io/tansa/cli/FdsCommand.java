@@ -2,6 +2,8 @@ package io.tansa.cli;
 
 import io.tansa.Failure;
 import io.tansa.net.FdReport;
+import io.tansa.proc.IdentityReader;
+import io.tansa.profile.Identity;
 import io.tansa.report.FdsJson;
 import io.tansa.report.FdsText;
 import io.tansa.report.Format;
@@ -26,13 +28,14 @@ public final class FdsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (common.pids.size() != 1) throw new Failure(Failure.Kind.USAGE, "fds needs exactly one -p PID");
+        if (common.pids().size() != 1) throw new Failure(Failure.Kind.USAGE, "fds needs exactly one -p PID");
         Format format = common.tableFormat("fds");
-        FdReport r = FdReport.inspect(common.pids.get(0));
+        FdReport r = FdReport.inspect(common.pids().get(0));
+        Identity id = IdentityReader.of(r.pid());
         OutputStream os = common.openOutput();
         PrintStream out = new PrintStream(os, false, StandardCharsets.UTF_8);
-        if (format == Format.JSON) FdsJson.render(r, summary, out);
-        else FdsText.render(r, summary, out);
+        if (format == Format.JSON) FdsJson.render(r, id, summary, out);
+        else FdsText.render(r, id, summary, out);
         out.flush();
         Common.uncheckedClose(os);
         return 0;

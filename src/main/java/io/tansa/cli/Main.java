@@ -3,6 +3,7 @@ package io.tansa.cli;
 import io.tansa.Failure;
 import io.tansa.sys.SysException;
 import java.io.PrintWriter;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -13,22 +14,35 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "tansa", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Look inside a live Linux process without restarting it.",
-        subcommands = {
-            CallersCommand.class,
-            TraceCommand.class,
-            DemoCommand.class,
-            ReportCommand.class,
-            DiffCommand.class,
-            FdsCommand.class,
-            SocketsCommand.class,
-            TopCommand.class,
-            ServeCommand.class,
-            CommandLine.HelpCommand.class,
-        },
         footer = {"", "Exit codes: 0 ok, 1 internal error, 2 usage, 3 no such process,",
             "  4 permission, 5 symbol not found, 6 ambiguous, 7 target exited,",
-            "  8 unsupported by this kernel, 9 binary deleted or replaced, 10 namespace."})
-public final class Main implements Runnable {
+            "  8 unsupported by this kernel, 9 binary deleted or replaced, 10 namespace,",
+            "  11 no such container or cgroup, 12 tracefs not mounted."})
+public class Main implements Runnable {
+    /**
+     * Every subcommand. Picocli builds the model of each from its annotations by reflection, a
+     * tenth of a second for all of them on a cold JVM: a run of one command builds only its own
+     * ({@link #commandLine(String[])}); help, man pages and completion use {@link Full}.
+     */
+    static final List<Class<?>> COMMANDS = List.of(CallersCommand.class, TraceCommand.class, DemoCommand.class,
+            ReportCommand.class, DiffCommand.class, FdsCommand.class, SocketsCommand.class, TopCommand.class,
+            ServeCommand.class);
+
+    /** The whole command tree, as man pages, completion and `tansa --help` show it. */
+    @Command(subcommands = {
+        CallersCommand.class,
+        TraceCommand.class,
+        DemoCommand.class,
+        ReportCommand.class,
+        DiffCommand.class,
+        FdsCommand.class,
+        SocketsCommand.class,
+        TopCommand.class,
+        ServeCommand.class,
+        CommandLine.HelpCommand.class,
+    })
+    public static final class Full extends Main {}
+
     @Option(names = "--verbose", description = "Show stack traces of internal errors.", scope = CommandLine.ScopeType.INHERIT)
     boolean verbose;
 
@@ -45,14 +59,35 @@ public final class Main implements Runnable {
 
     /** Runs the CLI in-process (tests use this with captured writers). */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
-        CommandLine cl = commandLine();
+        CommandLine cl = commandLine(args);
         cl.setOut(out);
         cl.setErr(err);
         return cl.execute(args);
     }
 
+    /** The command line for these arguments: only the named subcommand's model when one is named. */
+    static CommandLine commandLine(String[] args) {
+        String name = java.util.Arrays.stream(args).filter(a -> !a.startsWith("-")).findFirst().orElse(null);
+        for (Class<?> c : COMMANDS) {
+            if (c.getAnnotation(Command.class).name().equals(name)) {
+                CommandLine cl = new CommandLine(new Main());
+                try {
+                    cl.addSubcommand(c.getDeclaredConstructor().newInstance());
+                } catch (ReflectiveOperationException e) {
+                    throw new IllegalStateException(e);
+                }
+                return configure(cl); // after the subcommand: picocli's setters reach only those added before
+            }
+        }
+        return commandLine();
+    }
+
+    /** The whole command tree. */
     public static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new Main());
+        return configure(new CommandLine(new Full()));
+    }
+
+    private static CommandLine configure(CommandLine cl) {
         cl.setCaseInsensitiveEnumValuesAllowed(true); // --mode copy, --lang ruby
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             PrintWriter err = cmd.getErr();

@@ -1,6 +1,8 @@
 package io.tansa.cli;
 
 import io.tansa.Failure;
+import io.tansa.proc.IdentityReader;
+import io.tansa.profile.Identity;
 import io.tansa.net.Sockets;
 import io.tansa.report.Format;
 import io.tansa.report.SocketsJson;
@@ -37,24 +39,32 @@ public final class SocketsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (all && !common.pids.isEmpty()) throw new Failure(Failure.Kind.USAGE, "use either -p PID or -a, not both");
+        if (all && !common.pids().isEmpty()) throw new Failure(Failure.Kind.USAGE, "use either -p PID or -a, not both");
         Format format = common.tableFormat("sockets");
         if (duration != null && watch == null) throw new Failure(Failure.Kind.USAGE, "-d goes with --watch");
         OutputStream os = common.openOutput();
         PrintStream out = new PrintStream(os, true, StandardCharsets.UTF_8);
         boolean json = format == Format.JSON;
+        java.util.Map<Integer, Identity> known = new java.util.HashMap<>();
+        java.util.function.Function<Integer, Identity> ids = pid -> known.computeIfAbsent(pid, p -> {
+            try {
+                return IdentityReader.of(p);
+            } catch (Failure gone) {
+                return Identity.plain(p);
+            }
+        });
         if (watch != null) {
             Duration interval = Common.parseDuration(watch);
             if (interval.isZero() || interval.isNegative()) throw new Failure(Failure.Kind.USAGE, "--watch needs an interval > 0");
             common.info("watching listeners every %s%s (Ctrl-C stops)", watch, duration == null ? "" : " for " + duration);
-            Sockets.watch(common.pids, interval, Common.parseDuration(duration), (at, samples) -> {
-                if (json) SocketsJson.watch(at, samples, out);
-                else SocketsText.watch(at, samples, out);
+            Sockets.watch(common.pids(), interval, Common.parseDuration(duration), (at, samples) -> {
+                if (json) SocketsJson.watch(at, samples, ids, out);
+                else SocketsText.watch(at, samples, ids, out);
             });
         } else {
-            List<Sockets.Row> rows = Sockets.query(common.pids, listen);
-            if (json) SocketsJson.render(rows, out);
-            else SocketsText.render(rows, out);
+            List<Sockets.Row> rows = Sockets.query(common.pids(), listen);
+            if (json) SocketsJson.render(rows, ids, out);
+            else SocketsText.render(rows, ids, out);
         }
         out.flush();
         Common.uncheckedClose(os);

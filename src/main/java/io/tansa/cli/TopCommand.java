@@ -60,6 +60,11 @@ public final class TopCommand implements Callable<Integer> {
             description = "auto, native or ruby: Ruby methods of the thread on CPU (default ${DEFAULT-VALUE}: native functions).")
     String lang = "auto";
 
+    @Option(names = "--group-by", paramLabel = "command|container",
+            description = "With -a: one row per function and command (default) or per function and container "
+                    + "(runtime and short id from the process's cgroup; '-' for processes in no container).")
+    String groupBy = "command";
+
     @Option(names = {"-n", "--rows"}, paramLabel = "N", description = "Rows in the text table (default ${DEFAULT-VALUE}; 0 = all).")
     int rows = 25;
 
@@ -78,7 +83,7 @@ public final class TopCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (all != common.pids.isEmpty()) {
+        if (all != common.pids().isEmpty()) {
             throw new Failure(Failure.Kind.USAGE, all ? "-a and -p exclude each other" : "give -p PID or -a");
         }
         boolean ruby = switch (lang) {
@@ -86,10 +91,19 @@ public final class TopCommand implements Callable<Integer> {
             case "ruby" -> true;
             default -> throw new Failure(Failure.Kind.USAGE, "unknown --lang '" + lang + "' (auto, native, ruby)");
         };
+        boolean byContainer = switch (groupBy) {
+            case "command" -> false;
+            case "container" -> true;
+            default -> throw new Failure(Failure.Kind.USAGE, "--group-by must be command or container, not '" + groupBy + "'");
+        };
+        if (byContainer && !all) throw new Failure(Failure.Kind.USAGE, "--group-by container goes with -a");
         if (ruby && all) throw new Failure(Failure.Kind.USAGE, "--lang ruby samples Ruby processes: give -p PID, not -a");
         Format format = common.tableFormat(null);
         int frequency = this.frequency != null ? this.frequency : ruby ? 99 : 999;
         if (frequency <= 0) throw new Failure(Failure.Kind.USAGE, "-F must be at least 1 Hz");
+        if (ruby) RubyTop.checkFrequency(frequency);
+        // bad input first (exit 2), then what the run needs (exit 4, 12)
+        io.tansa.proc.Needs.top(all, ruby, common.pids());
         Duration d = Common.parseDuration(duration != null ? duration : once ? "5s" : "10m");
         boolean json = format == Format.JSON;
         boolean live = !once && common.output == null && System.console() != null && System.console().isTerminal() && !json;
@@ -98,14 +112,14 @@ public final class TopCommand implements Callable<Integer> {
         try (StopOnSignal onSignal = new StopOnSignal(() -> stop.set(true)); OutputStream os = common.openOutput()) {
             PrintStream out = new PrintStream(os, false, StandardCharsets.UTF_8);
             if (!once) common.info("tansa: sampling %s at %d Hz for %s (Ctrl-C to stop)",
-                    all ? "all cpus" : "pid " + common.pids.stream().map(String::valueOf)
+                    all ? "all cpus" : "pid " + common.pids().stream().map(String::valueOf)
                             .collect(java.util.stream.Collectors.joining(", ")), frequency, duration != null ? duration : "10m");
             Consumer<TopTable> update = once ? t -> { } : t -> print(t, out, json, live);
             Top.Result r = ruby
-                    ? RubyTop.run(new RubyTop.Request(common.pids, frequency, d, Duration.ofSeconds(1)), stop::get, update,
+                    ? RubyTop.run(new RubyTop.Request(common.pids(), frequency, d, Duration.ofSeconds(1)), stop::get, update,
                             common.quiet ? null : s -> common.info("tansa: %s", s))
-                    : TopSession.run(new Top.Request(common.pids, all, frequency, d, callGraph(), Duration.ofSeconds(1),
-                            dwarf() ? TopSession.DWARF_STACK_COPY : 0), stop::get, update);
+                    : TopSession.run(new Top.Request(common.pids(), all, frequency, d, callGraph(), Duration.ofSeconds(1),
+                            dwarf() ? TopSession.DWARF_STACK_COPY : 0, byContainer), stop::get, update);
             print(r.table(), out, json, live);
             out.flush();
             if (r.stop() == Top.Stop.TARGET_EXITED) {

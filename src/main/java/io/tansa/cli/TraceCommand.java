@@ -1,6 +1,7 @@
 package io.tansa.cli;
 
 import io.tansa.Failure;
+import io.tansa.proc.IdentityReader;
 import io.tansa.report.Format;
 import io.tansa.report.TraceLines;
 import io.tansa.report.TraceSummaryJson;
@@ -69,13 +70,25 @@ public final class TraceCommand implements Callable<Integer> {
         if (bufferMib < 0 || bufferMib > 1024) throw new Failure(Failure.Kind.USAGE, "--buffer takes 1..1024 (MiB)");
         // pages, rounded down to a power of two as perf requires
         int pages = bufferMib == 0 ? 0 : Integer.highestOneBit(bufferMib * 256);
-        SyscallTracer.Options opts = new SyscallTracer.Options(common.pids, command, children, d, only, pages);
+        io.tansa.proc.Needs.trace();
+        SyscallTracer.Options opts = new SyscallTracer.Options(common.pids(), command, children, d, only, pages);
         PrintStream out = new PrintStream(common.openOutput(), false);
         Summary sum = summary ? new Summary(perThread) : null;
         SyscallTracer.Listener listener = sum != null ? sum : new NamedCalls(new TraceLines(out, timing), fds);
 
+        java.util.List<io.tansa.profile.Identity> targets = List.copyOf(IdentityReader.of(common.pids()).values());
+        java.util.Map<Integer, Integer> nsTids = new java.util.HashMap<>();
         try (SyscallTracer tracer = SyscallTracer.attach(opts)) {
-            common.info("tansa trace: %s (%d thread%s); %s", command.isEmpty() ? "pid " + common.pids : command.get(0),
+            for (io.tansa.profile.Identity id : targets) { // before they exit: a gone thread has no NSpid
+                if (!id.otherPid()) continue;
+                try {
+                    for (int tid : io.tansa.proc.ProcFs.tasks(id.pid())) nsTids.put(tid, IdentityReader.nsTid(id.pid(), tid));
+                } catch (Failure gone) {
+                    // exited already
+                }
+            }
+            if (!summary && !common.quiet) System.err.print(io.tansa.report.Who.lines(targets));
+            common.info("tansa trace: %s (%d thread%s); %s", command.isEmpty() ? "pid " + common.pids() : command.get(0),
                     tracer.threadsAttached(), tracer.threadsAttached() == 1 ? "" : "s",
                     summary ? "summary at exit or Ctrl-C" : "Ctrl-C to stop");
             // Ctrl-C / SIGTERM: stop, detach, print what was captured, then let the JVM exit
@@ -85,8 +98,9 @@ public final class TraceCommand implements Callable<Integer> {
                     common.info("tansa trace: %d records lost (ring buffer full); counts are low", tracer.lost());
                 }
                 if (sum != null) {
-                    if (format == Format.JSON) TraceSummaryJson.render(sum, tracer.lost(), out);
-                    else TraceSummaryText.render(sum, tracer.lost(), out);
+                    java.util.function.IntUnaryOperator ns = tid -> nsTids.getOrDefault(tid, tid);
+                    if (format == Format.JSON) TraceSummaryJson.render(sum, tracer.lost(), targets, ns, out);
+                    else TraceSummaryText.render(sum, tracer.lost(), targets, ns, out);
                 }
                 out.flush();
                 if (common.output != null) out.close();

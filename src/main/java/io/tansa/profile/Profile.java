@@ -96,6 +96,16 @@ public final class Profile {
 
     /** Free-form facts about the capture (target, symbol, stop reason), shown by renderers. */
     public synchronized void meta(String key, String value) { meta.put(key, value); }
+
+    private final List<Identity> targets = new ArrayList<>();
+
+    /** The traced processes as they are named both ways (host pid, pid in its container, container). */
+    public synchronized void targets(List<Identity> ids) {
+        targets.clear();
+        targets.addAll(ids);
+    }
+
+    public synchronized List<Identity> targets() { return List.copyOf(targets); }
     public synchronized Map<String, String> meta() { return new LinkedHashMap<>(meta); }
 
     /** Prefix of the meta keys that hold the run's accounting of hits (numbers). */

@@ -61,6 +61,7 @@ public record Shape(Group groupBy, Pattern focus, Pattern exclude, int maxDepth,
         }
         Profile out = new Profile();
         in.meta().forEach(out::meta);
+        out.targets(in.targets());
         for (Profile.Location l : in.locations()) out.addLocation(l.symbol(), l.module(), l.address());
 
         if (raw) {

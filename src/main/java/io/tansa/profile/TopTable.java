@@ -111,6 +111,46 @@ public final class TopTable {
         return new Key(f.name(), f.module(), f.kind() == Frame.Kind.KERNEL, cmd, false);
     }
 
+    private final Map<Integer, Identity> identities = new HashMap<>();
+    private final List<Identity> targets = new ArrayList<>();
+    private String groupColumn = "Command";
+
+    /** Records how process {@code id.pid()} is named in its own namespace and container. */
+    public synchronized void identity(Identity id) {
+        identities.put(id.pid(), id);
+    }
+
+    /** Whether {@link #identity(Identity)} was given for {@code pid}. */
+    public synchronized boolean knows(int pid) {
+        return identities.containsKey(pid);
+    }
+
+    /** The identity of {@code pid} as recorded, or the plain one. */
+    public synchronized Identity identity(int pid) {
+        Identity id = identities.get(pid);
+        return id != null ? id : Identity.plain(pid);
+    }
+
+    /** The -p targets, named both ways (the header shows them). */
+    public synchronized void targets(java.util.Collection<Identity> ids) {
+        targets.clear();
+        targets.addAll(ids);
+        for (Identity id : ids) identities.put(id.pid(), id);
+    }
+
+    public synchronized List<Identity> targets() {
+        return List.copyOf(targets);
+    }
+
+    /** The name of the group column of a system-wide table: "Command", or "Container" (--group-by container). */
+    public synchronized void groupColumn(String name) {
+        groupColumn = name;
+    }
+
+    public synchronized String groupColumn() {
+        return groupColumn;
+    }
+
     /** Samples counted so far. */
     public synchronized long samples() {
         return samples;

@@ -1,6 +1,7 @@
 package io.tansa.report;
 
 import io.tansa.net.FdReport;
+import io.tansa.profile.Identity;
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -13,12 +14,22 @@ public final class FdsJson {
     private FdsJson() {}
 
     public static void render(FdReport r, boolean summary, PrintStream out) {
-        out.println(json(r, summary));
+        render(r, Identity.plain(r.pid()), summary, out);
+    }
+
+    /** As above, with the target's "ns_pid", "cgroup" and "container" (see {@link Who}). */
+    public static void render(FdReport r, Identity id, boolean summary, PrintStream out) {
+        out.println(json(r, id, summary));
     }
 
     static String json(FdReport r, boolean summary) {
+        return json(r, Identity.plain(r.pid()), summary);
+    }
+
+    static String json(FdReport r, Identity id, boolean summary) {
         Map<String, Object> top = new LinkedHashMap<>();
         top.put("pid", r.pid());
+        Who.fields(id, top);
         top.put("comm", r.comm());
         if (summary) {
             top.put("total", r.fds().size());

@@ -1,6 +1,7 @@
 package io.tansa.report;
 
 import io.tansa.net.FdReport;
+import io.tansa.profile.Identity;
 import java.io.PrintStream;
 import java.math.BigDecimal;
 import java.math.MathContext;
@@ -18,19 +19,39 @@ public final class FdsText {
     private FdsText() {}
 
     public static void render(FdReport r, boolean summary, PrintStream out) {
-        out.print(summary ? summary(r) : table(r));
+        render(r, Identity.plain(r.pid()), summary, out);
+    }
+
+    /** As above, the header naming the pid in the target's own namespace and its container. */
+    public static void render(FdReport r, Identity id, boolean summary, PrintStream out) {
+        out.print(summary ? summary(r, id) : table(r, id));
+    }
+
+    /** "svc (pid 5552): 3 fds", or "svc, pid 5552 (1 in its container): 3 fds" and a container line. */
+    static String header(FdReport r, Identity id) {
+        String h = id.otherPid()
+                ? String.format(Locale.ROOT, "%s, pid %s: %d fds%n", r.comm(), Who.pid(id), r.fds().size())
+                : String.format(Locale.ROOT, "%s (pid %d): %d fds%n", r.comm(), r.pid(), r.fds().size());
+        if (id.container() != null) h += "container " + Who.container(id) + ", cgroup " + id.cgroup() + "\n";
+        return h;
     }
 
     static String summary(FdReport r) {
-        StringBuilder b = new StringBuilder();
-        b.append(String.format(Locale.ROOT, "%s (pid %d): %d fds%n", r.comm(), r.pid(), r.fds().size()));
+        return summary(r, Identity.plain(r.pid()));
+    }
+
+    static String summary(FdReport r, Identity id) {
+        StringBuilder b = new StringBuilder(header(r, id));
         for (FdReport.Group g : r.summary()) b.append(String.format(Locale.ROOT, "%6d × %s%n", g.count(), g.what()));
         return b.toString();
     }
 
     static String table(FdReport r) {
-        StringBuilder b = new StringBuilder();
-        b.append(String.format(Locale.ROOT, "%s (pid %d): %d fds%n", r.comm(), r.pid(), r.fds().size()));
+        return table(r, Identity.plain(r.pid()));
+    }
+
+    static String table(FdReport r, Identity id) {
+        StringBuilder b = new StringBuilder(header(r, id));
         b.append(String.format(Locale.ROOT, "%5s  %-10s %-3s %s%n", "FD", "TYPE", "RW", "WHAT"));
         for (FdReport.Entry e : r.fds()) {
             b.append(String.format(Locale.ROOT, "%5d  %-10s %-3s %s%n", e.fd(), e.type(), mode(e), what(e)));

@@ -57,6 +57,7 @@ public final class JsonRenderer implements Renderer {
             }
             b.append('}');
         }
+        if (!p.targets().isEmpty()) b.append(", \"targets\": ").append(JsonValue.of(Who.targets(p.targets())));
         b.append("}\n");
         out.write(b.toString().getBytes(StandardCharsets.UTF_8));
         out.flush();

@@ -13,7 +13,9 @@ import java.util.zip.GZIPOutputStream;
 
 /**
  * pprof's gzipped profile.proto (github.com/google/pprof/proto/profile.proto), encoded by hand:
- * sample type "hits"/"count", one sample per distinct path (locations leaf first), one location per
+ * sample type "hits"/"count" (a timed profile, whose meta gives its "frequency" in Hz: "samples"/"count"
+ * and "cpu"/"nanoseconds", period 1e9/Hz, as Go's CPU profiles and Parca's process_cpu expect),
+ * one sample per distinct path (locations leaf first), one location per
  * distinct frame, one function per name and file, one mapping per native module. Functions are
  * already symbolized (has_functions), so {@code go tool pprof} shows the names without the binaries.
  * The capture's meta (symbol, stop reason, shaping) goes into the comments.
@@ -36,8 +38,12 @@ public final class PprofRenderer implements Renderer {
         strings.clear();
         str("");
         Proto prof = new Proto();
-        Proto hits = new Proto().varint(VT_TYPE, str("hits")).varint(VT_UNIT, str("count"));
-        prof.message(P_SAMPLE_TYPE, hits);
+        long hz = hertz(p.meta().get("frequency"));
+        long periodNs = hz > 0 ? 1_000_000_000L / hz : 0;
+        Proto count = new Proto().varint(VT_TYPE, str(hz > 0 ? "samples" : "hits")).varint(VT_UNIT, str("count"));
+        Proto cpu = hz > 0 ? new Proto().varint(VT_TYPE, str("cpu")).varint(VT_UNIT, str("nanoseconds")) : null;
+        prof.message(P_SAMPLE_TYPE, count);
+        if (cpu != null) prof.message(P_SAMPLE_TYPE, cpu);
 
         Map<String, Long> mappings = new LinkedHashMap<>();
         Map<String, Long> functions = new HashMap<>();
@@ -79,13 +85,15 @@ public final class PprofRenderer implements Renderer {
                 }
                 ids[i] = loc;
             }
-            samples.add(new Proto().packed(S_LOCATION_ID, ids).packed(S_VALUE, new long[] {path.count()}));
+            long[] values = cpu == null ? new long[] {path.count()} : new long[] {path.count(), path.count() * periodNs};
+            samples.add(new Proto().packed(S_LOCATION_ID, ids).packed(S_VALUE, values));
         }
         for (Proto s : samples) prof.message(P_SAMPLE, s);
         for (Proto m : mappingMsgs) prof.message(P_MAPPING, m);
         for (Proto l : locationMsgs) prof.message(P_LOCATION, l);
         for (Proto f : functionMsgs) prof.message(P_FUNCTION, f);
-        prof.message(P_PERIOD_TYPE, hits).varint(P_PERIOD, 1);
+        if (cpu != null) prof.message(P_PERIOD_TYPE, cpu).varint(P_PERIOD, periodNs);
+        else prof.message(P_PERIOD_TYPE, count).varint(P_PERIOD, 1);
         for (Map.Entry<String, String> e : p.meta().entrySet()) prof.varint(P_COMMENT, str(e.getKey() + ": " + e.getValue()));
         // Written last: every index above has been handed out by now; field order does not matter on the wire.
         for (String s : strings.keySet()) prof.string(P_STRING_TABLE, s);
@@ -94,6 +102,12 @@ public final class PprofRenderer implements Renderer {
         gz.write(prof.toByteArray());
         gz.finish();
         out.flush();
+    }
+
+    /** "99 Hz" → 99; 0 when absent or not of that form. */
+    static long hertz(String frequency) {
+        if (frequency == null || !frequency.matches("\\d+ Hz")) return 0;
+        return Long.parseLong(frequency.substring(0, frequency.indexOf(' ')));
     }
 
     private long str(String s) {

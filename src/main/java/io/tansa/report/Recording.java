@@ -69,7 +69,9 @@ public final class Recording implements Renderer {
             b.append("{\"name\": ").append(Json.quote(l.symbol())).append(", \"module\": ").append(Json.quote(l.module()))
                     .append(", \"address\": ").append(Json.hex(l.address())).append(", \"hits\": ").append(l.hits()).append('}');
         }
-        w.write(b.append("]}\n").toString());
+        b.append(']');
+        if (!p.targets().isEmpty()) b.append(", \"targets\": ").append(JsonValue.of(Who.targets(p.targets())));
+        w.write(b.append("}\n").toString());
         Map<Frame, Integer> ids = new HashMap<>();
         if (raw) {
             for (Stack s : stacks) {
@@ -128,6 +130,11 @@ public final class Recording implements Renderer {
         }
         Profile p = new Profile();
         ((Map<?, ?>) header.get("meta")).forEach((k, v) -> p.meta((String) k, (String) v));
+        if (header.get("targets") instanceof List<?> ts) {
+            List<io.tansa.profile.Identity> ids = new ArrayList<>();
+            for (Object o : ts) ids.add(Who.parse((Map<?, ?>) o));
+            p.targets(ids);
+        }
         List<Long> hits = new ArrayList<>();
         for (Object o : (List<?>) header.get("locations")) {
             Map<?, ?> l = (Map<?, ?>) o;

@@ -84,6 +84,7 @@ public final class TextRenderer implements Renderer {
                         l.hits(), l.hits() == 0 ? " (never hit)" : ""));
             }
         }
+        b.append(Who.lines(p.targets()));
         if (p.meta().containsKey("shape")) b.append("shaped: ").append(p.meta().get("shape")).append('\n');
         return b.toString();
     }

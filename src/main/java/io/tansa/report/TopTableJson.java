@@ -27,6 +27,8 @@ public final class TopTableJson {
                 .append(", \"lost\": ").append(h.lost());
         if (t.rubyTable()) b.append(", \"language\": \"ruby\"");
         if (h.stopped() != null) b.append(", \"stopped\": ").append(Json.quote(h.stopped()));
+        if (!t.targets().isEmpty()) b.append(", \"targets\": ").append(JsonValue.of(Who.targets(t.targets())));
+        if (t.byCommand()) b.append(", \"group_by\": ").append(Json.quote(t.groupColumn().toLowerCase(Locale.ROOT)));
         b.append(", \"rows\": [");
         boolean first = true;
         for (TopTable.Row r : t.rows()) {
@@ -38,7 +40,16 @@ public final class TopTableJson {
             if (t.callchains()) b.append(", \"children\": ").append(pct(t.percent(r.children())));
             b.append(", \"kernel\": ").append(r.kernel());
             if (r.ruby()) b.append(", \"kind\": \"ruby\", \"line\": ").append(r.line());
-            if (t.byCommand()) b.append(", \"command\": ").append(Json.quote(r.command())).append(", \"pid\": ").append(r.pid());
+            if (t.byCommand()) {
+                b.append(", \"").append(t.groupColumn().equals("Command") ? "command" : "container").append("\": ")
+                        .append(Json.quote(r.command())).append(", \"pid\": ").append(r.pid());
+                java.util.Map<String, Object> who = new java.util.LinkedHashMap<>();
+                Who.fields(t.identity(r.pid()), who);
+                for (var e : who.entrySet()) {
+                    if (e.getKey().equals("container") && !t.groupColumn().equals("Command")) continue;
+                    b.append(", ").append(Json.quote(e.getKey())).append(": ").append(JsonValue.of(e.getValue()));
+                }
+            }
             b.append('}');
         }
         b.append("], \"next\": ").append(Json.quote(t.nextCommand())).append("}\n");

@@ -36,6 +36,7 @@ public final class TopTableText {
         if (h.lost() > 0) b.append(", lost: ").append(h.lost());
         if (h.stopped() != null) b.append(" (").append(h.stopped()).append(')');
         b.append('\n');
+        b.append(Who.lines(t.targets()));
         if (t.rubyTable()) {
             ruby(t, rows, b);
             out.print(b);
@@ -43,15 +44,16 @@ public final class TopTableText {
             return;
         }
         int objW = "Shared Object".length();
-        int cmdW = "Command".length();
+        String group = t.groupColumn();
+        int cmdW = group.length();
         for (TopTable.Row r : rows) {
             objW = Math.max(objW, r.object().length());
             if (r.command() != null) cmdW = Math.max(cmdW, r.command().length());
         }
         objW = Math.min(objW, 40);
-        cmdW = Math.min(cmdW, 16);
+        cmdW = Math.min(cmdW, group.equals("Command") ? 16 : 40);
         b.append(t.callchains() ? "Children      Self  " : "Overhead  ");
-        if (t.byCommand()) b.append(pad("Command", cmdW)).append("  ");
+        if (t.byCommand()) b.append(pad(group, cmdW)).append("  ");
         b.append(pad("Shared Object", objW)).append("  Symbol\n");
         for (TopTable.Row r : rows) {
             if (t.callchains()) {

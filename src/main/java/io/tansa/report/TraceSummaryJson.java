@@ -3,7 +3,9 @@ package io.tansa.report;
 import io.tansa.trace.Summary;
 import io.tansa.trace.Summary.Stat;
 import io.tansa.trace.Summary.ThreadStats;
+import io.tansa.profile.Identity;
 import java.io.PrintStream;
+import java.util.function.IntUnaryOperator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -17,6 +19,13 @@ public final class TraceSummaryJson {
     private TraceSummaryJson() {}
 
     public static void render(Summary sum, long lost, PrintStream out) {
+        render(sum, lost, List.of(), t -> t, out);
+    }
+
+    /** As above, with "targets" ({@link Who}) and each thread's "ns_tid"/"ns_pid" where they differ. */
+    public static void render(Summary sum, long lost, List<Identity> targets, IntUnaryOperator nsTid, PrintStream out) {
+        Map<Integer, Identity> byPid = new java.util.HashMap<>();
+        for (Identity id : targets) byPid.put(id.pid(), id);
         StringBuilder b = new StringBuilder();
         b.append("{\"syscalls\": ");
         rows(b, sum.syscalls(), "name");
@@ -28,14 +37,21 @@ public final class TraceSummaryJson {
             for (ThreadStats t : sum.threads()) {
                 if (!first) b.append(", ");
                 first = false;
-                b.append("{\"tid\": ").append(t.tid).append(", \"pid\": ").append(t.pid).append(", \"name\": ")
+                b.append("{\"tid\": ").append(t.tid).append(", \"pid\": ").append(t.pid);
+                int nt = nsTid.applyAsInt(t.tid);
+                if (nt != t.tid) b.append(", \"ns_tid\": ").append(nt);
+                Identity proc = byPid.get(t.pid);
+                if (proc != null && proc.otherPid()) b.append(", \"ns_pid\": ").append(proc.nsPid());
+                b.append(", \"name\": ")
                         .append(Json.quote(t.name)).append(", \"syscalls\": ");
                 rows(b, Summary.syscalls(t), "name");
                 b.append('}');
             }
             b.append(']');
         }
-        b.append(", \"lost\": ").append(lost).append("}");
+        b.append(", \"lost\": ").append(lost);
+        if (!targets.isEmpty()) b.append(", \"targets\": ").append(JsonValue.of(Who.targets(targets)));
+        b.append("}");
         out.println(b);
         out.flush();
     }

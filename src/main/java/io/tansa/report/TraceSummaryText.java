@@ -3,7 +3,9 @@ package io.tansa.report;
 import io.tansa.trace.Summary;
 import io.tansa.trace.Summary.Stat;
 import io.tansa.trace.Summary.ThreadStats;
+import io.tansa.profile.Identity;
 import java.io.PrintStream;
+import java.util.function.IntUnaryOperator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -19,6 +21,17 @@ public final class TraceSummaryText {
     private static final String RULE = "------ ----------- ----------- ----------- --------- --------- ----------------";
 
     public static void render(Summary sum, long lost, PrintStream out) {
+        render(sum, lost, List.of(), t -> t, out);
+    }
+
+    /**
+     * As above, the targets in containers named first ({@link Who#lines}), and each thread of a
+     * per-thread table with its tid in its own namespace ({@code nsTid}: tid → that tid).
+     */
+    public static void render(Summary sum, long lost, List<Identity> targets, IntUnaryOperator nsTid, PrintStream out) {
+        Map<Integer, Identity> byPid = new java.util.HashMap<>();
+        for (Identity id : targets) byPid.put(id.pid(), id);
+        out.print(Who.lines(targets));
         table(out, sum.syscalls());
         List<Map.Entry<String, Stat>> io = sum.ioctls();
         if (!io.isEmpty()) {
@@ -33,7 +46,9 @@ public final class TraceSummaryText {
         }
         for (ThreadStats t : sum.threads()) {
             out.println();
-            out.printf(Locale.ROOT, "thread %d (%s) of process %d%n", t.tid, t.name, t.pid);
+            Identity proc = byPid.getOrDefault(t.pid, Identity.plain(t.pid));
+            out.printf(Locale.ROOT, "thread %s (%s) of process %s%n", Who.tid(t.tid, nsTid.applyAsInt(t.tid)), t.name,
+                    Who.pid(proc));
             table(out, Summary.syscalls(t));
         }
         if (lost > 0) {

@@ -8,9 +8,12 @@ import io.tansa.capture.StackCapture;
 import io.tansa.net.Sockets;
 import io.tansa.proc.ProcFs;
 import io.tansa.profile.Profile;
+import io.tansa.profile.TopTable;
 import io.tansa.symbols.ProcessSymbols;
 import io.tansa.sys.PerfRecord;
+import io.tansa.top.RubyTop;
 import io.tansa.top.Sampler;
+import io.tansa.top.Top;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -91,6 +94,27 @@ public final class Captures {
     public Profile cpu(List<Integer> pids, Duration d, Client client) {
         AtomicBoolean stop = new AtomicBoolean();
         return guarded(pids, client, () -> stop.set(true), () -> sampleCpu(pids, d, stop));
+    }
+
+    /**
+     * A Ruby CPU profile of {@code pids}: what {@code tansa top --lang ruby} samples (the Ruby frames
+     * of the thread on CPU, read at the sample), as Ruby paths with counts.
+     */
+    public Profile rubyCpu(List<Integer> pids, Duration d, Client client) {
+        AtomicBoolean stop = new AtomicBoolean();
+        return guarded(pids, client, () -> stop.set(true), () -> {
+            Profile profile = new Profile();
+            profile.keepStacks(false);
+            int hz = Math.min(limits.frequency(), RubyTop.MAX_FREQUENCY);
+            Top.Result res = RubyTop.run(new RubyTop.Request(pids, hz, d, d), stop::get, t -> {}, null, profile::record);
+            TopTable.Header h = res.table().header();
+            profile.meta("event", h.event());
+            profile.meta("frequency", hz + " Hz");
+            profile.meta("target", h.target());
+            profile.meta("language", "ruby");
+            profile.meta("stopped", res.stop().text);
+            return profile;
+        });
     }
 
     /** The callers of {@code symbol} in {@code pids}: what {@code tansa callers} captures. */

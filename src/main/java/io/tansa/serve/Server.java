@@ -39,7 +39,7 @@ import javax.net.ssl.SSLContext;
  * {@code tansa serve}: an HTTP(S) server (the JDK's com.sun.net.httpserver) answering
  * <ul>
  * <li>{@code GET /metrics} — listen queues and listen overflow counters ({@link ListenMetrics});</li>
- * <li>{@code GET /debug/pprof/profile?pid=P&seconds=S} — a CPU profile of P;</li>
+ * <li>{@code GET /debug/pprof/profile?pid=P&seconds=S} — a CPU profile of P ({@code &lang=ruby}: its Ruby methods);</li>
  * <li>{@code GET /debug/pprof/callers?pid=P&symbol=SYM&seconds=S&count=N} — the callers of SYM in P;</li>
  * </ul>
  * the target given as {@code pid=P} or {@code comm=NAME} (the processes of that name {@code --allow} matches);
@@ -181,7 +181,7 @@ public final class Server implements AutoCloseable {
             a = switch (path) {
                 case "/metrics" -> new Answer(200, metrics.contentType(), metrics.scrape(arrived));
                 case "/debug/pprof/profile", "/debug/pprof/callers" -> profile(ex, path.endsWith("callers"), q);
-                case "/" -> Answer.text(200, "tansa serve: /metrics, /debug/pprof/profile?pid=P&seconds=S,"
+                case "/" -> Answer.text(200, "tansa serve: /metrics, /debug/pprof/profile?pid=P&seconds=S[&lang=ruby],"
                         + " /debug/pprof/callers?pid=P&symbol=SYM&seconds=S&count=N (comm=NAME for pid=P;"
                         + " &format=folded|speedscope|json)");
                 default -> throw new Refused(404, "no such path: " + path);
@@ -245,8 +245,8 @@ public final class Server implements AutoCloseable {
         return switch (kind) {
             case USAGE, AMBIGUOUS -> 400;
             case PERMISSION -> 403;
-            case NO_SUCH_PROCESS, SYMBOL_NOT_FOUND, TARGET_EXITED -> 404;
-            case UNSUPPORTED, NAMESPACE, BINARY_CHANGED -> 422;
+            case NO_SUCH_PROCESS, SYMBOL_NOT_FOUND, TARGET_EXITED, CONTAINER_NOT_FOUND -> 404;
+            case UNSUPPORTED, NAMESPACE, BINARY_CHANGED, NOT_MOUNTED -> 422;
             case INTERNAL -> 500;
         };
     }
@@ -284,6 +284,9 @@ public final class Server implements AutoCloseable {
                     + " (the server's --max-seconds), not " + q.get("seconds"));
         }
         Duration d = Duration.ofMillis((long) (seconds * 1000));
+        String lang = q.getOrDefault("lang", "native");
+        if (!lang.equals("native") && !lang.equals("ruby")) throw new Refused(400, "lang must be native or ruby, not '" + lang + "'");
+        if (callers && q.containsKey("lang")) throw new Refused(400, "lang= is for /debug/pprof/profile (callers finds a Ruby's frames itself)");
         String symbol = q.get("symbol");
         long count = 0;
         if (callers) {
@@ -303,7 +306,7 @@ public final class Server implements AutoCloseable {
         Profile p = callers
                 ? captures.callers(pids, symbol, d, count, client,
                         config.log() == null ? null : line -> config.log().accept("pid " + pids + ": " + line))
-                : captures.cpu(pids, d, client);
+                : lang.equals("ruby") ? captures.rubyCpu(pids, d, client) : captures.cpu(pids, d, client);
         ByteArrayOutputStream out = new ByteArrayOutputStream(64 * 1024);
         r.render(p, out);
         String type = switch (f) {

@@ -76,7 +76,7 @@ public final class ProcessSymbols {
     public Frame frame(long addr, boolean lines) {
         Hit h = find(addr);
         if (h.module != null && h.module.elf() != null) {
-            String name = symbolIn(h.module, addr).map(Symbol::name).orElse(UNKNOWN);
+            String name = symbolIn(h.module, addr).map(Symbol::name).orElseGet(() -> unnamed(h.module, addr));
             if (lines) {
                 Optional<DebugLine.Line> l = lineTable(h.module).lookup(addr - h.module.bias());
                 if (l.isPresent()) return Frame.nativeFrame(name, h.module.name(), addr, l.get().file(), l.get().line());
@@ -86,6 +86,18 @@ public final class ProcessSymbols {
         Optional<String> jit = jitSymbol(h, addr);
         if (jit.isPresent()) return Frame.nativeFrame(jit.get(), JIT, addr);
         return Frame.nativeFrame(UNKNOWN, h.module != null ? h.module.name() : h.region, addr);
+    }
+
+    /**
+     * A name for code no symbol covers (a stripped binary's static functions): "module+0xSTART",
+     * START the link-time address of the function's entry from its CFI (objdump's and addr2line's
+     * address; {@code tansa callers module+0xSTART} probes it), so that distinct functions stay
+     * distinct and one function's addresses are one; "[unknown]" where no CFI covers it either.
+     */
+    private static String unnamed(Module m, long addr) {
+        io.tansa.unwind.Cfi cfi = io.tansa.unwind.Cfi.of(m.elf());
+        long start = cfi == null ? -1 : cfi.functionStart(addr - m.bias());
+        return start < 0 ? UNKNOWN : m.name() + "+0x" + Long.toHexString(start);
     }
 
     /** "work+0x12" for display; "libx.so+0x1f30" when the object has no symbol there; "0x7f…" outside objects. */

@@ -30,7 +30,8 @@ public final class SymbolResolver {
 
     /**
      * Resolves a symbol spec — "name", "name@VERSION", "object:name", "name+0xOFF",
-     * "object:name+0xOFF" — to every definition in every loaded object (aliases at one address in
+     * "object:name+0xOFF", and "module+0xADDR" for code with no symbol (a link-time address in the
+     * loaded object of that file name) — to every definition in every loaded object (aliases at one address in
      * one object are one target). The object may be a file name ("libcrypt.so.1"), a path, or a
      * prefix of the file name ("libcrypt"). Functions only, unless only data symbols match.
      * Throws {@code Failure(SYMBOL_NOT_FOUND)} with close names, or with the loaded objects when
@@ -62,7 +63,7 @@ public final class SymbolResolver {
         return OptionalLong.empty();
     }
 
-    /** A parsed SYMBOL: [object:]name[+offset]. */
+    /** A parsed SYMBOL: [object:]name[+offset], or module+0xADDR (a link-time address in that object). */
     private record Spec(String text, String object, String name, long offset) {
         static Spec parse(String spec) {
             String s = spec.strip();
@@ -139,6 +140,17 @@ public final class SymbolResolver {
         }
         if (!funcs.isEmpty()) return funcs;
         if (!data.isEmpty()) return data;
+        if (sp.object == null && sp.offset != 0) {
+            // "module+0xADDR": a link-time address in a loaded object, as frames without a symbol are named
+            for (Module m : scope) {
+                if (!m.name().equals(sp.name)) continue;
+                long fileOff = m.elf().vaddrToFileOffset(sp.offset);
+                if (fileOff < 0) throw new Failure(Failure.Kind.USAGE, sp.text + ": 0x" + Long.toHexString(sp.offset)
+                        + " is not an address in " + m.name() + "'s file");
+                funcs.add(new ProbeTarget(sp.text, m.name(), m.file(), fileOff, m.bias() + sp.offset));
+            }
+            if (!funcs.isEmpty()) return funcs;
+        }
         throw notFound(sp, scope, loaded);
     }
 
@@ -239,6 +251,21 @@ public final class SymbolResolver {
                         && (sp.object == null || objectMatches(m, sp.object)))
                 .map(Module::path).distinct().toList();
         if (!unread.isEmpty()) msg += " (could not read: " + String.join(", ", unread) + ")";
+        // objects with only .dynsym (no .symtab, MiniDebugInfo or debug file): their static functions have no
+        // names here. Said unless the name looks like a typo of a known one (within 2 edits).
+        boolean typo = !close.isEmpty() && Suggest.distance(sp.name, close.getFirst(), 3) <= 2;
+        List<String> stripped = typo ? List.of() : scope.stream()
+                .filter(m -> !m.name().equals("[vdso]") && m.elf().symbols().stream().allMatch(Symbol::dynamic))
+                .map(Module::name).distinct().toList();
+        if (!stripped.isEmpty()) {
+            String one = stripped.getFirst(); // the executable, where it is stripped: the maps list it first
+            String list = stripped.size() <= 3 ? String.join(", ", stripped)
+                    : String.join(", ", stripped.subList(0, 3)) + " and " + (stripped.size() - 3) + " more";
+            msg += "; " + list + (stripped.size() == 1 ? " is" : " are") + " stripped: only exported"
+                    + " functions have names there, static ones do not (install " + (stripped.size() == 1 ? "its" : "their")
+                    + " debug symbols, e.g. Debian's -dbgsym"
+                    + " package, or probe an address as tansa names it in frames: " + one + "+0xADDR)";
+        }
         return new Failure(Failure.Kind.SYMBOL_NOT_FOUND, msg);
     }
 

@@ -49,6 +49,14 @@ public final class RubyTop {
     /** The highest --freq: every sample stops the sampled thread for the Ruby read (tens to hundreds of µs). */
     public static final int MAX_FREQUENCY = 1000;
 
+    /** Usage error (exit 2) unless {@code hz} is a frequency Ruby sampling takes. */
+    public static void checkFrequency(int hz) {
+        if (hz <= 0 || hz > MAX_FREQUENCY) {
+            throw new Failure(Failure.Kind.USAGE, "-F for Ruby must be between 1 and " + MAX_FREQUENCY
+                    + " Hz (each sample stops the sampled thread while its Ruby frames are read)");
+        }
+    }
+
     /**
      * Samples until the duration passes, {@code stop} answers true, or every target exited; the
      * target is detached and running again when this returns (also on exceptions).
@@ -57,10 +65,13 @@ public final class RubyTop {
      * @param log    progress lines (attach, targets that ended), or null
      */
     public static Top.Result run(Request r, BooleanSupplier stop, Consumer<TopTable> update, Consumer<String> log) {
-        if (r.frequency() <= 0 || r.frequency() > MAX_FREQUENCY) {
-            throw new Failure(Failure.Kind.USAGE, "-F for Ruby must be between 1 and " + MAX_FREQUENCY
-                    + " Hz (each sample stops the sampled thread while its Ruby frames are read)");
-        }
+        return run(r, stop, update, log, null);
+    }
+
+    /** {@link #run}, also handing every sample's stack (Ruby frames innermost first) to {@code each} (tansa serve). */
+    public static Top.Result run(Request r, BooleanSupplier stop, Consumer<TopTable> update, Consumer<String> log,
+                                 Consumer<Stack> each) {
+        checkFrequency(r.frequency());
         Map<Integer, ProcessSymbols> symbols = new HashMap<>();
         Map<Integer, RubyReader> readers = new LinkedHashMap<>();
         for (int pid : r.pids()) {
@@ -80,6 +91,7 @@ public final class RubyTop {
                 .map(p -> "pid " + p + " (" + ProcFs.comm(p, p) + ", Ruby " + readers.get(p).version() + ")")
                 .collect(Collectors.joining(", "));
         TopTable table = TopTable.ruby();
+        table.targets(io.tansa.proc.IdentityReader.of(r.pids()).values());
         table.header(new TopTable.Header("cpu-clock", r.frequency(), target, 0, null));
         Map<Integer, String> threadNames = new HashMap<>();
         long[][] readNanos = {new long[1024]}; // per sample, for the median in the log
@@ -93,7 +105,9 @@ public final class RubyTop {
             if (frames.isEmpty()) frames = List.of(nativeFrame(symbols.computeIfAbsent(hit.pid(), ProcessSymbols::new),
                     hit.stopped()));
             String thread = threadNames.computeIfAbsent(hit.tid(), tid -> comm(hit.pid(), tid));
-            table.add(new Stack(hit.pid(), hit.tid(), thread, hit.timeNanos(), -1, frames), null);
+            Stack sample = new Stack(hit.pid(), hit.tid(), thread, hit.timeNanos(), -1, frames);
+            table.add(sample, null);
+            if (each != null) each.accept(sample);
             if (reads[0] == readNanos[0].length && reads[0] < 1 << 20) readNanos[0] = java.util.Arrays.copyOf(readNanos[0], 2 * reads[0]);
             if (reads[0] < readNanos[0].length) readNanos[0][reads[0]++] = System.nanoTime() - hit.timeNanos(); // registers, Ruby frames, counting
             return true;

@@ -2,7 +2,9 @@ package io.tansa.top;
 
 import io.tansa.capture.SampleStacks;
 
+import io.tansa.proc.IdentityReader;
 import io.tansa.proc.ProcFs;
+import io.tansa.profile.Identity;
 import io.tansa.profile.Frame;
 import io.tansa.profile.Stack;
 import io.tansa.profile.TopTable;
@@ -33,7 +35,13 @@ public final class Top {
      * @param refresh   how often the listener sees the table
      */
     public record Request(List<Integer> pids, boolean allCpus, int frequency, Duration duration, boolean callchain,
-            Duration refresh, int stackCopy) {
+            Duration refresh, int stackCopy, boolean groupByContainer) {
+        /** Rows of a system-wide table per command. */
+        public Request(List<Integer> pids, boolean allCpus, int frequency, Duration duration, boolean callchain,
+                Duration refresh, int stackCopy) {
+            this(pids, allCpus, frequency, duration, callchain, refresh, stackCopy, false);
+        }
+
         /** With frame-pointer call chains. */
         public Request(List<Integer> pids, boolean allCpus, int frequency, Duration duration, boolean callchain,
                 Duration refresh) {
@@ -55,6 +63,14 @@ public final class Top {
 
     private static final long TICK_NANOS = 100_000_000L;
 
+    /** The identity of a sampled process, read once (a process gone since: the plain one). */
+    private static Identity identify(TopTable table, int pid) {
+        if (table.knows(pid)) return table.identity(pid);
+        Identity id = IdentityReader.of(List.of(pid)).get(pid);
+        table.identity(id);
+        return id;
+    }
+
     /**
      * Samples until the duration passes, {@code stop} answers true, or every target exited.
      *
@@ -72,6 +88,8 @@ public final class Top {
         Sampler.Options o = new Sampler.Options(r.frequency(), r.callchain(), true,
                 unwinding == null ? 0 : r.stackCopy());
         TopTable table = new TopTable(r.allCpus(), r.callchain());
+        if (!r.allCpus()) table.targets(IdentityReader.of(r.pids()).values());
+        if (r.groupByContainer()) table.groupColumn("Container");
         SampleStacks stacks = new SampleStacks(symbols, unwinding);
         try (Sampler s = r.allCpus() ? Sampler.systemWide(o) : Sampler.attach(r.pids(), o)) {
             String target = r.allCpus() ? "all cpus" : r.pids().stream()
@@ -89,7 +107,13 @@ public final class Top {
                 stacks.observe(rec);
                 if (rec instanceof PerfRecord.Sample smp && smp.time() - window[0] <= 0) {
                     Stack st = stacks.stack(smp, r.callchain());
-                    table.add(st, r.allCpus() ? stacks.comm(smp.pid(), smp.pid()) : null);
+                    String group = null;
+                    if (r.allCpus()) {
+                        Identity id = identify(table, smp.pid());
+                        group = !r.groupByContainer() ? stacks.comm(smp.pid(), smp.pid())
+                                : id.container() != null ? id.container().label() : "-";
+                    }
+                    table.add(st, group);
                 }
             };
             Stop why;

@@ -106,6 +106,18 @@ public final class Cfi {
         return starts.length;
     }
 
+    /**
+     * Start of the FDE covering link-time address {@code vaddr}: the entry of the function (or of
+     * a part of one, such as gcc's {@code .cold} code) that holds it, found in a binary with no
+     * symbol there; -1 when no FDE covers it.
+     */
+    public long functionStart(long vaddr) {
+        int i = Sorted.floor(starts, vaddr);
+        if (i < 0) return -1;
+        Fde f = fde(i);
+        return f == null || vaddr >= f.end ? -1 : starts[i];
+    }
+
     /** The rules at link-time address {@code vaddr} (that is, pc - load bias), if any FDE covers it. */
     public Optional<Row> find(long vaddr) {
         return Optional.ofNullable(lookup(vaddr));

@@ -94,8 +94,9 @@ class RateCapTest {
             System.out.printf("rate cap, %s mode: untraced %d calls/s, during the capture %d calls/s (%.0f%%), after %d;"
                     + " %s%n", mode, median(untraced), (long) mean(traced), share * 100, median(after), out[0].accounting());
             assertTrue(traced.size() >= 20, "periods seen during the capture: " + traced.size());
-            // with the probe armed all the time the loop would run at a fraction of a percent of its rate
-            assertTrue(share >= 0.5, "the loop kept " + Math.round(share * 100) + "% of its untraced call rate");
+            // with the probe armed all the time the loop would run at a fraction of a percent of its rate;
+            // a fifth leaves room for a machine busy with other work (the bench measures the real share)
+            assertTrue(share >= 0.2, "the loop kept " + Math.round(share * 100) + "% of its untraced call rate");
 
             Map<String, String> a = out[0].accounting();
             long captured = Long.parseLong(a.get("captured"));

@@ -11,8 +11,10 @@ import io.tansa.testing.Target;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Tag;
@@ -118,6 +120,79 @@ class RubySeriesTest {
                 io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGKILL);
             }
         }
+    }
+
+    /**
+     * The oracle, as on a container host: the host's gdb with the root as its sysroot stops the
+     * series' Ruby at the workload's function 30 times and calls {@code rb_backtrace()} there; the
+     * distinct Ruby paths it prints (file:line of every frame, innermost first) are the distinct Ruby
+     * paths tansa captures in the same process, in stop and in copy mode. Method labels are left
+     * out of the comparison: 3.4 prints {@code 'Accounts.signup'} where tansa gives the iseq's label.
+     */
+    @ParameterizedTest
+    @EnumSource(Series.class)
+    @Timeout(600)
+    @Tag("oracle")
+    void sameRubyPathsAsGdbsRbBacktraceInTheRoot(Series s) throws Exception {
+        Path root = RubyRoots.root(s);
+        Workload w = WORK.get(s);
+        String fn = w.function.substring(w.function.indexOf(':') + 1);
+        try (Target t = start(s, root, w.script)) {
+            int pid = pid(t);
+            try {
+                Set<List<String>> ours = new java.util.TreeSet<>(java.util.Comparator.comparing(Object::toString));
+                for (String mode : List.of("stop", "copy")) {
+                    Tansa r = Tansa.run("callers", "-q", "-p", "" + pid, "-n", "120", "--rate", "0", "--mode", mode,
+                            "-f", "json", w.function);
+                    assertEquals(0, r.exitCode(), r.err());
+                    Set<List<String>> paths = new java.util.TreeSet<>(java.util.Comparator.comparing(Object::toString));
+                    for (RubyCallersTest.Hit h : RubyCallersTest.paths(r.out())) {
+                        paths.add(h.frames().stream().filter(f -> f[0].equals("ruby")).map(f -> f[2] + ":" + f[3]).toList());
+                    }
+                    if (mode.equals("stop")) ours.addAll(paths);
+                    else assertEquals(ours, paths, s + ": copy mode's Ruby paths are stop mode's");
+                }
+                assertEquals(3, ours.size(), s + ": the script's three paths: " + ours);
+
+                Path cmds = Files.createTempFile("tansa-gdb", ".cmds");
+                Files.writeString(cmds, "set pagination off\nset $n = 0\nbreak " + fn + "\ncommands\nsilent\n"
+                        + "call (void)rb_backtrace()\nset $n = $n + 1\nif $n >= 30\ndetach\nquit\nend\ncontinue\nend\ncontinue\n");
+                Native.Result gdb = Native.run("gdb", "-q", "-batch", "-nx", "-ex", "set sysroot " + root, "-p", "" + pid,
+                        "-x", cmds.toString());
+                Files.deleteIfExists(cmds);
+                assertTrue(t.alive(), "the target outlived gdb's calls: " + gdb.out() + gdb.err());
+                assertEquals("0", Target.status(pid, "TracerPid").strip(), "untraced after gdb detached");
+                // rb_backtrace() wrote to the target's stderr (its output here): one block per stop, innermost first
+                io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGKILL);
+                String printed = t.rest();
+                Set<List<String>> theirs = new java.util.TreeSet<>(java.util.Comparator.comparing(Object::toString));
+                // innermost first with "\tfrom" on all but the first line (3.x), or oldest first with
+                // "\tfrom" on every line (2.5 to 2.7): then each block starts at <main>
+                boolean oldestFirst = !Pattern.compile("(?m)^/").matcher(printed).find();
+                List<String> block = new ArrayList<>();
+                Matcher line = Pattern.compile("(?m)^(\\tfrom )?(\\S+):(\\d+):in .(.*).$").matcher(printed);
+                while (line.find()) {
+                    boolean starts = oldestFirst ? line.group(4).equals("<main>") && (block.isEmpty() || !block.getLast().endsWith("!main"))
+                            : line.group(1) == null;
+                    if (starts && !block.isEmpty()) {
+                        theirs.add(strip(block, oldestFirst));
+                        block = new ArrayList<>();
+                    }
+                    block.add(line.group(2) + ":" + line.group(3) + (line.group(4).equals("<main>") ? "!main" : ""));
+                }
+                if (!block.isEmpty()) theirs.add(strip(block, oldestFirst));
+                assertEquals(ours, theirs, s + ": gdb's rb_backtrace() paths\n" + printed);
+            } finally {
+                if (io.tansa.proc.ProcFs.alive(pid)) io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGKILL);
+            }
+        }
+    }
+
+    /** A printed block as file:line innermost first, without the marks the parser added. */
+    static List<String> strip(List<String> block, boolean oldestFirst) {
+        List<String> out = new ArrayList<>(block.stream().map(l -> l.replace("!main", "")).toList());
+        if (oldestFirst) java.util.Collections.reverse(out);
+        return out;
     }
 
     /** tansa run with the test-only switch that hides layout rows; its exit code, stdout and stderr. */

@@ -73,7 +73,8 @@ class PprofTest {
             List<Map.Entry<Long, List<String>>> out = new ArrayList<>();
             int at = text.indexOf("Samples:"), end = text.indexOf("Locations");
             for (String l : text.substring(at, end).lines().toList()) {
-                Matcher m = Pattern.compile("^\\s+(\\d+): ([\\d ]+)$").matcher(l);
+                // "  COUNT: IDS", or with a second sample type "  COUNT NANOS: IDS"
+                Matcher m = Pattern.compile("^\\s+(\\d+)(?:\\s+\\d+)?: ([\\d ]+)$").matcher(l);
                 if (!m.find()) continue;
                 List<String> fns = Stream.of(m.group(2).trim().split(" ")).map(id -> names.getOrDefault(id, "?" + id)).toList();
                 out.add(Map.entry(Long.parseLong(m.group(1)), fns));
@@ -101,6 +102,11 @@ class PprofTest {
         assertTrue(a > b && b > 0, "burn_a " + a + ", burn_b " + b + "\n" + out);
         assertTrue(a + b >= raw.total() * 0.9, out);
         assertTrue(out.contains("Comment: target: pid " + burn.pid() + " (top_burn)"), out);
+        // a CPU profile as Go writes one: samples and CPU time, the period one sample's share at 99 Hz
+        assertTrue(out.contains("PeriodType: cpu nanoseconds\nPeriod: 10101010\n"), out);
+        Matcher first = Pattern.compile("(?m)^samples/count cpu/nanoseconds\n\\s+(\\d+)\\s+(\\d+): ").matcher(out);
+        assertTrue(first.find(), out);
+        assertEquals(Long.parseLong(first.group(1)) * 10101010L, Long.parseLong(first.group(2)), out);
         // the profile carries its function names: nothing to symbolize
         String none = pprof(serve.url + "/debug/pprof/profile?pid=" + burn.pid() + "&seconds=1", "-symbolize=none", "-raw");
         assertTrue(Raw.parse(none).with(List.of("burn_a", "work", "main")) > 0, none);
@@ -127,6 +133,26 @@ class PprofTest {
             long signup = count(raw, "signup"), login = count(raw, "login"), rehash = count(raw, "rehash");
             assertEquals(120, signup + login + rehash, out);
             assertTrue(signup > 0 && signup < login && login < rehash, signup + " " + login + " " + rehash + "\n" + out);
+        }
+    }
+
+    /**
+     * A Ruby CPU profile ({@code &lang=ruby}): the Ruby methods of the thread on CPU, top_split.rb's
+     * burn_a and burn_b in its 3 : 1, every sample under {@code <main>}; the target untraced after.
+     */
+    @Test
+    void rubyCpuProfile() {
+        try (Target rb = Target.start("ruby", Path.of("src/test/ruby/top_split.rb").toAbsolutePath().toString())) {
+            int pid = Integer.parseInt(rb.awaitLine("ready").split(" ")[1]);
+            String out = pprof(serve.url + "/debug/pprof/profile?pid=" + pid + "&seconds=4&lang=ruby", "-raw");
+            Raw raw = Raw.parse(out);
+            long a = count(raw, "burn_a"), b = count(raw, "burn_b");
+            assertTrue(raw.total() >= 30, out); // 99 Hz of the CPU time the script gets on a loaded machine
+            assertTrue(a > 2 * b && b > 0 && a + b >= raw.total() * 0.9, "burn_a " + a + ", burn_b " + b + "\n" + out);
+            assertEquals(raw.total(), count(raw, "<main>"), "every sample is under <main>:\n" + out);
+            assertTrue(out.contains("Comment: language: ruby") && out.contains("PeriodType: cpu nanoseconds"), out);
+            assertEquals("0", Target.status(pid, "TracerPid").strip(), "untraced after the capture");
+            assertTrue(rb.alive());
         }
     }
 

@@ -113,6 +113,8 @@ class ServeSecurityTest {
                 oneLine(expect(403, "/debug/pprof/profile?comm=java&seconds=1")));
         expect(400, "/debug/pprof/profile?pid=-3&seconds=1");
         expect(400, "/debug/pprof/profile?pid=" + p + "&seconds=1&format=svg");
+        assertEquals("lang must be native or ruby, not 'python'",
+                oneLine(expect(400, "/debug/pprof/profile?pid=" + p + "&seconds=1&lang=python")));
         expect(400, "/debug/pprof/callers?pid=" + p + "&seconds=1");
         expect(400, "/debug/pprof/callers?pid=" + p + "&symbol=burn_a&count=501");
         expect(400, "/debug/pprof/callers?pid=" + p + "&symbol=burn_a&count=1.5");

@@ -79,6 +79,23 @@ public final class Tansa implements AutoCloseable {
         }
     }
 
+    /**
+     * tansa started through {@code prefix} (e.g. nsenter/unshare into a sidecar's namespaces:
+     * {@link Container#sidecar}), to completion.
+     */
+    public static Tansa runWith(List<String> prefix, String... args) {
+        requireDefaultStopSignals();
+        List<String> cmd = new ArrayList<>(prefix);
+        cmd.addAll(command(args));
+        try {
+            Tansa t = new Tansa(new ProcessBuilder(cmd).start());
+            t.waitExit();
+            return t;
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Runs tansa to completion (2 minute limit). */
     public static Tansa run(String... args) {
         Tansa t = start(args);

@@ -1,0 +1,83 @@
+package io.tansa.proc;
+
+import io.tansa.Failure;
+import io.tansa.sys.Capabilities;
+import io.tansa.sys.Capabilities.Cap;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+
+/**
+ * What each command needs, checked before it touches a target, so a missing capability or mount
+ * is named up front (README, "Containers": the capability matrix, measured with capsh --drop on
+ * kernel 6.18, perf_event_paranoid 2). A missing capability is Failure(PERMISSION, exit 4) naming
+ * it; tracefs that is not mounted and cannot be (no CAP_SYS_ADMIN) is Failure(NOT_MOUNTED, exit
+ * 12) saying what to mount.
+ */
+public final class Needs {
+    private Needs() {}
+
+    /** tansa callers in copy mode: uprobe trace events (tracefs), sampled (perfmon), stacks read (ptrace). */
+    public static void callersCopy(List<Integer> pids) {
+        for (int pid : pids) ptrace("tansa callers", pid);
+        perfmon("tansa callers", "for the uprobe events");
+        tracefs("tansa callers (copy mode: uprobe events are defined in tracefs)");
+    }
+
+    /** tansa callers --mode stop: the uprobe PMU, which refuses perf_event_open without CAP_SYS_ADMIN (measured). */
+    public static void callersStop(List<Integer> pids) {
+        for (int pid : pids) ptrace("tansa callers", pid);
+        if (!Capabilities.has(Cap.SYS_ADMIN)) {
+            throw new Failure(Failure.Kind.PERMISSION, "tansa callers --mode stop needs CAP_SYS_ADMIN: the kernel's "
+                    + "uprobe PMU refuses perf_event_open without it (EACCES, also with CAP_PERFMON); copy mode "
+                    + "(--mode copy) needs only CAP_PERFMON and CAP_SYS_PTRACE where tracefs is mounted");
+        }
+    }
+
+    /** tansa top: system-wide sampling needs CAP_PERFMON above paranoid 0; Ruby frames need ptrace. */
+    public static void top(boolean allCpus, boolean ruby, List<Integer> pids) {
+        if (allCpus && Capabilities.perfEventParanoid() > 0) perfmon("tansa top -a", "to sample every cpu");
+        if (ruby) for (int pid : pids) ptrace("tansa top --lang ruby", pid);
+    }
+
+    /** tansa trace: the raw_syscalls tracepoints (tracefs for their ids; perfmon for their records). */
+    public static void trace() {
+        tracefs("tansa trace (the syscall tracepoints are found in tracefs)");
+        if (Capabilities.perfEventParanoid() > -1) perfmon("tansa trace", "for the syscall tracepoints");
+    }
+
+    private static void perfmon(String what, String why) {
+        if (!Capabilities.perfmon()) {
+            throw new Failure(Failure.Kind.PERMISSION, what + " needs CAP_PERFMON (or CAP_SYS_ADMIN) " + why
+                    + " (kernel.perf_event_paranoid is " + Capabilities.perfEventParanoid() + ")");
+        }
+    }
+
+    private static void tracefs(String what) {
+        if (Capabilities.tracefs() || Capabilities.has(Cap.SYS_ADMIN)) return; // mounted, or tansa mounts it
+        throw new Failure(Failure.Kind.NOT_MOUNTED, what + ": tracefs is not mounted here and mounting it needs "
+                + "CAP_SYS_ADMIN; mount it (mount -t tracefs nodev /sys/kernel/tracing — in a container, a "
+                + "hostPath/bind mount of the host's /sys/kernel/tracing) or give CAP_SYS_ADMIN");
+    }
+
+    /**
+     * Whether tansa may read {@code pid}'s memory (ptrace access mode ATTACH, ptrace(2)): opening
+     * /proc/PID/mem is exactly that check. Denied: CAP_SYS_PTRACE is missing (the target runs as
+     * another user or holds capabilities tansa lacks) or kernel.yama.ptrace_scope forbids it.
+     */
+    public static void ptrace(String what, int pid) {
+        if (pid <= 0 || !ProcFs.exists(pid)) return; // the command reports "no such process" itself
+        try (FileChannel ch = FileChannel.open(Path.of("/proc/" + pid + "/mem"), StandardOpenOption.READ)) {
+            // allowed
+        } catch (AccessDeniedException e) {
+            throw new Failure(Failure.Kind.PERMISSION, what + " needs CAP_SYS_PTRACE to read process " + pid
+                    + (Capabilities.has(Cap.SYS_PTRACE) ? " (it has it: kernel.yama.ptrace_scope forbids the access)"
+                            : " (it runs as another user or holds capabilities tansa lacks)"), e);
+        } catch (IOException e) {
+            // gone, or another error the command reports in its own words
+        }
+    }
+}
