@@ -150,6 +150,42 @@ class RateCapTest {
         }
     }
 
+    /**
+     * SIGKILL of tansa while the cap takes the probe out and puts it back (a low cap: a window's
+     * hits come within ms, then the probe is out for the rest of the second) never hurts the
+     * target: the kills land in armed and disarmed spells alike.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"copy", "stop"})
+    void kill9WhileTheCapCyclesNeverHurtsTheTarget(String mode) throws Exception {
+        Privileged.requireRoot();
+        Path paths = io.tansa.capture.CallersTest.pathsProgram();
+        java.util.Random rnd = new java.util.Random(7);
+        try (Target t = Target.start(paths.toString(), "2", "0")) { // runs until told to stop
+            t.awaitLine("ready");
+            for (int i = 0; i < 6; i++) {
+                io.tansa.testing.Tansa r = io.tansa.testing.Tansa.start("callers", "--mode", mode, "-p", "" + t.pid(),
+                        "-n", "0", "--rate", "20", "target");
+                r.awaitErr("probing");
+                // where the kill lands: in the first window or a later one, armed or not (not a timing assertion)
+                Thread.sleep(rnd.nextInt(2500));
+                io.tansa.sys.Signals.kill((int) r.process.pid(), io.tansa.sys.Signals.SIGKILL);
+                assertEquals(137, r.waitExit());
+                assertTrue(t.alive(), "target died after kill -9 #" + (i + 1));
+                assertEquals("0", Target.status(t.pid(), "TracerPid"));
+            }
+            io.tansa.testing.Tansa last = io.tansa.testing.Tansa.start("callers", "--mode", mode, "-p", "" + t.pid(),
+                    "-n", "5", "--rate", "0", "target");
+            assertEquals(0, last.waitExit(), last.err());
+            assertEquals(List.of(), io.tansa.capture.CallersTest.leftUprobes(), "uprobe definitions left behind");
+            t.process.getOutputStream().write('\n');
+            t.process.getOutputStream().flush();
+            String rest = t.rest();
+            assertEquals(0, t.waitExit(), "target exits normally");
+            assertTrue(rest.contains("mismatches 0"), rest); // every call returned what the program expects
+        }
+    }
+
     /** The program's next report of its own call rate. */
     private static long rate(Target t) {
         return Long.parseLong(t.awaitLine("rate ").substring(5).strip());
