@@ -20,18 +20,33 @@ import java.util.List;
 public final class Needs {
     private Needs() {}
 
-    /** tansa callers in copy mode: uprobe trace events (tracefs), sampled (perfmon), stacks read (ptrace). */
-    public static void callersCopy(List<Integer> pids) {
-        for (int pid : pids) ptrace("tansa callers", pid);
-        perfmon("tansa callers", "for the uprobe events");
-        tracefs("tansa callers (copy mode: uprobe events are defined in tracefs)");
+    /**
+     * tansa callers in copy mode: uprobe trace events (tracefs), sampled (perfmon), stacks read
+     * (ptrace); in a Ruby process ({@code ruby}: Ruby frames wanted) the kernel snapshot program
+     * needs CAP_BPF and BTF, and without them the fallback, stop mode, needs CAP_SYS_ADMIN.
+     */
+    public static void callersCopy(List<Integer> pids, boolean ruby) {
+        for (int pid : pids) ptrace("callers", pid);
+        perfmon("callers", "for the uprobe events");
+        tracefs("callers (copy mode: uprobe events are defined in tracefs)");
+        if (!ruby || Capabilities.has(Cap.SYS_ADMIN)) return;
+        boolean bpf = Capabilities.has(Cap.BPF) && Capabilities.btf();
+        if (bpf) return;
+        for (int pid : pids) {
+            if (runsRuby(pid)) {
+                throw new Failure(Failure.Kind.PERMISSION, "callers: process " + pid + " runs Ruby; its frames "
+                        + "without stopping it need " + (Capabilities.has(Cap.BPF) ? "kernel BTF (/sys/kernel/btf/vmlinux)"
+                                : "CAP_BPF") + ", and stopping each hitting thread instead (--mode stop) needs "
+                        + "CAP_SYS_ADMIN: give one of them, or --lang native for native frames only");
+            }
+        }
     }
 
     /** tansa callers --mode stop: the uprobe PMU, which refuses perf_event_open without CAP_SYS_ADMIN (measured). */
     public static void callersStop(List<Integer> pids) {
-        for (int pid : pids) ptrace("tansa callers", pid);
+        for (int pid : pids) ptrace("callers", pid);
         if (!Capabilities.has(Cap.SYS_ADMIN)) {
-            throw new Failure(Failure.Kind.PERMISSION, "tansa callers --mode stop needs CAP_SYS_ADMIN: the kernel's "
+            throw new Failure(Failure.Kind.PERMISSION, "callers --mode stop needs CAP_SYS_ADMIN: the kernel's "
                     + "uprobe PMU refuses perf_event_open without it (EACCES, also with CAP_PERFMON); copy mode "
                     + "(--mode copy) needs only CAP_PERFMON and CAP_SYS_PTRACE where tracefs is mounted");
         }
@@ -39,14 +54,39 @@ public final class Needs {
 
     /** tansa top: system-wide sampling needs CAP_PERFMON above paranoid 0; Ruby frames need ptrace. */
     public static void top(boolean allCpus, boolean ruby, List<Integer> pids) {
-        if (allCpus && Capabilities.perfEventParanoid() > 0) perfmon("tansa top -a", "to sample every cpu");
-        if (ruby) for (int pid : pids) ptrace("tansa top --lang ruby", pid);
+        if (allCpus && Capabilities.perfEventParanoid() > 0) perfmon("top -a", "to sample every cpu");
+        if (ruby) for (int pid : pids) ptrace("top --lang ruby", pid);
+        else if (!allCpus && !Capabilities.perfmon()) {
+            // perf_event_open(2) on another process: CAP_PERFMON, else ptrace access to it
+            for (int pid : pids) {
+                try {
+                    ptrace("top", pid);
+                } catch (Failure f) {
+                    throw new Failure(Failure.Kind.PERMISSION, "top needs CAP_PERFMON or CAP_SYS_PTRACE to sample "
+                            + "process " + pid + " (it runs as another user or holds capabilities tansa lacks)", f);
+                }
+            }
+        }
     }
 
     /** tansa trace: the raw_syscalls tracepoints (tracefs for their ids; perfmon for their records). */
     public static void trace() {
-        tracefs("tansa trace (the syscall tracepoints are found in tracefs)");
-        if (Capabilities.perfEventParanoid() > -1) perfmon("tansa trace", "for the syscall tracepoints");
+        tracefs("trace (the syscall tracepoints are found in tracefs)");
+        if (Capabilities.perfEventParanoid() > -1) perfmon("trace", "for the syscall tracepoints");
+    }
+
+    /** Whether the process maps a libruby or runs a ruby executable (where Ruby frames come from). */
+    static boolean runsRuby(int pid) {
+        try {
+            for (Mapping m : ProcFs.maps(pid)) {
+                String p = m.path();
+                String base = p.substring(p.lastIndexOf('/') + 1);
+                if (base.startsWith("libruby") || base.startsWith("ruby")) return true;
+            }
+        } catch (Failure gone) {
+            return false;
+        }
+        return false;
     }
 
     private static void perfmon(String what, String why) {
