@@ -46,6 +46,7 @@ class CapabilityMatrixTest {
 
     @AfterAll
     static void stop() {
+        if (cpCopy != null) Native.run("rm", "-rf", cpCopy.toString());
         for (AutoCloseable c : new AutoCloseable[] {burn, lq, loop, ruby, ctr}) {
             try {
                 if (c != null) c.close();
@@ -53,6 +54,60 @@ class CapabilityMatrixTest {
                 // closing the rest
             }
         }
+    }
+
+    /**
+     * Not root: uid 65534 with only {@code caps} (ambient, setpriv(1)), running a copy of the
+     * test classpath it can read. The matrix's root column.
+     */
+    @ParameterizedTest(name = "{0} as uid 65534 with {1}: exit {2}")
+    @CsvSource(delimiter = '|', textBlock = """
+            callers -n 2 -d 20s burn_b | +sys_ptrace,+perfmon,+ipc_lock,+dac_override | 0 | 2 hits on burn_b
+            callers -n 2 -d 20s burn_b | +sys_ptrace,+perfmon,+ipc_lock                | 4 | needs CAP_DAC_OVERRIDE besides CAP_SYS_PTRACE
+            callers -n 2 -d 20s burn_b | +perfmon,+ipc_lock,+dac_override              | 4 | needs CAP_SYS_PTRACE
+            top --once -d 1s           | +perfmon                                       | 4 | needs CAP_SYS_PTRACE
+            top --once -d 1s           | +perfmon,+sys_ptrace                           | 4 | needs CAP_DAC_OVERRIDE besides CAP_SYS_PTRACE
+            top --once -d 1s           | +sys_ptrace,+dac_override                      | 0 | [.] burn_a
+            trace -c -d 1s             | +perfmon,+ipc_lock                             | 4 | needs CAP_DAC_OVERRIDE
+            trace -c -d 1s             | +perfmon,+ipc_lock,+dac_override               | 0 | total
+            """)
+    void notRoot(String command, String caps, int exit, String says) throws Exception {
+        List<String> args = new ArrayList<>(List.of(command.split(" ")));
+        args.addAll(1, List.of("-p", command.startsWith("trace") ? pidOf("loop") : pidOf("burn")));
+        List<String> cmd = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                "--inh-caps", caps, "--ambient-caps", caps));
+        for (String a : Tansa.command(args.toArray(String[]::new))) {
+            cmd.add(a.equals(System.getProperty("java.class.path")) ? readableClasspath() : a);
+        }
+        Native.Result r = Native.run(cmd);
+        assertEquals(exit, r.code(), r.out() + r.err());
+        assertTrue((exit == 0 ? r.out() : r.err()).contains(says), r.out() + r.err());
+        assertTrue(burn.alive() && loop.alive());
+        assertEquals("0", Target.status(burn.pid(), "TracerPid"));
+    }
+
+    static java.nio.file.Path cpCopy;
+    static String cpString;
+
+    /** The test classpath copied where uid 65534 can read it (the build tree and ~/.m2 may not be). */
+    static synchronized String readableClasspath() throws java.io.IOException {
+        if (cpString != null) return cpString;
+        cpCopy = java.nio.file.Files.createTempDirectory("tansa-cp");
+        List<String> entries = new ArrayList<>();
+        int i = 0;
+        for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            java.nio.file.Path src = java.nio.file.Path.of(e), dst = cpCopy.resolve(i++ + "-" + src.getFileName());
+            try (var walk = java.nio.file.Files.walk(src)) {
+                for (java.nio.file.Path f : (Iterable<java.nio.file.Path>) walk::iterator) {
+                    java.nio.file.Path to = dst.resolve(src.relativize(f).toString());
+                    if (java.nio.file.Files.isDirectory(f)) java.nio.file.Files.createDirectories(to);
+                    else java.nio.file.Files.copy(f, to);
+                }
+            }
+            entries.add(dst.toString());
+        }
+        Native.run("chmod", "-R", "a+rX", cpCopy.toString());
+        return cpString = String.join(":", entries);
     }
 
     static String pidOf(String target) {
@@ -82,19 +137,24 @@ class CapabilityMatrixTest {
             callers -n 2 -d 20s burn_b           | burn | cap_sys_admin,cap_perfmon  | false | 4  | needs CAP_PERFMON
             callers -n 2 -d 20s burn_b           | burn | -                          | true  | 0  | 2 hits on burn_b
             callers -n 2 -d 20s burn_b           | burn | cap_sys_admin              | true  | 12 | mount -t tracefs nodev /sys/kernel/tracing
+            callers -n 2 -d 20s burn_b           | burn | cap_ipc_lock               | false | 4  | needs CAP_IPC_LOCK
             callers --mode stop -n 2 -d 20s burn_b | burn | -                        | false | 0  | 2 hits on burn_b
+            callers --mode stop -n 2 -d 20s burn_b | burn | cap_ipc_lock             | false | 0  | 2 hits on burn_b
             callers --mode stop -n 2 -d 20s burn_b | burn | cap_sys_admin            | false | 4  | needs CAP_SYS_ADMIN
             callers --mode stop -n 2 -d 20s burn_b | burn | cap_sys_ptrace           | false | 4  | needs CAP_SYS_PTRACE
             callers -n 2 -d 20s crypt_r          | ruby | cap_bpf                    | false | 0  | 2 hits on crypt_r
             callers -n 2 -d 20s crypt_r          | ruby | cap_bpf,cap_sys_admin      | false | 4  | its frames without stopping it need CAP_BPF
             callers --lang native -n 2 -d 20s crypt_r | ruby | cap_bpf,cap_sys_admin | false | 0  | 2 hits on crypt_r
             top --once -d 1s                     | burn | cap_sys_admin,cap_perfmon  | true  | 0  | user space only
-            top --once -d 1s                     | burn | cap_sys_admin,cap_perfmon,cap_sys_ptrace | false | 4 | needs CAP_PERFMON or CAP_SYS_PTRACE
+            top --once -d 1s                     | burn | cap_sys_admin,cap_perfmon,cap_sys_ptrace | false | 4 | needs CAP_SYS_PTRACE
+            top --once -d 1s                     | burn | cap_sys_ptrace             | false | 4  | needs CAP_SYS_PTRACE
             top -a --once -d 1s                  | -    | cap_sys_admin              | true  | 0  | Samples:
             top -a --once -d 1s                  | -    | cap_sys_admin,cap_perfmon  | false | 4  | top -a needs CAP_PERFMON
             trace -c -d 1s                       | loop | cap_sys_admin              | false | 0  | total
             trace -c -d 1s                       | loop | cap_sys_admin,cap_perfmon  | false | 4  | trace needs CAP_PERFMON
             trace -c -d 1s                       | loop | -                          | true  | 0  | total
+            trace -c -d 1s                       | loop | cap_ipc_lock               | false | 4  | needs CAP_IPC_LOCK
+            top -a --once -d 1s                  | -    | cap_ipc_lock               | false | 0  | Samples:
             trace -c -d 1s                       | loop | cap_sys_admin              | true  | 12 | mount -t tracefs nodev /sys/kernel/tracing
             fds                                  | lq   | cap_sys_admin,cap_perfmon,cap_bpf | true | 0 | LISTEN 127.0.0.1:
             sockets --listen                     | lq   | cap_sys_admin,cap_perfmon,cap_bpf | true | 0 | 127.0.0.1:
