@@ -78,7 +78,7 @@ public final class CallersCommand implements Callable<Integer> {
         Duration limit = Common.parseDuration(duration);
         // what this mode needs, named before anything touches a target (README, "Containers")
         if (mode == Callers.Mode.STOP) Needs.callersStop(pids);
-        else Needs.callersCopy(pids);
+        else Needs.callersCopy(pids, lang != io.tansa.capture.StackCapture.Lang.NATIVE);
         Progress progress = new Progress(common.quiet, "hits on " + symbol, count, limit);
         Callers.Run handle = new Callers.Run();
         // Ctrl-C / SIGTERM: stop, detach, print what was captured, then let the JVM exit

@@ -28,6 +28,10 @@ public final class FdsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (common.pids().size() > 1 && common.pidSpecs.size() == 1) {
+            throw new Failure(Failure.Kind.USAGE, "fds takes one process; " + common.pidSpecs.get(0) + " holds "
+                    + common.pids().size() + " (pids " + common.pids() + "): pick one with -p PID");
+        }
         if (common.pids().size() != 1) throw new Failure(Failure.Kind.USAGE, "fds needs exactly one -p PID");
         Format format = common.tableFormat("fds");
         FdReport r = FdReport.inspect(common.pids().get(0));

@@ -107,6 +107,11 @@ public final class TopCommand implements Callable<Integer> {
         Duration d = Common.parseDuration(duration != null ? duration : once ? "5s" : "10m");
         boolean json = format == Format.JSON;
         boolean live = !once && common.output == null && System.console() != null && System.console().isTerminal() && !json;
+        if (ruby && frequency > RubyTop.MAX_FREQUENCY) {
+            throw new Failure(Failure.Kind.USAGE, "-F for Ruby must be between 1 and " + RubyTop.MAX_FREQUENCY
+                    + " Hz (each sample stops the sampled thread while its Ruby frames are read)");
+        }
+        io.tansa.proc.Needs.top(all, ruby, common.pids()); // after the usage checks, before any target is touched
         AtomicBoolean stop = new AtomicBoolean();
         // Ctrl-C / SIGTERM: stop, detach, print what was captured, then let the JVM exit
         try (StopOnSignal onSignal = new StopOnSignal(() -> stop.set(true)); OutputStream os = common.openOutput()) {

@@ -70,8 +70,26 @@ public final class FdTable {
             String target = SmallFiles.readlink(dir + "/" + name);
             if (target != null) out.add(new Fd(pid, Integer.parseInt(name), target)); // else closed meanwhile
         }
+        if (out.isEmpty()) denied(pid, dir);
         out.sort(Comparator.comparingInt(Fd::fd));
         return out;
+    }
+
+    /**
+     * An empty /proc/PID/fd is also what tansa sees when it may not look (ptrace access mode READ,
+     * proc(5): the process runs as another user or holds capabilities tansa lacks, and tansa has no
+     * CAP_SYS_PTRACE): the readdir succeeds with no entries. /proc/PID/cwd is under the same check;
+     * when it cannot be read either, say so instead of reporting "0 fds".
+     */
+    private static void denied(int pid, String dir) {
+        try {
+            java.nio.file.Files.readSymbolicLink(Path.of("/proc/" + pid + "/cwd"));
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new SysException.PermissionException("cannot read " + dir + " (needs CAP_SYS_PTRACE: process " + pid
+                    + " runs as another user or holds capabilities tansa lacks)", Errno.EACCES);
+        } catch (IOException e) {
+            // gone meanwhile, or a kernel thread: nothing to list
+        }
     }
 
     /** The pids under /proc, ascending. */

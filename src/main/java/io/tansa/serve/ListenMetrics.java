@@ -72,7 +72,18 @@ public final class ListenMetrics {
     }
 
     /** Label values of one listener series. */
-    private record Key(String proto, String local, String pid, String comm, String netns) {}
+    private record Key(String proto, String local, String pid, String comm, String netns, String nsPid, String container) {}
+
+    /**
+     * The container labels of a holder (README, "Containers"): its pid in its own namespace
+     * ("" where it is the same) and its container as Kubernetes writes a containerID
+     * ("containerd://ID", "docker://ID", "cri-o://ID"; "" outside containers).
+     */
+    private static String[] containerLabels(int pid) {
+        io.tansa.profile.Identity id = io.tansa.proc.IdentityReader.of(List.of(pid)).get(pid);
+        String c = id.container() == null ? "" : id.container().runtime() + "://" + id.container().id();
+        return new String[] {id.otherPid() ? Integer.toString(id.nsPid()) : "", c};
+    }
 
     static MetricSnapshots snapshot(long startNanos, Allow selected) {
         String self = NetNs.self();
@@ -89,8 +100,9 @@ public final class ListenMetrics {
             // A listener shared by forked processes (a Unicorn master and its workers) is labelled with
             // its lowest pid, the master's: one series per socket, so sum() over them counts it once.
             Sockets.Owner owner = r.owners().stream().min((a, b) -> Integer.compare(a.pid(), b.pid())).orElse(null);
+            String[] who = owner == null ? new String[] {"", ""} : containerLabels(owner.pid());
             Key k = new Key(r.proto(), r.local(), owner == null ? "" : Integer.toString(owner.pid()),
-                    owner == null ? "" : owner.comm(), ns);
+                    owner == null ? "" : owner.comm(), ns, who[0], who[1]);
             long[] v = series.computeIfAbsent(k, x -> new long[2]);
             v[0] += r.queued();
             v[1] += r.backlog();
@@ -102,7 +114,8 @@ public final class ListenMetrics {
                 .help("Accept queue limit of a listener, listen(2)'s backlog capped by somaxconn (ss's Send-Q)");
         for (var e : series.entrySet()) {
             Key k = e.getKey();
-            Labels l = Labels.of("proto", k.proto(), "local", k.local(), "pid", k.pid(), "comm", k.comm(), "netns", k.netns());
+            Labels l = Labels.of("proto", k.proto(), "local", k.local(), "pid", k.pid(), "comm", k.comm(), "netns", k.netns(),
+                    "ns_pid", k.nsPid(), "container", k.container());
             queued.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder().labels(l).value(e.getValue()[0]).build());
             backlog.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder().labels(l).value(e.getValue()[1]).build());
         }

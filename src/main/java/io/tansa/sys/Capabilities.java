@@ -15,7 +15,7 @@ public final class Capabilities {
 
     /** The capabilities tansa's commands need (linux/capability.h numbers). */
     public enum Cap {
-        KILL(5), SYS_PTRACE(19), SYS_ADMIN(21), PERFMON(38), BPF(39);
+        DAC_OVERRIDE(1), KILL(5), IPC_LOCK(14), SYS_PTRACE(19), SYS_ADMIN(21), PERFMON(38), BPF(39);
 
         public final int bit;
 
@@ -58,6 +58,36 @@ public final class Capabilities {
         } catch (IOException | NumberFormatException e) {
             return 2;
         }
+    }
+
+    /**
+     * kernel.perf_event_mlock_kb: how much perf ring buffer an unprivileged user may lock beyond
+     * RLIMIT_MEMLOCK (perf_event_open(2); 516 by default); 516 when it cannot be read.
+     */
+    public static int perfEventMlockKb() {
+        try {
+            return Integer.parseInt(Files.readString(Path.of("/proc/sys/kernel/perf_event_mlock_kb")).strip());
+        } catch (IOException | NumberFormatException e) {
+            return 516;
+        }
+    }
+
+    /** The real uid (Uid line of /proc/self/status); -1 when unknown. */
+    public static int uid() {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (l.startsWith("Uid:")) return Integer.parseInt(l.substring(4).strip().split("\\s+")[0]);
+            }
+        } catch (IOException | NumberFormatException e) {
+            // unknown
+        }
+        return -1;
+    }
+
+    /** Whether tracefs's event formats can be read here (root-only files: 0640 root). */
+    public static boolean tracefsReadable() {
+        Path root = Tracefs.mounted();
+        return root == null || Files.isReadable(root.resolve("events/raw_syscalls/sys_enter/format"));
     }
 
     /** Whether the kernel describes itself in BTF (needed for the Ruby snapshot program). */

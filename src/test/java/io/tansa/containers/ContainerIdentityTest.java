@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 @Tag("privileged")
 @Tag("oracle")
 class ContainerIdentityTest {
-    static Container svc, burn;
+    static Container svc, burn, reader;
     static String svcId, burnId;
 
     @BeforeAll
@@ -43,12 +43,15 @@ class ContainerIdentityTest {
         assertEquals("pid 1", svc.awaitLine("pid "), "the service's own getpid()");
         svc.awaitLine("ready");
         assertEquals("ready 1", burn.awaitLine("ready"));
+        reader = Container.start(Native.build("top_syscalls"), "docker-" + Container.randomId() + ".scope");
+        assertEquals("ready 1", reader.awaitLine("ready"));
     }
 
     @AfterAll
     static void stop() {
         if (svc != null) svc.close();
         if (burn != null) burn.close();
+        if (reader != null) reader.close();
     }
 
     @SuppressWarnings("unchecked")
@@ -95,6 +98,9 @@ class ContainerIdentityTest {
         assertEquals(svc.pid, ((Number) j.get("pid")).intValue());
         j = json(Tansa.run("fds", "-p", svc.cgroup, "-f", "json", "--summary"));
         assertEquals(svc.pid, ((Number) j.get("pid")).intValue());
+        Tansa many = Tansa.run("fds", "-p", "/" + Container.SLICE);
+        assertEquals(2, many.exitCode(), many.err());
+        assertTrue(many.err().contains("fds takes one process; /" + Container.SLICE + " holds "), many.err());
         Tansa amb = Tansa.run("fds", "-p", "fa");
         assertEquals(6, amb.exitCode(), amb.err());
         assertTrue(amb.err().contains("matches 2 containers"), amb.err());
@@ -122,9 +128,10 @@ class ContainerIdentityTest {
 
         Map<String, Object> a = json(Tansa.run("top", "-a", "--group-by", "container", "--once", "-d", "2s", "-f", "json"));
         assertEquals("container", a.get("group_by"));
+        // other top_burns may run on the host (other test runs): the container's own row
         Map<String, Object> row = ((List<Map<String, Object>>) a.get("rows")).stream()
-                .filter(r -> "burn_a".equals(r.get("symbol"))).findFirst().orElseThrow(() -> new AssertionError(a));
-        assertEquals("containerd " + burnId.substring(0, 12), row.get("container"));
+                .filter(r -> "burn_a".equals(r.get("symbol")) && ("containerd " + burnId.substring(0, 12)).equals(r.get("container")))
+                .findFirst().orElseThrow(() -> new AssertionError(a));
         assertEquals(burn.pid, ((Number) row.get("pid")).intValue());
         assertEquals(1, ((Number) row.get("ns_pid")).intValue());
         Tansa all = Tansa.run("top", "-a", "--group-by", "container", "--once", "-d", "1s", "-n", "0");
@@ -135,10 +142,14 @@ class ContainerIdentityTest {
     @Test
     @SuppressWarnings("unchecked")
     void traceAndCallersNameTheTarget() {
-        Map<String, Object> j = json(Tansa.run("trace", "-p", Integer.toString(svc.pid), "-c", "--per-thread", "-d", "1s", "-f", "json"));
+        Map<String, Object> j = json(Tansa.run("trace", "-p", Integer.toString(reader.pid), "-c", "--per-thread", "-d", "1s", "-f", "json"));
         Map<String, Object> t = ((List<Map<String, Object>>) j.get("targets")).get(0);
         assertEquals(1, ((Number) t.get("ns_pid")).intValue());
-        assertEquals(Map.of("runtime", "docker", "id", svcId), t.get("container"));
+        assertEquals(Map.of("runtime", "docker", "id", reader.id), t.get("container"));
+        Map<String, Object> main = ((List<Map<String, Object>>) j.get("threads")).stream()
+                .filter(x -> ((Number) x.get("tid")).intValue() == reader.pid).findFirst().orElseThrow(() -> new AssertionError("no thread " + reader.pid));
+        assertEquals(1, ((Number) main.get("ns_tid")).intValue(), "the main thread is tid 1 in its container");
+        assertEquals(1, ((Number) main.get("ns_pid")).intValue());
 
         j = json(Tansa.run("callers", "-p", Integer.toString(burn.pid), "-n", "3", "-f", "json", "burn_b"));
         assertEquals(3, ((Number) j.get("hits")).intValue());
