@@ -240,7 +240,9 @@ public final class CompactRules {
         /** The stack pointer did not grow. */
         LOOP,
         /** A CFA based on an rbp that could not be recovered. */
-        RBP_LOST
+        RBP_LOST,
+        /** The kernel walker had no mappings of the process (not registered yet: a child forked since). */
+        NO_MAPS
     }
 
     /** Finds an object's rules and load bias for a pc; null when no known object holds it. */
