@@ -39,12 +39,17 @@ public final class Callers {
      * its Ruby frames) are read ({@link StopEngine}); AUTO: COPY, or STOP where Ruby frames are wanted
      * and this kernel or Ruby cannot snapshot them.
      */
-    public enum Mode { AUTO, COPY, STOP }
+    public enum Mode { AUTO, COPY, STOP,
+        /** The stack walked in the kernel at the hit, only return addresses copied ({@link KernelCallers}). */
+        KERNEL,
+        /** KERNEL, and a stack copy of the same hit unwound in user space: every difference reported. */
+        CHECK_WALK }
 
     /** A started capture that another thread may stop. */
     public static final class Run {
         private volatile StopEngine tracer;
         private volatile CopyEngine sampler;
+        volatile io.tansa.probe.KernelWalkEngine kernel;
         private volatile boolean stopRequested;
 
         public boolean stopped() {
@@ -58,6 +63,8 @@ public final class Callers {
             if (t != null) t.requestStop(StopEngine.StopReason.INTERRUPTED);
             CopyEngine s = sampler;
             if (s != null) s.requestStop(StopEngine.StopReason.INTERRUPTED);
+            io.tansa.probe.KernelWalkEngine k = kernel;
+            if (k != null) k.requestStop(StopEngine.StopReason.INTERRUPTED);
         }
     }
 
@@ -134,7 +141,7 @@ public final class Callers {
             return record(capture.capture(hit));
         }
 
-        private boolean record(Stack s) {
+        boolean record(Stack s) {
             profile.record(s);
             if (req.onHit() != null) req.onHit().accept(++count);
             return true;
@@ -190,7 +197,7 @@ public final class Callers {
             }
             // Ruby frames without stopping: a kernel snapshot at each hit (RubyProbe), where this kernel and Ruby allow
             io.tansa.probe.RubyProbe rubyProbe = null;
-            if (ruby && req.mode() != Mode.STOP) {
+            if (ruby && req.mode() != Mode.STOP && req.mode() != Mode.KERNEL && req.mode() != Mode.CHECK_WALK) {
                 try {
                     rubyProbe = rubyProbe(pids);
                 } catch (Failure f) {
@@ -201,9 +208,12 @@ public final class Callers {
             // --children in copy mode: forked children inherit the probes (and the Ruby program) at
             // the fork; a child's hits read after it exited are named with its parent's symbols
             boolean copy = req.mode() == Mode.COPY || (req.mode() == Mode.AUTO && (!ruby || rubyProbe != null));
-            profile.meta("mode", copy ? "copy" : "stop");
+            boolean kernel = KernelCallers.chosen(req, ruby, this::log);
+            profile.meta("mode", kernel ? "kernel" : copy ? "copy" : "stop");
             StopEngine.Result r;
-            if (copy) {
+            if (kernel) {
+                r = KernelCallers.run(req, options(), tracer, handle, pids, targets, capture, this::symbols, this::record, profile);
+            } else if (copy) {
                 StopEngine.Options o = options();
                 // -- CMD: stopped at its entry point until the uprobes are in place; then it runs untraced
                 CopyEngine sampler = new CopyEngine(new StopEngine.Options(o.count(), o.duration(), o.rate(),

@@ -48,9 +48,15 @@ public final class CallersCommand implements Callable<Integer> {
 
     @Option(names = "--mode", paramLabel = "MODE", description = "copy: the thread never stops, the kernel copies its"
             + " registers and stack (--stack-copy) and, in Ruby, its Ruby frames at each hit; stop: the thread stops while"
-            + " its stack is read (for stacks deeper than the copy); auto (default): copy, or stop where Ruby frames cannot"
+            + " its stack is read (for stacks deeper than the copy); kernel: the stack is walked in the kernel at the hit"
+            + " (DWARF rules reduced to eBPF tables, up to 256 frames), only return addresses copied; auto (default): kernel"
+            + " where this kernel allows it (it says why not), copy in Ruby processes, or stop where Ruby frames cannot"
             + " be copied (no BTF or CAP_BPF).")
     Callers.Mode mode = Callers.Mode.AUTO;
+
+    @Option(names = "--check-walk", description = "Walk each hit's stack in the kernel and also copy it, unwind the copy"
+            + " in user space and report every difference (implies --mode kernel).")
+    boolean checkWalk;
 
     @Option(names = "--stack-copy", paramLabel = "BYTES", description = "Bytes of stack the kernel copies at each hit"
             + " in copy mode (default 16k, at most 65016); deeper callers show as [unknown].")
@@ -84,7 +90,7 @@ public final class CallersCommand implements Callable<Integer> {
     private int capture(List<Integer> pids, Duration limit, Progress progress, Callers.Run handle) throws IOException {
         try {
             Profile p = Callers.run(new Callers.Request(pids, command, symbol, count, limit, rate, children, MAX_FRAMES, lang,
-                    mode, stackCopy(), common.quiet ? null : s -> common.info("tansa: %s", s), progress::update,
+                    checkWalk ? Callers.Mode.CHECK_WALK : mode, stackCopy(), common.quiet ? null : s -> common.info("tansa: %s", s), progress::update,
                     progress::start, lines), handle);
             String stopped = p.meta().getOrDefault("stopped", "");
             progress.finish(stopped + (p.meta().containsKey("dropped")
