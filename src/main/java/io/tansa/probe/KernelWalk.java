@@ -102,6 +102,37 @@ public final class KernelWalk implements AutoCloseable {
         }
     }
 
+    /**
+     * Loads the program with {@code framesPerCall} frames per run against small maps, with the
+     * verifier's statistics (BPF_LOG_STATS), and unloads it: the verifier's summary ("processed N
+     * insns (limit 1000000) ..."), prefixed by the program's size. Throws Bpf.VerifierException when
+     * the verifier refuses it. For measuring this kernel's limits.
+     */
+    public static String verifierStats(int framesPerCall) {
+        List<Integer> fds = new ArrayList<>();
+        try {
+            int rows = BpfMap.create(BpfMap.TYPE_ARRAY, 4, CompactRules.ROW_BYTES, 16, BpfMap.F_MMAPABLE);
+            fds.add(rows);
+            int procs = BpfMap.create(BpfMap.TYPE_HASH, 4, KernelWalkProgram.PROCS_VALUE, 16, 0);
+            fds.add(procs);
+            int scratch = BpfMap.create(Bpf.MAP_TYPE_PERCPU_ARRAY, 4, KernelWalkProgram.scratchSize(MAX_FRAMES), 1, 0);
+            fds.add(scratch);
+            int stats = BpfMap.create(Bpf.MAP_TYPE_PERCPU_ARRAY, 4, 8 * KernelWalkProgram.STATS, 1, 0);
+            fds.add(stats);
+            int progs = BpfMap.create(BpfMap.TYPE_PROG_ARRAY, 4, 4, 1, 0);
+            fds.add(progs);
+            int events = BpfMap.create(Bpf.MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, 1, 0);
+            fds.add(events);
+            long[] prog = KernelWalkProgram.program(new KernelWalkProgram.Maps(rows, procs, scratch, stats, progs, events),
+                    MAX_FRAMES, framesPerCall, 0);
+            BpfMap.Loaded l = BpfMap.progLoadLogged(Bpf.PROG_TYPE_KPROBE, prog, "tansa_kwalk_v", 4 /* BPF_LOG_STATS */);
+            fds.add(l.fd());
+            return prog.length + " instructions; " + l.log().trim().replace('\n', ' ');
+        } finally {
+            for (int fd : fds) io.tansa.sys.Files.close(fd);
+        }
+    }
+
     private int keep(int fd) {
         fds.add(fd);
         return fd;
