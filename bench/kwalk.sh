@@ -5,7 +5,7 @@
 # stack per hit) [vs gdb break + bt + continue with GDB=1]. Medians of REPS rounds, ratios against
 # bpftrace's count-only cost (issue 16's goal: the kernel walk within 1.3x of it), and how many hits
 # each tansa run captured (of HITS).
-# Usage: bench/kwalk.sh [HITS=20000] [REPS=5] [WORK=0]
+# Usage: [GDB=1] [MODES="none kernel bpf_count"] bench/kwalk.sh [HITS=20000] [REPS=5] [WORK=0]
 #   WORK: iterations of other work between calls (0: back to back, the hardest case for capture).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +14,7 @@ hits=${1:-20000}; reps=${2:-5}; work=${3:-0}
 out=bench/out; mkdir -p "$out"
 gcc -O2 -g -fomit-frame-pointer -o "$out/kwalk_hits" bench/kwalk_hits.c
 bin/tansa --version >/dev/null # build once, outside the measurement
-modes=(none kernel bpf_count bpf_ustack copy)
+modes=(${MODES:-none kernel bpf_count bpf_ustack copy})
 [[ "${GDB:-0}" == 1 ]] && modes+=(gdb)
 
 run_one() { # $1 = mode → prints "loop_ns captured"
@@ -71,6 +71,7 @@ for mode in "${modes[@]}"; do
 done
 ratio_to() { # ANCHOR MODE ARRAY
   local -n arr=$3
+  [[ -n "${arr[$1]:-}" && -n "${arr[$2]:-}" ]] || { echo "-"; return; }
   awk -v a="${arr[$1]}" -v m="${arr[$2]}" 'BEGIN { if (a > 0) printf "%.2fx", m / a; else print "n/a" }'
 }
 for what in extra cpu; do
