@@ -43,4 +43,39 @@ class KernelWalkVerifierTest {
         System.out.println("kernel " + System.getProperty("os.version") + ", walker per run:\n  " + String.join("\n  ", table));
         assertTrue(table.get(1).contains("accepted"), table.toString());
     }
+
+    private static long insn(int code, int dst, int src, int off, int imm) {
+        return (code & 0xffL) | ((long) (dst & 0xf) << 8) | ((long) (src & 0xf) << 12) | ((off & 0xffffL) << 16)
+                | ((imm & 0xffffffffL) << 32);
+    }
+
+    /**
+     * Why the walker tail-calls instead of using bpf_loop: this kernel has bpf_loop (helper 181),
+     * but its callback, loaded with BPF_PSEUDO_FUNC (src_reg 4 of a 64-bit immediate load), needs
+     * BTF func_info, which tansa does not generate: without it the verifier refuses the program.
+     */
+    @Test
+    void bpfLoopNeedsBtfFuncInfo() {
+        Privileged.requireRoot();
+        long[] prog = {
+            insn(0xb7, 1, 0, 0, 1),        // r1 = 1 (nr_loops)
+            insn(0x18, 2, 4, 0, 6),        // r2 = the callback at insn 8 (BPF_PSEUDO_FUNC, imm = 8 - (1 + 1))
+            0L,
+            insn(0xb7, 3, 0, 0, 0),        // r3 = 0 (callback ctx)
+            insn(0xb7, 4, 0, 0, 0),        // r4 = 0 (flags)
+            insn(0x85, 0, 0, 0, 181),      // call bpf_loop (BPF_FUNC_loop)
+            insn(0xb7, 0, 0, 0, 0),
+            insn(0x95, 0, 0, 0, 0),
+            insn(0xb7, 0, 0, 0, 0),        // callback: return 0
+            insn(0x95, 0, 0, 0, 0),
+        };
+        try {
+            int fd = Bpf.progLoad(Bpf.PROG_TYPE_KPROBE, prog, "tansa_loop_t");
+            io.tansa.sys.Files.close(fd);
+            throw new AssertionError("bpf_loop without BTF was accepted: the walker could use it");
+        } catch (Bpf.VerifierException e) {
+            System.out.println("bpf_loop without BTF func_info: " + e.log.trim().replace('\n', ' '));
+            assertTrue(e.log.contains("func_info"), e.log);
+        }
+    }
 }
