@@ -61,7 +61,12 @@ final class KernelCallers {
                     if (req.onAttached() != null) req.onAttached().run();
                 }), symbols, check, req.stackCopy(), hit -> {
                     Unwinder.Result walk = limit(hit.walk().walk().asResult(), req.maxDepth());
-                    if (check && hit.copy() != null) {
+                    if (!check && hit.copy() != null) {
+                        // the walk met code or a process not in its tables yet: unwound from its copy, as copy mode does
+                        long[] regs = hit.copy().regs();
+                        walk = Unwinder.unwind(regs, new StackMemory(regs[Reg.RSP.ordinal()], hit.copy().stack(), null),
+                                cfi.computeIfAbsent(hit.pid(), p -> new CfiModules(symbols.apply(p))), req.maxDepth());
+                    } else if (check && hit.copy() != null) {
                         CopyEngine.Hit c = hit.copy();
                         long[] regs = c.regs();
                         Unwinder.Result user = Unwinder.unwind(regs, new StackMemory(regs[Reg.RSP.ordinal()], c.stack(), null),

@@ -32,7 +32,10 @@ import java.util.function.IntFunction;
  * the kernel's walk with the user-space unwinder's on the very same hit.
  */
 public final class KernelWalkEngine {
-    /** A hit: the kernel's walk and, with the oracle, the copy-mode sample of the same hit (null if lost). */
+    /**
+     * A hit: the kernel's walk and the copy-mode sample of the same hit — with the oracle, of every
+     * hit (null if lost); else only of a walk that met code or a process not in its tables yet.
+     */
     public record Hit(int pid, int tid, int location, long timeNanos, KernelWalkProgram.Record walk, CopyEngine.Hit copy) {}
 
     public interface HitHandler {
@@ -60,9 +63,11 @@ public final class KernelWalkEngine {
     private final Map<Integer, Long> registeredAt = new HashMap<>();
     private final Map<Integer, String> exited = new LinkedHashMap<>();
     private final Map<Integer, TreeMap<Long, KernelWalkProgram.Record>> walksByTid = new HashMap<>();
+    /** Kernel mode: the pass in which each walk waiting for its copy was drained (by its time). */
+    private final Map<Long, Long> heldAt = new HashMap<>();
     private List<ProbeTarget> targets = List.of();
     private volatile StopEngine.StopReason stopRequest;
-    private long hits, dropped, capped, lost, early, unjoined;
+    private long hits, dropped, capped, lost, early, unjoined, unwoundHere, passes, copiesLost;
     private final long[] stops = new long[KernelWalkProgram.NO_MAPS + 1];
     private RateCap cap;
     private boolean disabled;
@@ -114,12 +119,14 @@ public final class KernelWalkEngine {
         int cpus = Math.max(1, ProcFs.onlineCpus().size());
         // walk records are small (32 bytes + 8 per frame): 4 MiB a cpu holds ~2,000 256-frame walks
         int walkPages = 1024;
-        int samplePages = oracle ? Integer.highestOneBit((int) Math.max(512, (64L << 20) / cpus / PerfRing.PAGE)) : 1;
+        // sample rings: every hit's copy for the oracle; else only the copies of walks that met a pc
+        // in no known mapping or a process without a table (a dlopen, a fork since), unwound here
+        int samplePages = oracle ? Integer.highestOneBit((int) Math.max(512, (64L << 20) / cpus / PerfRing.PAGE))
+                : Integer.highestOneBit((int) Math.max(256, (16L << 20) / cpus / PerfRing.PAGE));
         try {
             walk = KernelWalk.load(walkPages, KernelWalk.DEFAULT_ROWS, oracle, opt.log());
             for (int pid : pids) {
                 walk.register(pid, symbols.apply(pid), false);
-                registeredAt.put(pid, System.nanoTime());
             }
             defineEvents();
             Set<Integer> threads = ThreadEvents.open(pids, samplePages, this::open, rings);
@@ -151,7 +158,17 @@ public final class KernelWalkEngine {
         if (early > 0) {
             log("%d of %d stacks end early, marked [unknown] (%s)", early, hits, stopSummary());
         }
-        if (unjoined > 0) log("--check-walk: %d hits had no stack copy to compare with (lost)", unjoined);
+        if (unjoined > 0) {
+            log(oracle ? "--check-walk: %d hits had no stack copy to compare with (lost)"
+                    : "%d stack copies had no walk to go with (lost)", unjoined);
+        }
+        if (copiesLost > 0) {
+            log("%d walks that met code mapped since lost their stack copies (the buffer was full): marked", copiesLost);
+        }
+        if (unwoundHere > 0) {
+            log("%d hits were unwound from a stack copy (code mapped or a process started since the tables were written)",
+                    unwoundHere);
+        }
         StopEngine.StopReason reason = stopRequest != null ? stopRequest : StopEngine.StopReason.TARGET_EXITED;
         return new StopEngine.Result(hits, dropped + lost, reason, exited, capped);
     }
@@ -174,13 +191,11 @@ public final class KernelWalkEngine {
             a.type = PerfEvent.TYPE_TRACEPOINT;
             a.config = eventIds[i];
             a.samplePeriod = 1;
-            a.sampleType = oracle ? ORACLE_TYPE : SAMPLE_TYPE;
-            if (oracle) {
-                a.sampleRegsUser = PerfRecord.UNWIND_REGS;
-                a.sampleStackUser = stackCopy;
-            }
+            a.sampleType = ORACLE_TYPE;
+            a.sampleRegsUser = PerfRecord.UNWIND_REGS;
+            a.sampleStackUser = stackCopy;
             a.flag(PerfEvent.BIT_WATERMARK);
-            a.wakeupEvents = oracle ? 1 << 20 : PerfRing.PAGE / 4;
+            a.wakeupEvents = oracle ? 1 << 20 : 64 * 1024; // a few copies: the walks waiting for them are marked until then
             a.clockid = PerfEvent.CLOCK_MONOTONIC;
             a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_INHERIT).flag(PerfEvent.BIT_DISABLED)
                     .flag(PerfEvent.BIT_REMOVE_ON_EXEC);
@@ -210,7 +225,7 @@ public final class KernelWalkEngine {
             // the oracle: first the samples, then the walks — the program writes a hit's walk before
             // the kernel writes its sample, so every sample drained has its walk among those drained after
             int n = 0;
-            if (oracle) {
+            {
                 for (PerfRing ring : rings) {
                     n += ring.drain(b -> {
                         PerfRecord rec = PerfRecord.decode(b, ORACLE_TYPE);
@@ -220,15 +235,22 @@ public final class KernelWalkEngine {
                 }
             }
             n += walk.drain(r -> {
-                if (oracle) {
+                if (oracle || copied(r)) {
                     var byTime = walksByTid.computeIfAbsent(r.tid(), t -> new TreeMap<>());
                     byTime.put(r.timeNanos(), r);
+                    if (!oracle) {
+                        heldAt.put(r.timeNanos(), passes);
+                        refresh(r.tgid()); // now, not when its copy is unwound: the hits meanwhile walk through
+                    }
                     if (byTime.size() > (1 << 16)) byTime.pollFirstEntry(); // their samples were lost
                 } else {
                     onWalk(r, null, pids, alive);
                 }
             }, l -> lost += l);
-            if (oracle) {
+            {
+                // in time order: the cpus' rings are drained one after another, and a thread moves
+                // between cpus (every sample written before a pass's later ones is in that pass)
+                samples.sort(java.util.Comparator.comparingLong(PerfRecord.Sample::time));
                 for (PerfRecord.Sample s : samples) {
                     KernelWalkProgram.Record w = walkOf(s);
                     long[] regs = io.tansa.unwind.Reg.fromPerf(s.user().regs());
@@ -237,9 +259,20 @@ public final class KernelWalkEngine {
                         unjoined++;
                         continue;
                     }
+                    if (!oracle) {
+                        // a thread's hits are sequential: its earlier walks still waiting lost their copies
+                        var byTime = walksByTid.get(s.tid());
+                        while (byTime != null && !byTime.isEmpty() && byTime.firstKey() < w.timeNanos()) {
+                            heldAt.remove(byTime.firstKey());
+                            onWalk(byTime.pollFirstEntry().getValue(), null, pids, alive);
+                        }
+                        heldAt.remove(w.timeNanos());
+                    }
                     onWalk(w, copy, pids, alive);
                 }
                 samples.clear();
+                if (!oracle) flushUncopied(pids, alive);
+                passes++;
             }
             if (opt.count() > 0 && hits >= opt.count()) requestStop(StopEngine.StopReason.COUNT);
             if (stopRequest != null) {
@@ -273,6 +306,30 @@ public final class KernelWalkEngine {
                 Files.poll(ringFds, 1);
             }
         }
+        if (!oracle) { // walks whose copies never came: marked (or, after the count, not captured)
+            for (var byTime : walksByTid.values()) for (var w : byTime.values()) onWalk(w, null, pids, alive);
+            walksByTid.clear();
+        }
+    }
+
+    /** A walk the program let the event copy the stack for (its sample follows). */
+    private static boolean copied(KernelWalkProgram.Record r) {
+        return r.stopCode() == io.tansa.unwind.CompactRules.Stop.UNKNOWN_PC.ordinal() || r.stopCode() == KernelWalkProgram.NO_MAPS;
+    }
+
+    /**
+     * Walks still waiting for their stack copy two passes after they were drained: each pass drains
+     * every sample written before it began, and the copy follows its walk by microseconds, so it was
+     * lost (a full ring, counted); they count marked.
+     */
+    private void flushUncopied(Set<Integer> pids, Set<Integer> alive) {
+        for (var byTime : walksByTid.values()) {
+            while (!byTime.isEmpty() && heldAt.getOrDefault(byTime.firstKey(), 0L) + 2 < passes) {
+                heldAt.remove(byTime.firstKey());
+                copiesLost++;
+                onWalk(byTime.pollFirstEntry().getValue(), null, pids, alive);
+            }
+        }
     }
 
     private KernelWalkProgram.Record walkOf(PerfRecord.Sample s) {
@@ -298,10 +355,14 @@ public final class KernelWalkEngine {
             return;
         }
         int stop = r.stopCode();
-        if (stop >= 0 && stop < stops.length) stops[stop]++;
-        if (stop != io.tansa.unwind.CompactRules.Stop.END.ordinal()) early++;
-        if (stop == io.tansa.unwind.CompactRules.Stop.UNKNOWN_PC.ordinal() || stop == KernelWalkProgram.NO_MAPS) {
+        if (copied(r)) {
             refresh(pid); // code mapped since (dlopen), or a process not known yet: later hits walk through it
+        }
+        if (copy != null && !oracle) {
+            unwoundHere++; // this hit is unwound from its stack copy, in user space
+        } else {
+            if (stop >= 0 && stop < stops.length) stops[stop]++;
+            if (stop != io.tansa.unwind.CompactRules.Stop.END.ordinal()) early++;
         }
         int location = location(pid, r.ip());
         long[] pcs = r.walk().pcs();
@@ -314,11 +375,11 @@ public final class KernelWalkEngine {
         if (handler.onHit(new Hit(pid, r.tid(), location, r.timeNanos(), r, c))) hits++;
     }
 
-    /** Registers the process's mappings again, at most every 100 ms per process. */
+    /** Registers the process's mappings again, at most every 10 ms per process. */
     private void refresh(int pid) {
         long now = System.nanoTime();
         Long at = registeredAt.get(pid);
-        if (at != null && now - at < 100_000_000L) return;
+        if (at != null && now - at < 10_000_000L) return;
         registeredAt.put(pid, now);
         try {
             walk.register(pid, symbols.apply(pid), true);

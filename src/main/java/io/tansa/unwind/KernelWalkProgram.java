@@ -66,7 +66,8 @@ public final class KernelWalkProgram {
     /**
      * The program. {@code maxFrames}: a power of two; {@code framesPerCall}: frames walked per run
      * (34 runs at most); {@code returnValue}: 0 keeps the uprobe event from writing its own sample
-     * (kernel walk), 1 lets it (the oracle: a stack copy of the same hit).
+     * (kernel walk) except for walks that stopped at an unknown pc or without maps (a copy to unwind
+     * in user space), 1 lets it always (the oracle: a stack copy of every hit).
      */
     public static long[] program(Maps m, int maxFrames, int framesPerCall, int returnValue) {
         if (Integer.bitCount(maxFrames) != 1) throw new IllegalArgumentException("maxFrames: a power of two");
@@ -99,17 +100,25 @@ public final class KernelWalkProgram {
         for (int s = 0; s <= NO_MAPS; s++) a.label("stop" + s).storeImm(W, R7, OFF_STOP, s).jump("emit");
         // emit: header + n pcs
         a.label("emit").storeImm(W, R7, ACTIVE, 0);
-        a.load(W, R5, R7, OFF_N).jump(JGT, R5, maxFrames, "out").alu(LSH, R5, 3).alu(ADD, R5, HEADER);
+        a.load(W, R5, R7, OFF_N).jump(JGT, R5, maxFrames, "ret").alu(LSH, R5, 3).alu(ADD, R5, HEADER);
         a.movReg(R1, R6).loadMap(R2, m.events()).mov32(R3, -1) /* BPF_F_CURRENT_CPU */.movReg(R4, R7);
         a.call(FN_PERF_EVENT_OUTPUT).movReg(R9, R0);
         a.storeImm(W, FP, -4, 0).movReg(R2, FP).alu(ADD, R2, -4).loadMap(R1, m.stats()).call(FN_MAP_LOOKUP_ELEM);
-        a.jump(JEQ, R0, 0, "out");
+        a.jump(JEQ, R0, 0, "ret");
         a.load(DW, R1, R0, STAT_WALKS * 8).alu(ADD, R1, 1).store(DW, R0, STAT_WALKS * 8, R1);
         a.load(W, R2, R7, OFF_STOP).jump(JGT, R2, NO_MAPS, "counted").alu(LSH, R2, 3).aluReg(ADD, R2, R0);
         a.load(DW, R1, R2, STAT_STOPS * 8).alu(ADD, R1, 1).store(DW, R2, STAT_STOPS * 8, R1);
-        a.label("counted").jump(JSGE, R9, 0, "out");
+        a.label("counted").jump(JSGE, R9, 0, "ret");
         a.load(DW, R1, R0, STAT_OUTPUT_FAILED * 8).alu(ADD, R1, 1).store(DW, R0, STAT_OUTPUT_FAILED * 8, R1);
-        a.label("out").mov(R0, returnValue).exit();
+        // the return value: 1 lets the uprobe event write its own sample (registers + stack copy):
+        // always for the oracle; for a walk that met a pc in no known mapping or a process without
+        // a table, so that user space unwinds that hit from the copy instead (a dlopen, a fork since)
+        a.label("ret").mov(R0, returnValue).jump(JNE, R0, 0, "exit");
+        a.load(W, R1, R7, OFF_STOP).jump(JEQ, R1, CompactRules.Stop.UNKNOWN_PC.ordinal(), "copy");
+        a.jump(JEQ, R1, NO_MAPS, "copy").jump("exit");
+        a.label("copy").mov(R0, 1).jump("exit");
+        a.label("out").mov(R0, 0);
+        a.label("exit").exit();
         return a.build();
     }
 

@@ -82,6 +82,7 @@ class KernelCallersTest {
         Privileged.requireRoot();
         // gdb runs its own copy, one round, stopping at every probe_me of the main thread
         var r = Native.run(List.of("gdb", "-q", "-batch", "-nx", "-iex", "set debuginfod enabled off",
+                "-iex", "set debug-file-directory /nonexistent", // libc by its CFI, no inlined frames (as UnwindTest)
                 "-ex", "set pagination off", "-ex", "handle SIGUSR1 nostop noprint pass", "-ex", "break probe_me",
                 "-ex", "run", "-ex", "bt", "-ex", "c", "-ex", "bt", "-ex", "c", "-ex", "bt", "-ex", "c", "-ex", "bt",
                 "-ex", "c", "-ex", "bt", "-ex", "c", "-ex", "bt", "-ex", "kill", "--args", prog.toString(), "1"));
@@ -107,11 +108,55 @@ class KernelCallersTest {
                 n.replaceAll(s -> s.equals("[unknown]") ? "<signal>" : s); // libc's __restore_rt has no symbol
                 ours.add(n);
             }
-            for (List<String> g : gdb) {
+            for (List<String> g0 : gdb) {
+                // without libc's debug files gdb may not name a worker thread's start frames: up to them
+                List<String> g = g0.contains("??") ? g0.subList(0, g0.indexOf("??")) : g0;
                 // gdb stops at main (the thread's start frames below main are not shown)
                 boolean found = ours.stream().anyMatch(o -> o.size() >= g.size() && o.subList(0, g.size()).equals(g));
                 assertTrue(found, "gdb " + g + "\nours " + ours);
             }
+        }
+    }
+
+    /**
+     * A library dlopen'ed after the capture began (gdb's pending breakpoint): its code is in no
+     * mapping the kernel's tables know, so those walks let the kernel copy the stack and are
+     * unwound here; tansa writes the tables again and later hits walk in the kernel. Every hit
+     * is pend_fn ← caller_a ← main, or (its copy lost in a burst) marked and counted, never guessed.
+     */
+    @Test
+    void aLibraryDlopenedDuringTheCaptureIsWalkedExactly() throws Exception {
+        Privileged.requireRoot();
+        Path pending = Native.build("pending", "-O1", "-ldl");
+        Path libpend = Native.buildAs("libpend", "libpend.so", "-O1", "-shared", "-fPIC");
+        try (Target t = Target.start(pending.toString(), libpend.toString(), "3000")) {
+            t.awaitLine("ready");
+            Tansa r = Tansa.start("callers", "--mode", "kernel", "-p", "" + t.pid(), "-n", "3000", "--rate", "0",
+                    "-f", "folded", libpend + ":pend_fn");
+            r.awaitErr("probing");
+            try (var in = t.process.getOutputStream()) {
+                in.write("go\n".getBytes());
+                in.flush();
+                assertEquals(0, r.waitExit(), r.err());
+                t.awaitLine("done");
+            }
+            long total = 0, exact = 0, marked = 0;
+            for (String line : r.out().split("\n")) {
+                if (line.isBlank()) continue;
+                long n = Long.parseLong(line.substring(line.lastIndexOf(' ') + 1));
+                total += n;
+                if (line.startsWith("_start;__libc_start_main;__libc_start_call_main;main;caller_a;pend_fn ")) exact += n;
+                else if (line.startsWith("[unknown];pend_fn ")) marked += n; // its copy was lost: marked, never guessed
+                else throw new AssertionError(line + "\n" + r.err());
+            }
+            assertEquals(3000, total, r.out() + r.err());
+            // on a quiet machine all 3000 are exact; under load a burst can outrun the copies' ring
+            // before the tables are rewritten: each such hit is marked and counted as such
+            if (marked > 0) {
+                assertTrue(r.err().contains(marked + " walks that met code mapped since lost their stack copies"), r.err());
+            }
+            assertTrue(exact >= 1000, "exact " + exact + "\n" + r.err());
+            assertTrue(r.err().contains("were unwound from a stack copy"), r.err());
         }
     }
 
