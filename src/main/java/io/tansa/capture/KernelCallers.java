@@ -54,6 +54,15 @@ final class KernelCallers {
         boolean check = req.mode() == Callers.Mode.CHECK_WALK;
         Consumer<String> log = req.log() == null ? s -> { } : req.log();
         Map<Integer, CfiModules> cfi = new HashMap<>();
+        // a forked child (--children) that exited before it was read: its address space was its parent's
+        IntFunction<CfiModules> cfiOf = pid -> cfi.computeIfAbsent(pid, p -> {
+            try {
+                return new CfiModules(symbols.apply(p));
+            } catch (io.tansa.Failure f) {
+                if (f.kind() != io.tansa.Failure.Kind.NO_SUCH_PROCESS) throw f;
+                return new CfiModules(symbols.apply(pids.getFirst()));
+            }
+        });
         long[] compared = new long[2]; // hits compared, hits that differ
         KernelWalkEngine engine = new KernelWalkEngine(new StopEngine.Options(o.count(), o.duration(), o.rate(),
                 o.children(), o.log(), () -> {
@@ -65,14 +74,14 @@ final class KernelCallers {
                         // the walk met code or a process not in its tables yet: unwound from its copy, as copy mode does
                         long[] regs = hit.copy().regs();
                         walk = Unwinder.unwind(regs, new StackMemory(regs[Reg.RSP.ordinal()], hit.copy().stack(), null),
-                                cfi.computeIfAbsent(hit.pid(), p -> new CfiModules(symbols.apply(p))), req.maxDepth());
+                                cfiOf.apply(hit.pid()), req.maxDepth());
                     } else if (check && hit.copy() != null) {
                         CopyEngine.Hit c = hit.copy();
                         long[] regs = c.regs();
                         Unwinder.Result user = Unwinder.unwind(regs, new StackMemory(regs[Reg.RSP.ordinal()], c.stack(), null),
-                                cfi.computeIfAbsent(hit.pid(), p -> new CfiModules(symbols.apply(p))), req.maxDepth());
+                                cfiOf.apply(hit.pid()), req.maxDepth());
                         compared[0]++;
-                        String diff = difference(walk, user, hit.walk().walk().stop(), symbols.apply(hit.pid()));
+                        String diff = difference(walk, user, hit.walk().walk().stop(), symbolsOr(symbols, hit.pid(), pids));
                         if (diff != null && compared[1]++ < SHOWN) log.accept("--check-walk: hit in thread " + hit.tid() + ": " + diff);
                     }
                     return record.test(capture.capture(hit, walk));
@@ -96,6 +105,14 @@ final class KernelCallers {
             profile.meta("walk_differences", Long.toString(compared[1]));
         }
         return r;
+    }
+
+    private static ProcessSymbols symbolsOr(IntFunction<ProcessSymbols> symbols, int pid, List<Integer> pids) {
+        try {
+            return symbols.apply(pid);
+        } catch (io.tansa.Failure f) {
+            return symbols.apply(pids.getFirst());
+        }
     }
 
     private static Unwinder.Result limit(Unwinder.Result r, int max) {

@@ -160,6 +160,36 @@ class KernelCallersTest {
         }
     }
 
+    /**
+     * Forked children with --children: the probe is inherited at the fork; the kernel has no table
+     * for the child at its first hits, so those are unwound from their stack copies — every stack
+     * exact (target ← main ← libc's start), the results unchanged.
+     */
+    @Test
+    void forkedChildrenAreWalkedExactly() throws Exception {
+        Privileged.requireRoot();
+        Path forker = Native.build("forker", "-O1");
+        try (Target t = Target.start(forker.toString())) {
+            t.awaitLine("ready");
+            Tansa r = Tansa.start("callers", "--children", "--mode", "kernel", "-p", "" + t.pid(), "-n", "0",
+                    "--rate", "0", "-d", "60s", "-f", "folded", "target");
+            r.awaitErr("probing");
+            try (var in = t.process.getOutputStream()) {
+                in.write("go\n".getBytes());
+                in.flush();
+                assertEquals("done 3075 0", t.awaitLine("done"), "results and the child's own check unchanged");
+                assertEquals(7, r.waitExit(), r.err()); // the target exited
+            }
+            long total = 0;
+            for (String line : r.out().split("\n")) {
+                if (line.isBlank()) continue;
+                assertTrue(line.startsWith("_start;__libc_start_main;__libc_start_call_main;main;target "), line + "\n" + r.err());
+                total += Long.parseLong(line.substring(line.lastIndexOf(' ') + 1));
+            }
+            assertEquals(80, total, r.out() + r.err());
+        }
+    }
+
     @Test
     void kill9OfTansaInKernelModeLeavesTheTargetRunning() throws Exception {
         Privileged.requireRoot();
