@@ -96,7 +96,11 @@ public final class Callers {
      * its Ruby frames) are read ({@link StopEngine}); AUTO: COPY, or STOP where Ruby frames are wanted
      * and this kernel or Ruby cannot snapshot them.
      */
-    public enum Mode { AUTO, COPY, STOP }
+    public enum Mode { AUTO, COPY, STOP,
+        /** The stack walked in the kernel at the hit, only return addresses copied ({@link KernelCallers}). */
+        KERNEL,
+        /** KERNEL, and a stack copy of the same hit unwound in user space: every difference reported. */
+        CHECK_WALK }
 
     /** A started capture that another thread may stop. */
     public static final class Run {
@@ -191,7 +195,10 @@ public final class Callers {
         }
 
         private boolean onHit(Hit hit) {
-            Stack s = capture.capture(hit);
+            return record(capture.capture(hit));
+        }
+
+        boolean record(Stack s) {
             profile.record(s);
             if (req.onHit() != null) req.onHit().accept(++count);
             return true;
@@ -257,7 +264,7 @@ public final class Callers {
             }
             // Ruby frames without stopping: a kernel snapshot at each hit (RubyProbe), where this kernel and Ruby allow
             RubyProbe rubyProbe = null;
-            if (ruby && req.mode() != Mode.STOP) {
+            if (ruby && req.mode() != Mode.STOP && req.mode() != Mode.KERNEL && req.mode() != Mode.CHECK_WALK) {
                 try {
                     rubyProbe = rubyProbe(pids);
                 } catch (Failure f) {
@@ -268,10 +275,16 @@ public final class Callers {
             // --children in copy mode: forked children inherit the probes (and the Ruby program) at
             // the fork; a child's hits read after it exited are named with its parent's symbols
             boolean copy = req.mode() == Mode.COPY || (req.mode() == Mode.AUTO && (!ruby || rubyProbe != null));
-            profile.meta("mode", copy ? "copy" : "stop");
-            Engine engine = engine(copy, rubyProbe).create(options(), this::onHit);
-            handle.started(engine);
-            Engine.Result r = engine.run(pids, targets);
+            boolean kernel = KernelCallers.chosen(req, ruby, this::log);
+            profile.meta("mode", kernel ? "kernel" : copy ? "copy" : "stop");
+            Engine.Result r;
+            if (kernel) {
+                r = KernelCallers.run(req, options(), handle, pids, targets, capture, this::symbols, this::record, profile);
+            } else {
+                Engine engine = engine(copy, rubyProbe).create(options(), this::onHit);
+                handle.started(engine);
+                r = engine.run(pids, targets);
+            }
             if (capture.rubyUnread() > 0) {
                 log("%d hits have native frames only: their process (and its parent) exited before their Ruby methods were read",
                         capture.rubyUnread());

@@ -166,6 +166,11 @@ public final class StackCapture {
         return null;
     }
 
+    /** A hit of the kernel walk ({@link KernelCallers}): its return addresses named as a copied hit's unwind. */
+    public Stack capture(io.tansa.probe.KernelWalkEngine.Hit hit, Unwinder.Result walk) {
+        return stack(hit.pid(), hit.tid(), hit.timeNanos(), hit.location(), symbolize(hit.pid(), walk));
+    }
+
     /** The Ruby frames of a snapshot, named through the memory (or the cache) of {@code pid}. */
     private List<Frame> rubyFrames(int pid, byte[] raw) {
         Optional<RubyReader> rb = ruby(pid);

@@ -51,9 +51,15 @@ public final class CallersCommand implements Callable<Integer> {
 
     @Option(names = "--mode", paramLabel = "MODE", description = "copy: the thread never stops, the kernel copies its"
             + " registers and stack (--stack-copy) and, in Ruby, its Ruby frames at each hit; stop: the thread stops while"
-            + " its stack is read (for stacks deeper than the copy); auto (default): copy, or stop where Ruby frames cannot"
+            + " its stack is read (for stacks deeper than the copy); kernel: the stack is walked in the kernel at the hit"
+            + " (DWARF rules reduced to eBPF tables, up to 256 frames), only return addresses copied; auto (default): kernel"
+            + " where this kernel allows it (it says why not), copy in Ruby processes, or stop where Ruby frames cannot"
             + " be copied (no BTF or CAP_BPF).")
     Callers.Mode mode = Callers.Mode.AUTO;
+
+    @Option(names = "--check-walk", description = "Walk each hit's stack in the kernel and also copy it, unwind the copy"
+            + " in user space and report every difference (implies --mode kernel).")
+    boolean checkWalk;
 
     @Option(names = "--stack-copy", paramLabel = "BYTES", description = "Bytes of stack the kernel copies at each hit"
             + " in copy mode (default 16k, at most 65016); deeper callers show as [unknown].")
@@ -92,7 +98,7 @@ public final class CallersCommand implements Callable<Integer> {
             // named both ways before the capture: a target that exits during it keeps its container pid
             java.util.Map<Integer, io.tansa.profile.Identity> ids = new java.util.LinkedHashMap<>(IdentityReader.of(pids));
             Profile p = Callers.run(Callers.Request.builder().pids(pids).command(command).symbol(symbol).count(count)
-                    .duration(limit).rate(rate).children(children).maxDepth(MAX_FRAMES).lang(lang).mode(mode)
+                    .duration(limit).rate(rate).children(children).maxDepth(MAX_FRAMES).lang(lang).mode(checkWalk ? Callers.Mode.CHECK_WALK : mode)
                     .stackCopy(stackCopy()).log(common.quiet ? null : s -> common.info("tansa: %s", s))
                     .onHit(progress::update).onAttached(progress::start).lines(lines).build(), handle);
             for (io.tansa.profile.Stack s : p.stacks()) {

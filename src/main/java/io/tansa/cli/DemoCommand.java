@@ -38,7 +38,10 @@ public final class DemoCommand implements Callable<Integer> {
                     .onAttached(progress::start).build(), new Callers.Run());
             progress.finish(p.meta().getOrDefault("stopped", ""));
             new TextRenderer().render(p, System.out);
-            System.out.printf("%n" + (p.meta().getOrDefault("mode", "").equals("copy")
+            String mode = p.meta().getOrDefault("mode", "");
+            System.out.printf("%n" + (mode.equals("kernel")
+                    ? "The workload was never stopped: at each hit the kernel walked the thread's stack for tansa."
+                    : mode.equals("copy")
                     ? "The workload was never stopped: at each hit the kernel copied the thread's registers and stack for tansa."
                     : "The workload was never stopped for more than one hit at a time.")
                     + " It is left exactly as it was.%n"

@@ -20,6 +20,10 @@ public final class BpfAsm {
     static final int K = 0x00, X = 0x08;
     // ALU operations
     public static final int ADD = 0x00, SUB = 0x10, MUL = 0x20, LSH = 0x60, AND = 0x50, MOV = 0xb0;
+    // more ALU operations (kernel walker): BPF_OR, BPF_RSH, BPF_ARSH (linux/bpf_common.h, linux/bpf.h)
+    public static final int OR = 0x40, RSH = 0x70, ARSH = 0xc0;
+    // more jumps: BPF_JLT, BPF_JSGE, BPF_JSLT (linux/bpf.h, "jmp encodings")
+    public static final int JLT = 0xa0, JSGE = 0x70, JSLT = 0xc0;
     // jump operations
     public static final int JA = 0x00, JEQ = 0x10, JGT = 0x20, JGE = 0x30, JNE = 0x50, JSGT = 0x60, JLE = 0xb0,
             JSLE = 0xd0;
@@ -30,6 +34,8 @@ public final class BpfAsm {
     // helper function ids (enum bpf_func_id, the order of ___BPF_FUNC_MAPPER)
     public static final int FN_MAP_LOOKUP_ELEM = 1, FN_PERF_EVENT_OUTPUT = 25, FN_GET_CURRENT_TASK = 35,
             FN_PROBE_READ_USER = 112, FN_PROBE_READ_KERNEL = 113;
+    // bpf_ktime_get_ns, bpf_tail_call, bpf_get_current_pid_tgid (bpf-helpers(7); ids from linux/bpf.h)
+    public static final int FN_KTIME_GET_NS = 5, FN_TAIL_CALL = 12, FN_GET_CURRENT_PID_TGID = 14;
 
     public static final int R0 = 0, R1 = 1, R2 = 2, R3 = 3, R4 = 4, R5 = 5, R6 = 6, R7 = 7, R8 = 8, R9 = 9, FP = 10;
 
@@ -75,6 +81,13 @@ public final class BpfAsm {
         jumps.put(insns.size(), label);
         return emit(JMP | op | K, dst, 0, 0, imm);
     }
+    /** if (dst op src) goto label (64-bit compare of two registers). */
+    public BpfAsm jumpReg(int op, int dst, int src, String label) {
+        jumps.put(insns.size(), label);
+        return emit(JMP | op | X, dst, src, 0, 0);
+    }
+    /** Instructions so far (for limits and measurements). */
+    public int size() { return insns.size(); }
     /** goto label. */
     public BpfAsm jump(String label) { return jump(JA, 0, 0, label); }
     /** Marks the next instruction. */

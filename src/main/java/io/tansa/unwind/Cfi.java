@@ -141,6 +141,17 @@ public final class Cfi {
     }
 
 
+    /** Start address of FDE {@code i} in sorted order ({@link CompactRules}). */
+    long fdeStart(int i) {
+        return starts[i];
+    }
+
+    /** The rows of FDE {@code i} (sorted, contiguous from its start to its end), or null if malformed. */
+    Row[] fdeRows(int i) {
+        Fde f = fde(i);
+        return f == null ? null : f.rows;
+    }
+
     private record Fde(long end, Row[] rows) {}
 
     private static final Fde BROKEN = new Fde(0, new Row[0]);
