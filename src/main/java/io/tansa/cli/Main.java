@@ -16,6 +16,7 @@ import picocli.CommandLine.Option;
         subcommands = {
             CallersCommand.class,
             TraceCommand.class,
+            KvmCommand.class,
             DemoCommand.class,
             ReportCommand.class,
             DiffCommand.class,
