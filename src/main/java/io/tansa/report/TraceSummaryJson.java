@@ -31,6 +31,8 @@ public final class TraceSummaryJson {
                 b.append("{\"tid\": ").append(t.tid).append(", \"pid\": ").append(t.pid).append(", \"name\": ")
                         .append(Json.quote(t.name)).append(", \"syscalls\": ");
                 rows(b, Summary.syscalls(t), "name");
+                b.append(", \"ioctls\": ");
+                rows(b, Summary.ioctls(t), "request");
                 b.append('}');
             }
             b.append(']');

@@ -20,27 +20,30 @@ public final class TraceSummaryText {
 
     public static void render(Summary sum, long lost, PrintStream out) {
         table(out, sum.syscalls());
-        List<Map.Entry<String, Stat>> io = sum.ioctls();
-        if (!io.isEmpty()) {
-            out.println();
-            out.printf(Locale.ROOT, "%-32s %9s %9s %11s %11s%n", "ioctl request", "calls", "errors", "seconds",
-                    "usecs/call");
-            for (Map.Entry<String, Stat> e : io) {
-                Stat s = e.getValue();
-                out.printf(Locale.ROOT, "%-32s %9d %9s %11.6f %11d%n", e.getKey(), s.calls, s.errors == 0 ? "" : s.errors,
-                        s.totalNs / 1e9, s.timed == 0 ? 0 : s.totalNs / s.timed / 1000);
-            }
-        }
+        ioctls(out, sum.ioctls());
         for (ThreadStats t : sum.threads()) {
             out.println();
             out.printf(Locale.ROOT, "thread %d (%s) of process %d%n", t.tid, t.name, t.pid);
             table(out, Summary.syscalls(t));
+            ioctls(out, Summary.ioctls(t));
         }
         if (lost > 0) {
             out.println();
             out.printf(Locale.ROOT, "lost %d records (ring buffer full): counts are low%n", lost);
         }
         out.flush();
+    }
+
+    private static void ioctls(PrintStream out, List<Map.Entry<String, Stat>> io) {
+        if (io.isEmpty()) return;
+        out.println();
+        out.printf(Locale.ROOT, "%-32s %9s %9s %11s %11s%n", "ioctl request", "calls", "errors", "seconds",
+                "usecs/call");
+        for (Map.Entry<String, Stat> e : io) {
+            Stat s = e.getValue();
+            out.printf(Locale.ROOT, "%-32s %9d %9s %11.6f %11d%n", e.getKey(), s.calls, s.errors == 0 ? "" : s.errors,
+                    s.totalNs / 1e9, s.timed == 0 ? 0 : s.totalNs / s.timed / 1000);
+        }
     }
 
     private static void table(PrintStream out, List<Map.Entry<String, Stat>> rows) {

@@ -34,6 +34,8 @@ public final class Summary implements SyscallTracer.Listener {
         public final int pid, tid;
         public String name;
         public final Stat[] bySyscall = new Stat[SyscallTable.MAX];
+        /** This thread's ioctls by request (a vCPU thread's KVM_RUN apart from the main loop's). */
+        final Map<Integer, Stat> byIoctl = new LinkedHashMap<>();
 
         ThreadStats(int pid, int tid, String name) {
             this.pid = pid;
@@ -66,6 +68,7 @@ public final class Summary implements SyscallTracer.Listener {
                 lastThread = t;
             }
             stat(t.bySyscall, c.nr).add(c);
+            if (c.nr == NR_IOCTL && c.entered) t.byIoctl.computeIfAbsent((int) c.args[1], k -> new Stat()).add(c);
         }
     }
 
@@ -102,6 +105,15 @@ public final class Summary implements SyscallTracer.Listener {
 
     /** ioctl rows by request name, most calls first. */
     public List<Map.Entry<String, Stat>> ioctls() {
+        return ioctlRows(byIoctl);
+    }
+
+    /** One thread's ioctl rows by request name, most calls first. */
+    public static List<Map.Entry<String, Stat>> ioctls(ThreadStats t) {
+        return ioctlRows(t.byIoctl);
+    }
+
+    private static List<Map.Entry<String, Stat>> ioctlRows(Map<Integer, Stat> byIoctl) {
         List<Map.Entry<String, Stat>> out = new ArrayList<>();
         byIoctl.forEach((req, s) -> out.add(Map.entry(IoctlTable.name(req), s)));
         out.sort(Comparator.comparingLong((Map.Entry<String, Stat> e) -> -e.getValue().calls)

@@ -177,6 +177,26 @@ class KvmTest {
     }
 
     @Test
+    void traceNamesVcpuThreadsAndSplitsIoctlsPerThread() throws Exception {
+        requireKvm();
+        // no -name debug-threads=on: every qemu thread is "qemu-system-x86" until named from its vCPU fd
+        try (Qemu q = Qemu.start(2, true);
+                Tansa t = Tansa.start("trace", "-c", "--per-thread", "-f", "json", "-p", Long.toString(q.p().pid()))) {
+            t.awaitErr("tansa trace:");
+            q.monitor("cont");
+            assertEquals(33, q.waitExit(), q.log());
+            assertEquals(0, t.waitExit(), t.err());
+            String json = t.out();
+            Matcher m = Pattern.compile("\\{\"tid\": \\d+, \"pid\": \\d+, \"name\": \"vCPU 0\", \"syscalls\": \\[.*?\\], "
+                    + "\"ioctls\": \\[\\{\"request\": \"KVM_RUN\", \"calls\": (\\d+)").matcher(json);
+            assertTrue(m.find(), json);
+            // each out is one KVM_RUN returning to qemu; a signal kick may add a few
+            assertTrue(Long.parseLong(m.group(1)) >= OUT_80 + OUT_COM1 + OUT_EXIT, m.group());
+            assertTrue(json.contains("\"name\": \"vCPU 1\""), json);
+        }
+    }
+
+    @Test
     void sigtermLeavesQemuRunningAndUntraced() throws Exception {
         requireKvm();
         try (Qemu q = Qemu.start(1, true)) {
