@@ -16,11 +16,14 @@ import java.util.Map;
 public final class TraceSummaryText {
     private TraceSummaryText() {}
 
-    private static final String RULE = "------ ----------- ----------- ----------- --------- --------- ----------------";
+    private static final String RULE = "------ ----------- ----------- ----------- --------- --------- ------- ----------------";
 
     public static void render(Summary sum, long lost, PrintStream out) {
         table(out, sum.syscalls());
         ioctls(out, sum.ioctls());
+        if (sum.ioctlsUnentered() > 0) {
+            out.printf(Locale.ROOT, "%-32s %9d%n", "(entered before tracing)", sum.ioctlsUnentered());
+        }
         for (ThreadStats t : sum.threads()) {
             out.println();
             out.printf(Locale.ROOT, "thread %d (%s) of process %d%n", t.tid, t.name, t.pid);
@@ -56,18 +59,23 @@ public final class TraceSummaryText {
             timed += s.timed;
             max = Math.max(max, s.maxNs);
         }
-        out.printf(Locale.ROOT, "%6s %11s %11s %11s %9s %9s %s%n", "% time", "seconds", "usecs/call", "max usecs",
-                "calls", "errors", "syscall");
+        out.printf(Locale.ROOT, "%6s %11s %11s %11s %9s %9s %7s %s%n", "% time", "seconds", "usecs/call", "max usecs",
+                "calls", "errors", "partial", "syscall");
         out.println(RULE);
         for (Map.Entry<String, Stat> e : rows) {
             Stat s = e.getValue();
-            out.printf(Locale.ROOT, "%6.2f %11.6f %11d %11d %9d %9s %s%n", total == 0 ? 0.0 : 100.0 * s.totalNs / total,
+            out.printf(Locale.ROOT, "%6.2f %11.6f %11d %11d %9d %9s %7s %s%n", total == 0 ? 0.0 : 100.0 * s.totalNs / total,
                     s.totalNs / 1e9, s.timed == 0 ? 0 : s.totalNs / s.timed / 1000, s.maxNs / 1000, s.calls,
-                    s.errors == 0 ? "" : Long.toString(s.errors), e.getKey());
+                    s.errors == 0 ? "" : Long.toString(s.errors), s.calls == s.timed ? "" : Long.toString(s.calls - s.timed),
+                    e.getKey());
         }
         out.println(RULE);
-        out.printf(Locale.ROOT, "%6.2f %11.6f %11d %11d %9d %9s %s%n", total == 0 ? 0.0 : 100.0, total / 1e9,
+        out.printf(Locale.ROOT, "%6.2f %11.6f %11d %11d %9d %9s %7s %s%n", total == 0 ? 0.0 : 100.0, total / 1e9,
                 timed == 0 ? 0 : total / timed / 1000, max / 1000, calls, errors == 0 ? "" : Long.toString(errors),
-                "total");
+                calls == timed ? "" : Long.toString(calls - timed), "total");
+        if (calls != timed) {
+            out.println("partial: calls seen only at their start or end (running when tracing began or ended):"
+                    + " in calls, not in seconds or usecs/call");
+        }
     }
 }
