@@ -197,6 +197,19 @@ class KvmTest {
     }
 
     @Test
+    void badInputGetsAMessageAndItsExitCode() throws Exception {
+        requireKvm();
+        // not a VM: usage (2), naming what is missing; no such process: 3; -a with -p: usage
+        Tansa notVm = Tansa.run("kvm", "-p", Long.toString(ProcessHandle.current().pid()), "-d", "1s");
+        assertEquals(2, notVm.exitCode(), notVm.err());
+        assertTrue(notVm.err().contains("holds no KVM VM"), notVm.err());
+        Tansa gone = Tansa.run("kvm", "-p", "999999999", "-d", "1s");
+        assertEquals(3, gone.exitCode(), gone.err());
+        Tansa both = Tansa.run("kvm", "-a", "-p", "1");
+        assertEquals(2, both.exitCode(), both.err());
+    }
+
+    @Test
     void sigtermLeavesQemuRunningAndUntraced() throws Exception {
         requireKvm();
         try (Qemu q = Qemu.start(1, true)) {
