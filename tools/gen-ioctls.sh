@@ -70,7 +70,9 @@ emit() { # include file filter -> C program printing "0xVALUE NAME" for each mac
   local def='_IO(R|W|WR)?(_BAD)?[[:space:]]*\('
   # tty and socket requests are plain numbers (0x5401, 0x8912); elsewhere a plain number is a flag
   [[ "$include" == asm/ioctls.h || "$include" == linux/sockios.h ]] && def="($def|0x[0-9A-Fa-f]+)"
-  { grep -E "^[[:space:]]*#[[:space:]]*define[[:space:]]+[A-Z][A-Z0-9_]*[[:space:]]+$def" "$file" || true; } \
+  # a #define continued with a backslash (KVM_REGISTER_COALESCED_MMIO \⏎ _IOW(...)) is joined first
+  { sed -e ':a' -e '/\\$/N; s/\\\n/ /; ta' "$file" \
+      | grep -E "^[[:space:]]*#[[:space:]]*define[[:space:]]+[A-Z][A-Z0-9_]*[[:space:]]+$def" || true; } \
     | sed -E 's/^[[:space:]]*#[[:space:]]*define[[:space:]]+([A-Z0-9_]+).*/\1/' \
     | { grep -E "$filter" || true; } \
     | while read -r name; do

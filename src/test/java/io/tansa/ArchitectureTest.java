@@ -45,13 +45,14 @@ class ArchitectureTest {
         MAY_USE.put("top", List.of("sys", "proc", "elf", "symbols", "unwind", "ruby", "probe", "capture", "profile"));
         MAY_USE.put("trace", List.of("sys", "proc", "probe"));
         MAY_USE.put("net", List.of("sys", "proc"));
-        MAY_USE.put("report", List.of("profile", "net", "trace"));
+        MAY_USE.put("kvm", List.of("sys", "proc"));
+        MAY_USE.put("report", List.of("profile", "net", "trace", "kvm"));
         MAY_USE.put("demo", List.of("sys", "proc"));
         // sys: SysException, and PerfRecord until top.Top hands out its stacks (ARCHITECTURE.md)
         MAY_USE.put("serve", List.of("sys", "proc", "net", "symbols", "unwind", "probe", "capture", "top", "profile",
                 "report"));
         MAY_USE.put("cli", List.of("sys" /* SysException only: see below */, "proc", "elf", "symbols", "profile", "probe", "capture", "top", "trace", "net",
-                "report", "demo", "ruby", "serve"));
+                "report", "demo", "ruby", "serve", "kvm"));
     }
 
     @Test

@@ -24,7 +24,7 @@ public class Main implements Runnable {
      * tenth of a second for all of them on a cold JVM: a run of one command builds only its own
      * ({@link #commandLine(String[])}); help, man pages and completion use {@link Full}.
      */
-    static final List<Class<?>> COMMANDS = List.of(CallersCommand.class, TraceCommand.class, DemoCommand.class,
+    static final List<Class<?>> COMMANDS = List.of(CallersCommand.class, TraceCommand.class, KvmCommand.class, DemoCommand.class,
             ReportCommand.class, DiffCommand.class, FdsCommand.class, SocketsCommand.class, TopCommand.class,
             ServeCommand.class);
 
@@ -32,6 +32,7 @@ public class Main implements Runnable {
     @Command(subcommands = {
         CallersCommand.class,
         TraceCommand.class,
+        KvmCommand.class,
         DemoCommand.class,
         ReportCommand.class,
         DiffCommand.class,

@@ -90,7 +90,8 @@ public final class TraceCommand implements Callable<Integer> {
             if (!summary && !common.quiet) System.err.print(io.tansa.report.Who.lines(targets));
             common.info("tansa trace: %s (%d thread%s); %s", command.isEmpty() ? "pid " + common.pids() : command.get(0),
                     tracer.threadsAttached(), tracer.threadsAttached() == 1 ? "" : "s",
-                    summary ? "summary at exit or Ctrl-C" : "Ctrl-C to stop");
+                    d != null ? (summary ? "summary after " : "for ") + duration
+                            : summary ? "summary at exit or Ctrl-C" : "Ctrl-C to stop");
             // Ctrl-C / SIGTERM: stop, detach, print what was captured, then let the JVM exit
             try (StopOnSignal onSignal = new StopOnSignal(tracer::stop)) {
                 tracer.run(listener);

@@ -160,7 +160,10 @@ public record FdReport(int pid, String comm, List<Entry> fds) {
         d.put("flags", FdFlags.names(info.flags()));
         switch (type) {
             case "file", "dir", "blk", "chr", "memfd" -> d.put("pos", info.pos());
-            case "eventfd" -> d.put("count", info.eventfdCount());
+            case "eventfd" -> {
+                d.put("count", info.eventfdCount());
+                if (info.eventfdId() >= 0) d.put("id", info.eventfdId());
+            }
             case "epoll" -> d.put("watches", info.epollTargets());
             case "timerfd" -> {
                 d.put("clock", FdFlags.clockName(info.timerClock()));

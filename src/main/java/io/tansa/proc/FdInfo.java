@@ -52,6 +52,15 @@ public record FdInfo(long pos, int flags, long inode, List<String> lines) {
         return v == null ? -1 : Long.parseUnsignedLong(v, 16);
     }
 
+    /**
+     * eventfd: its id, or -1 — fs/eventfd.c prints "eventfd-id: %d" (decimal; Linux 5.13+), the
+     * number lsof shows as [eventfd:N].
+     */
+    public long eventfdId() {
+        String v = field("eventfd-id");
+        return v == null ? -1 : Long.parseLong(v.trim());
+    }
+
     /** epoll: the watched fd numbers ("tfd: N events: ..." lines), ascending (the kernel lists them in its own order). */
     public List<Integer> epollTargets() {
         List<Integer> out = new ArrayList<>();

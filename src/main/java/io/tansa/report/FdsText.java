@@ -70,7 +70,10 @@ public final class FdsText {
         Map<String, Object> d = e.details();
         StringBuilder b = new StringBuilder();
         switch (e.type()) {
-            case "eventfd" -> b.append("count ").append(d.get("count"));
+            case "eventfd" -> {
+                if (d.containsKey("id")) b.append("[eventfd:").append(d.get("id")).append("] ");
+                b.append("count ").append(d.get("count"));
+            }
             case "epoll" -> b.append("watches fds ").append(join(d.get("watches")));
             case "timerfd" -> b.append(d.get("clock")).append(", every ").append(secs(d.get("interval")))
                     .append(", next in ").append(secs(d.get("next")));

@@ -31,6 +31,7 @@ public final class TraceSummaryJson {
         rows(b, sum.syscalls(), "name");
         b.append(", \"ioctls\": ");
         rows(b, sum.ioctls(), "request");
+        b.append(", \"ioctls_unentered\": ").append(sum.ioctlsUnentered());
         if (sum.perThread()) {
             b.append(", \"threads\": [");
             boolean first = true;
@@ -45,6 +46,8 @@ public final class TraceSummaryJson {
                 b.append(", \"name\": ")
                         .append(Json.quote(t.name)).append(", \"syscalls\": ");
                 rows(b, Summary.syscalls(t), "name");
+                b.append(", \"ioctls\": ");
+                rows(b, Summary.ioctls(t), "request");
                 b.append('}');
             }
             b.append(']');
@@ -66,6 +69,7 @@ public final class TraceSummaryJson {
             b.append("{\"").append(key).append("\": ").append(Json.quote(e.getKey()))
                     .append(", \"calls\": ").append(s.calls)
                     .append(", \"errors\": ").append(s.errors)
+                    .append(", \"partial\": ").append(s.calls - s.timed)
                     .append(", \"total_us\": ").append(us(s.totalNs))
                     .append(", \"avg_us\": ").append(us(s.timed == 0 ? 0 : s.totalNs / s.timed))
                     .append(", \"max_us\": ").append(us(s.maxNs)).append('}');

@@ -18,7 +18,7 @@ import java.util.Map;
 public final class TraceSummaryText {
     private TraceSummaryText() {}
 
-    private static final String RULE = "------ ----------- ----------- ----------- --------- --------- ----------------";
+    private static final String RULE = "------ ----------- ----------- ----------- --------- --------- ------- ----------------";
 
     public static void render(Summary sum, long lost, PrintStream out) {
         render(sum, lost, List.of(), t -> t, out);
@@ -33,16 +33,9 @@ public final class TraceSummaryText {
         for (Identity id : targets) byPid.put(id.pid(), id);
         out.print(Who.lines(targets));
         table(out, sum.syscalls());
-        List<Map.Entry<String, Stat>> io = sum.ioctls();
-        if (!io.isEmpty()) {
-            out.println();
-            out.printf(Locale.ROOT, "%-32s %9s %9s %11s %11s%n", "ioctl request", "calls", "errors", "seconds",
-                    "usecs/call");
-            for (Map.Entry<String, Stat> e : io) {
-                Stat s = e.getValue();
-                out.printf(Locale.ROOT, "%-32s %9d %9s %11.6f %11d%n", e.getKey(), s.calls, s.errors == 0 ? "" : s.errors,
-                        s.totalNs / 1e9, s.timed == 0 ? 0 : s.totalNs / s.timed / 1000);
-            }
+        ioctls(out, sum.ioctls());
+        if (sum.ioctlsUnentered() > 0) {
+            out.printf(Locale.ROOT, "%-32s %9d%n", "(entered before tracing)", sum.ioctlsUnentered());
         }
         for (ThreadStats t : sum.threads()) {
             out.println();
@@ -50,12 +43,25 @@ public final class TraceSummaryText {
             out.printf(Locale.ROOT, "thread %s (%s) of process %s%n", Who.tid(t.tid, nsTid.applyAsInt(t.tid)), t.name,
                     Who.pid(proc));
             table(out, Summary.syscalls(t));
+            ioctls(out, Summary.ioctls(t));
         }
         if (lost > 0) {
             out.println();
             out.printf(Locale.ROOT, "lost %d records (ring buffer full): counts are low%n", lost);
         }
         out.flush();
+    }
+
+    private static void ioctls(PrintStream out, List<Map.Entry<String, Stat>> io) {
+        if (io.isEmpty()) return;
+        out.println();
+        out.printf(Locale.ROOT, "%-32s %9s %9s %11s %11s%n", "ioctl request", "calls", "errors", "seconds",
+                "usecs/call");
+        for (Map.Entry<String, Stat> e : io) {
+            Stat s = e.getValue();
+            out.printf(Locale.ROOT, "%-32s %9d %9s %11.6f %11d%n", e.getKey(), s.calls, s.errors == 0 ? "" : s.errors,
+                    s.totalNs / 1e9, s.timed == 0 ? 0 : s.totalNs / s.timed / 1000);
+        }
     }
 
     private static void table(PrintStream out, List<Map.Entry<String, Stat>> rows) {
@@ -68,18 +74,23 @@ public final class TraceSummaryText {
             timed += s.timed;
             max = Math.max(max, s.maxNs);
         }
-        out.printf(Locale.ROOT, "%6s %11s %11s %11s %9s %9s %s%n", "% time", "seconds", "usecs/call", "max usecs",
-                "calls", "errors", "syscall");
+        out.printf(Locale.ROOT, "%6s %11s %11s %11s %9s %9s %7s %s%n", "% time", "seconds", "usecs/call", "max usecs",
+                "calls", "errors", "partial", "syscall");
         out.println(RULE);
         for (Map.Entry<String, Stat> e : rows) {
             Stat s = e.getValue();
-            out.printf(Locale.ROOT, "%6.2f %11.6f %11d %11d %9d %9s %s%n", total == 0 ? 0.0 : 100.0 * s.totalNs / total,
+            out.printf(Locale.ROOT, "%6.2f %11.6f %11d %11d %9d %9s %7s %s%n", total == 0 ? 0.0 : 100.0 * s.totalNs / total,
                     s.totalNs / 1e9, s.timed == 0 ? 0 : s.totalNs / s.timed / 1000, s.maxNs / 1000, s.calls,
-                    s.errors == 0 ? "" : Long.toString(s.errors), e.getKey());
+                    s.errors == 0 ? "" : Long.toString(s.errors), s.calls == s.timed ? "" : Long.toString(s.calls - s.timed),
+                    e.getKey());
         }
         out.println(RULE);
-        out.printf(Locale.ROOT, "%6.2f %11.6f %11d %11d %9d %9s %s%n", total == 0 ? 0.0 : 100.0, total / 1e9,
+        out.printf(Locale.ROOT, "%6.2f %11.6f %11d %11d %9d %9s %7s %s%n", total == 0 ? 0.0 : 100.0, total / 1e9,
                 timed == 0 ? 0 : total / timed / 1000, max / 1000, calls, errors == 0 ? "" : Long.toString(errors),
-                "total");
+                calls == timed ? "" : Long.toString(calls - timed), "total");
+        if (calls != timed) {
+            out.println("partial: calls seen only at their start or end (running when tracing began or ended):"
+                    + " in calls, not in seconds or usecs/call");
+        }
     }
 }

@@ -15,6 +15,11 @@ import java.util.Map;
  */
 public final class Summary implements SyscallTracer.Listener {
     /** Counters of one syscall or ioctl request. */
+    /**
+     * One row. {@code calls} counts every call seen, {@code timed} those seen from entry to exit;
+     * time and averages come from the timed ones only: calls - timed are partly seen (running
+     * when tracing began, or still running at its end) and reported apart as "partial".
+     */
     public static final class Stat {
         public long calls, errors, timed, totalNs, maxNs;
 
@@ -34,6 +39,8 @@ public final class Summary implements SyscallTracer.Listener {
         public final int pid, tid;
         public String name;
         public final Stat[] bySyscall = new Stat[SyscallTable.MAX];
+        /** This thread's ioctls by request (a vCPU thread's KVM_RUN apart from the main loop's). */
+        final Map<Integer, Stat> byIoctl = new LinkedHashMap<>();
 
         ThreadStats(int pid, int tid, String name) {
             this.pid = pid;
@@ -48,6 +55,15 @@ public final class Summary implements SyscallTracer.Listener {
     private final Map<Integer, ThreadStats> byThread = new LinkedHashMap<>();
     private final Map<Integer, String> renamed = new HashMap<>();
     private ThreadStats lastThread;
+    private long ioctlsUnentered;
+
+    /**
+     * ioctl calls whose entry was not seen (running when tracing began): their request is
+     * unknown, so they are in the ioctl row of the syscall table but in no request row.
+     */
+    public long ioctlsUnentered() {
+        return ioctlsUnentered;
+    }
     private static final int NR_IOCTL = SyscallTable.number("ioctl");
 
     public Summary(boolean perThread) {
@@ -59,6 +75,7 @@ public final class Summary implements SyscallTracer.Listener {
         if (c.nr >= SyscallTable.MAX) return;
         stat(bySyscall, c.nr).add(c);
         if (c.nr == NR_IOCTL && c.entered) byIoctl.computeIfAbsent((int) c.args[1], k -> new Stat()).add(c);
+        if (c.nr == NR_IOCTL && !c.entered) ioctlsUnentered++;
         if (perThread) {
             ThreadStats t = lastThread;
             if (t == null || t.tid != c.tid) {
@@ -66,6 +83,7 @@ public final class Summary implements SyscallTracer.Listener {
                 lastThread = t;
             }
             stat(t.bySyscall, c.nr).add(c);
+            if (c.nr == NR_IOCTL && c.entered) t.byIoctl.computeIfAbsent((int) c.args[1], k -> new Stat()).add(c);
         }
     }
 
@@ -102,6 +120,15 @@ public final class Summary implements SyscallTracer.Listener {
 
     /** ioctl rows by request name, most calls first. */
     public List<Map.Entry<String, Stat>> ioctls() {
+        return ioctlRows(byIoctl);
+    }
+
+    /** One thread's ioctl rows by request name, most calls first. */
+    public static List<Map.Entry<String, Stat>> ioctls(ThreadStats t) {
+        return ioctlRows(t.byIoctl);
+    }
+
+    private static List<Map.Entry<String, Stat>> ioctlRows(Map<Integer, Stat> byIoctl) {
         List<Map.Entry<String, Stat>> out = new ArrayList<>();
         byIoctl.forEach((req, s) -> out.add(Map.entry(IoctlTable.name(req), s)));
         out.sort(Comparator.comparingLong((Map.Entry<String, Stat> e) -> -e.getValue().calls)

@@ -395,6 +395,9 @@ public final class SyscallTracer implements AutoCloseable {
         boolean[] hup = new boolean[rings.length];
         boolean last = false;
         names.forEach((tid, n) -> listener.comm(n.pid(), tid, n.name()));
+        // vCPU threads blocked in KVM_RUN now (halted guests) are named before their first call
+        for (int pid : roots) vcpuFds.put(pid, io.tansa.proc.Vcpus.fds(pid));
+        for (int pid : roots) io.tansa.proc.Vcpus.blockedInRun(pid).forEach((tid, v) -> nameVcpu(listener, pid, tid, v));
         while (true) {
             long now = System.nanoTime();
             for (int i = 0; i < rings.length; i++) {
@@ -590,7 +593,34 @@ public final class SyscallTracer implements AutoCloseable {
         c.timeNs = o.time;
         c.durationNs = returned ? exitTime - o.time : -1;
         o.pending = false;
+        if (c.nr == NR_IOCTL && (int) c.args[1] == (int) io.tansa.sys.Kvm.KVM_RUN && !vcpuNamed.contains(tid)) {
+            // the fds listed at attach first: qemu may be gone by the time its calls are read
+            Integer v = vcpuFds.getOrDefault(pid, Map.of()).get((int) c.args[0]);
+            nameVcpu(listener, pid, tid, v != null ? v : io.tansa.proc.Vcpus.vcpuOfFd(pid, c.args[0]));
+        }
         listener.call(c);
+    }
+
+    private static final int NR_IOCTL = io.tansa.sys.Kvm.NR_IOCTL;
+    /** Threads already named from their vCPU fd (or found not to need it). */
+    private final Set<Integer> vcpuNamed = new HashSet<>();
+    /** Per target process, its kvm-vcpu fds at attach (fd → vCPU index). */
+    private final Map<Integer, Map<Integer, Integer>> vcpuFds = new HashMap<>();
+
+    /**
+     * A qemu thread with no name of its own (its comm is still the process's) is named
+     * "vCPU N" from the kvm-vcpu:N fd it passes to KVM_RUN (proc.Vcpus).
+     */
+    private void nameVcpu(Listener listener, int pid, int tid, int index) {
+        vcpuNamed.add(tid);
+        if (index < 0) return;
+        String own = names.containsKey(tid) ? names.get(tid).name() : ProcFs.comm(pid, tid, null);
+        String proc = names.containsKey(pid) ? names.get(pid).name() : ProcFs.comm(pid, pid, null);
+        if (own != null && own.equals(proc)) {
+            String n = "vCPU " + index;
+            names.put(tid, new ThreadName(pid, n));
+            listener.comm(pid, tid, n);
+        }
     }
 
     /** Closes every event (the target keeps running untouched) and unmaps the rings. */

@@ -69,6 +69,12 @@ class FdsTest {
     void anonInodeKindsWithFdinfoDetails() {
         type("eventfd", fd("eventfd", 1));
         assertEquals(42L, at(fd("eventfd", 1)).details().get("count"));
+        // the id lsof shows as [eventfd:N] (fdinfo eventfd-id)
+        var lsof = Native.run("lsof", "-w", "-n", "-P", "-a", "-p", Integer.toString(pid), "-d",
+                Integer.toString(fd("eventfd", 1)), "-F", "n");
+        String name = java.util.Arrays.stream(lsof.out().split("\n")).filter(l -> l.startsWith("n")).findFirst()
+                .orElseThrow(() -> new AssertionError(lsof.out() + lsof.err()));
+        assertEquals("n[eventfd:" + at(fd("eventfd", 1)).details().get("id") + "]", name);
         type("signalfd", fd("signalfd", 1));
         assertEquals(List.of("SIGUSR1", "SIGTERM"), at(fd("signalfd", 1)).details().get("signals"));
         type("timerfd", fd("timerfd", 1));
@@ -209,7 +215,8 @@ class FdsTest {
             String json = Files.readString(out);
             assertTrue(json.startsWith("{\"pid\": " + pid + ", "), json);
             assertTrue(json.contains("{\"fd\": " + fd("eventfd", 1)
-                    + ", \"type\": \"eventfd\", \"target\": \"anon_inode:[eventfd]\", \"flags\": \"O_RDWR|O_CLOEXEC\", \"count\": 42}"), json);
+                    + ", \"type\": \"eventfd\", \"target\": \"anon_inode:[eventfd]\", \"flags\": \"O_RDWR|O_CLOEXEC\", \"count\": 42, \"id\": "
+                    + at(fd("eventfd", 1)).details().get("id") + "}"), json);
             assertTrue(json.contains("\"watches\": [" + fd("epoll", 2) + ", " + fd("epoll", 3) + "]"), json);
             assertTrue(json.contains("\"peer\": {\"pid\": " + fd("cross", 3) + ", \"fd\": " + fd("cross", 4)), json);
             assertEquals(0, cli("fds", "-p", Integer.toString(pid), "--summary", "-o", out.toString()));

@@ -258,6 +258,32 @@ class TraceTest {
         return Native.run(cli(args));
     }
 
+    @Test
+    void callsSeenOnlyInPartAreCountedApartNotAveragedIn() throws Exception {
+        Privileged.requireRoot();
+        // a thread in clock_nanosleep(0.7 s) over a 1 s trace: the call running at the start and
+        // the one running at the end are partial; only a call seen whole has time
+        Process t = new ProcessBuilder("python3", "-c", "import time\nwhile True: time.sleep(0.7)").start();
+        try {
+            Thread.sleep(300); // python is in its loop (not a timing assertion)
+            io.tansa.testing.Tansa tr = io.tansa.testing.Tansa.run("trace", "-c", "-f", "json", "-d", "1s", "-p",
+                    Long.toString(t.pid()));
+            String json = tr.out();
+            Matcher m = Pattern.compile("\\{\"name\": \"clock_nanosleep\", \"calls\": (\\d+), \"errors\": 0, "
+                    + "\"partial\": (\\d+), \"total_us\": ([0-9.]+)").matcher(json);
+            assertTrue(m.find(), json);
+            long calls = Long.parseLong(m.group(1)), partial = Long.parseLong(m.group(2));
+            double totalUs = Double.parseDouble(m.group(3));
+            assertEquals(2, partial, json);
+            // whole calls: each ~700 ms; none of the partial calls' time is in the total
+            long whole = calls - partial;
+            assertTrue(whole <= 1, json);
+            assertTrue(whole == 0 ? totalUs == 0 : totalUs > 650_000 && totalUs < 1_000_000, json);
+        } finally {
+            t.destroyForcibly();
+        }
+    }
+
     static Process tansaProcess(String... args) throws IOException {
         return new ProcessBuilder(cli(args)).start();
     }
