@@ -74,10 +74,14 @@ public final class TraceCommand implements Callable<Integer> {
         SyscallTracer.Options opts = new SyscallTracer.Options(common.pids(), command, children, d, only, pages);
         PrintStream out = new PrintStream(common.openOutput(), false);
         Summary sum = summary ? new Summary(perThread) : null;
-        SyscallTracer.Listener listener = sum != null ? sum : new NamedCalls(new TraceLines(out, timing), fds);
-
         java.util.List<io.tansa.profile.Identity> targets = List.copyOf(IdentityReader.of(common.pids()).values());
-        java.util.Map<Integer, Integer> nsTids = new java.util.HashMap<>();
+        java.util.Map<Integer, Integer> nsTids = new java.util.concurrent.ConcurrentHashMap<>();
+        boolean otherNs = targets.stream().anyMatch(io.tansa.profile.Identity::otherPid);
+        // a thread seen first in a line (born during the trace, or of a child): its NSpid read then
+        java.util.function.IntUnaryOperator lineNs = !otherNs ? java.util.function.IntUnaryOperator.identity()
+                : tid -> nsTids.computeIfAbsent(tid, t -> IdentityReader.nsTid(t, t));
+        SyscallTracer.Listener listener = sum != null ? sum : new NamedCalls(new TraceLines(out, timing, lineNs), fds);
+
         try (SyscallTracer tracer = SyscallTracer.attach(opts)) {
             for (io.tansa.profile.Identity id : targets) { // before they exit: a gone thread has no NSpid
                 if (!id.otherPid()) continue;

@@ -9,15 +9,19 @@ import io.tansa.trace.SyscallTable;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.IntUnaryOperator;
 
 /**
  * {@code tansa trace} without -c: one line per syscall, strace style but joined:
  * {@code [1234 CPU 0/KVM] ioctl(15<anon_inode:kvm-vcpu:0>, KVM_RUN, 0) = 0 <0.000031>}. Strings
  * show as their address (trace.NamedCalls says why); with timing on, the time spent in the call.
+ * A thread numbered differently in its own pid namespace (a container) shows both:
+ * {@code [5553 (2) unicorn]}, the tid in its namespace in parentheses, as the header says.
  */
 public final class TraceLines implements NamedCalls.Sink {
     private final PrintStream out;
     private final boolean timing;
+    private final IntUnaryOperator nsTid;
     private final StringBuilder b = new StringBuilder(256);
 
     private static final int NR_MMAP = SyscallTable.number("mmap"), NR_BRK = SyscallTable.number("brk"),
@@ -25,15 +29,24 @@ public final class TraceLines implements NamedCalls.Sink {
 
     /** @param timing show the time spent in each call */
     public TraceLines(PrintStream out, boolean timing) {
+        this(out, timing, IntUnaryOperator.identity());
+    }
+
+    /** @param nsTid a tid → the same thread's tid in its own pid namespace */
+    public TraceLines(PrintStream out, boolean timing, IntUnaryOperator nsTid) {
         this.out = out;
         this.timing = timing;
+        this.nsTid = nsTid;
     }
 
     @Override
     public void call(NamedCall n) {
         Call c = n.call();
         b.setLength(0);
-        b.append('[').append(c.tid).append(' ').append(n.thread()).append("] ");
+        b.append('[').append(c.tid);
+        int ns = nsTid.applyAsInt(c.tid);
+        if (ns != c.tid) b.append(" (").append(ns).append(')');
+        b.append(' ').append(n.thread()).append("] ");
         b.append(SyscallTable.name(c.nr)).append('(');
         if (c.entered) {
             List<SyscallArgs.Arg> args = n.args();

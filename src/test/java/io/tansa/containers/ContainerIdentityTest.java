@@ -150,6 +150,11 @@ class ContainerIdentityTest {
                 .filter(x -> ((Number) x.get("tid")).intValue() == reader.pid).findFirst().orElseThrow(() -> new AssertionError("no thread " + reader.pid));
         assertEquals(1, ((Number) main.get("ns_tid")).intValue(), "the main thread is tid 1 in its container");
         assertEquals(1, ((Number) main.get("ns_pid")).intValue());
+        Tansa lines = Tansa.run("trace", "-p", Integer.toString(reader.pid), "-d", "1s");
+        assertEquals(0, lines.exitCode(), lines.err());
+        assertTrue(lines.out().lines().anyMatch(l -> l.startsWith("[" + reader.pid + " (1) ")),
+                "each line: the host tid, then the tid in the container: " + lines.out().lines().limit(3).toList());
+        assertTrue(lines.err().contains("pid " + reader.pid + " (1 in its container), container docker "), lines.err());
 
         j = json(Tansa.run("callers", "-p", Integer.toString(burn.pid), "-n", "3", "-f", "json", "burn_b"));
         assertEquals(3, ((Number) j.get("hits")).intValue());
