@@ -18,6 +18,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
 
 /**
@@ -51,12 +53,14 @@ class PackageTest {
         if (dir != null) run(Path.of("."), 60, "rm", "-rf", dir.toString());
     }
 
-    @Test
-    void debInstallsRunsAndPurgesCleanlyOnDebian12WithoutAJdk() throws IOException {
-        Run root = run(Path.of("."), 1800, "src/test/scripts/debian-root.sh", "bookworm", "man-db", "bash-completion");
+    /** Debian 12 (bookworm) and 13 (trixie), each a root of its own with no JDK. */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"bookworm", "trixie"})
+    void debInstallsRunsAndPurgesCleanlyOnDebianWithoutAJdk(String release) throws IOException {
+        Run root = run(Path.of("."), 1800, "src/test/scripts/debian-root.sh", release, "man-db", "bash-completion");
         assertEquals(0, root.code, root.err);
         Run smoke = run(Path.of("."), 600, "src/test/scripts/deb-smoke.sh", root.out.strip(), deb.toString(),
-                dir.resolve("smoke").toString());
+                dir.resolve("smoke-" + release).toString());
         assertEquals(0, smoke.code, smoke.out + smoke.err);
         Map<String, String> step = steps(smoke.out);
 
