@@ -4,9 +4,9 @@
 # compile, for checking layouts with gcc. Cached under $TANSA_TEST_CACHE (default
 # /var/cache/tansa-test) as src-PACKAGE-UPSTREAM_VERSION; idempotent (marker .complete).
 # Needs dpkg-dev (dpkg-source), gcc, make, a host ruby (BASERUBY) and the Debian archive.
-# Usage: ruby-src.sh PACKAGE RELEASE       e.g. ruby-src.sh ruby3.3 trixie
+# Usage: ruby-src.sh PACKAGE RELEASE [FALLBACK_VERSION]   e.g. ruby-src.sh ruby3.3 trixie
 set -euo pipefail
-pkg=$1 release=$2
+pkg=$1 release=$2 fallback=${3:-}
 cache=${TANSA_TEST_CACHE:-/var/cache/tansa-test}
 mirror=${TANSA_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 mkdir -p "$cache/logs"
@@ -23,10 +23,22 @@ mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial" "$work/apt
 echo "deb-src $mirror $release main" >"$work/apt/sources.list"
 opts=(-o Dir::Etc::SourceList="$work/apt/sources.list" -o Dir::Etc::SourceParts="$work/apt/sources.list.d"
       -o Dir::State::Lists="$work/apt/lists" -o Dir::Cache="$work/apt/cache" -o Acquire::Check-Valid-Until=false)
+# The pool of a moving suite (experimental) can lag its index: the version the index names may be
+# missing (404) while an earlier one is still there. FALLBACK_VERSION names such a one: its .dsc and
+# the files it lists are fetched from the pool directly and unpacked with dpkg-source.
+from_pool() {
+  local v=$1 base="$mirror/pool/main/${pkg:0:1}/$pkg" f
+  (cd "$work" && curl -fsSL -o "${pkg}_$v.dsc" "$base/${pkg}_${v//\~/%7e}.dsc" &&
+    for f in $(awk '/^Files:/{on=1;next} /^[^ ]/{on=0} on{print $3}' "${pkg}_$v.dsc"); do
+      curl -fsSL -o "$f" "$base/${f//\~/%7e}" || exit 1
+    done &&
+    dpkg-source --no-check -x "${pkg}_$v.dsc")
+}
 {
   apt-get "${opts[@]}" update
-  (cd "$work" && apt-get "${opts[@]}" source "$pkg")
-} >"$log" 2>&1 || fail "apt-get source $pkg ($release) failed"
+  (cd "$work" && apt-get "${opts[@]}" source "$pkg") ||
+    { [[ -n $fallback ]] && echo "apt-get source failed; trying $pkg $fallback from the pool" && from_pool "$fallback"; }
+} >"$log" 2>&1 || fail "apt-get source $pkg ($release${fallback:+, or $fallback from the pool}) failed"
 src=$(find "$work" -maxdepth 1 -type d -name "$pkg-*" | head -1)
 [[ -n $src ]] || fail "no source tree"
 ver=${src##*/$pkg-}

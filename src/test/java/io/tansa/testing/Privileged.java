@@ -20,6 +20,14 @@ public final class Privileged {
         Assumptions.assumeTrue(false, why);
     }
 
+    /**
+     * Skips unless {@code ok}, in CI too: for what the machine itself lacks (hardware, a kernel
+     * built without the feature), which no privilege can give. The reason names what is missing.
+     */
+    public static void assumeMachineHas(boolean ok, String what) {
+        Assumptions.assumeTrue(ok, "this machine has no " + what + " (not a privilege: nothing to grant)");
+    }
+
     public static void requireRoot() {
         assume("root".equals(System.getProperty("user.name")) || uid() == 0, "needs root");
     }

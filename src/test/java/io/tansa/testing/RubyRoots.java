@@ -25,6 +25,11 @@ public final class RubyRoots {
         // Debian ships 3.4 in experimental only; its ruby-bcrypt is built for 3.3 (so 3.4 workloads use String#crypt)
         RUBY_3_4("3.4", "sid", "ruby3.4", "experimental", "ruby3.4", "gdb", "ruby3.4/experimental");
 
+        /** An earlier source version still in the pool, for when the index names one the pool lacks. */
+        public String srcFallback() {
+            return this == RUBY_3_4 ? "3.4.5-1~exp1" : "";
+        }
+
         public final String series, release, srcPackage, srcRelease, executable;
         final List<String> packages;
 
@@ -50,7 +55,7 @@ public final class RubyRoots {
 
     /** Debian's configured Ruby source tree of the series (cached), or a skip/failure. */
     public static Path source(Series s) {
-        return cached(List.of(SCRIPTS.resolve("ruby-src.sh").toString(), s.srcPackage, s.srcRelease));
+        return cached(List.of(SCRIPTS.resolve("ruby-src.sh").toString(), s.srcPackage, s.srcRelease, s.srcFallback()));
     }
 
     private static Path cached(List<String> cmd) {
