@@ -24,6 +24,9 @@ import java.util.Map;
  *       {@code -- Ruby level backtrace information ---…} section of a [BUG] report, then
  *       {@code FILE:LINE:in `NAME'} lines (vm_backtrace.c oldbt_bugreport).</li>
  * </ul>
+ * The method is quoted as the target's own Ruby quotes it (the profile's {@code ruby} meta, the
+ * version tansa read): {@code `NAME'} up to 3.3, {@code 'NAME'} from 3.4 on (vm_backtrace.c of
+ * 3.4.5: {@code "\tfrom %s:%d:in '%s'\n"}; both checked against rb_backtrace() in Debian's Rubies).
  * Pseudo-frames from {@code --group-by} name the thread or process in the count line.
  */
 public final class RubyRenderer implements Renderer {
@@ -60,6 +63,7 @@ public final class RubyRenderer implements Renderer {
         List<Map.Entry<Group, long[]>> ranked = new ArrayList<>(groups.entrySet());
         ranked.sort(Comparator.comparingLong((Map.Entry<Group, long[]> e) -> e.getValue()[0]).reversed());
         long total = p.total();
+        String open = plainQuotes(p.meta().get("ruby")) ? "'" : "`";
         StringBuilder b = new StringBuilder();
         for (Map.Entry<Group, long[]> e : ranked) {
             long c = e.getValue()[0];
@@ -70,7 +74,7 @@ public final class RubyRenderer implements Renderer {
             for (Frame f : e.getKey().ruby()) {
                 if (style == Style.BACKTRACE) b.append("\tfrom ");
                 // oldbt_bugreport prints "ruby" for a frame without a file.
-                b.append(f.file() == null ? "ruby" : f.file()).append(':').append(f.line()).append(":in `")
+                b.append(f.file() == null ? "ruby" : f.file()).append(':').append(f.line()).append(":in ").append(open)
                         .append(Names.name(f)).append("'\n");
             }
             b.append('\n');
@@ -81,5 +85,14 @@ public final class RubyRenderer implements Renderer {
         }
         out.write(b.toString().getBytes(StandardCharsets.UTF_8));
         out.flush();
+    }
+
+    /** Ruby 3.4 and later quote a method as {@code 'NAME'}; earlier ones (and an unknown version) as {@code `NAME'}. */
+    static boolean plainQuotes(String version) {
+        if (version == null) return false;
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("^(\\d+)\\.(\\d+)").matcher(version);
+        if (!m.find()) return false;
+        int major = Integer.parseInt(m.group(1)), minor = Integer.parseInt(m.group(2));
+        return major > 3 || major == 3 && minor >= 4;
     }
 }

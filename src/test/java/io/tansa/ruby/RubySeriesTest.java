@@ -138,8 +138,8 @@ class RubySeriesTest {
      * The oracle, as on a container host: the host's gdb with the root as its sysroot stops the
      * series' Ruby at the workload's function 30 times and calls {@code rb_backtrace()} there; the
      * distinct Ruby paths it prints (file:line of every frame, innermost first) are the distinct Ruby
-     * paths tansa captures in the same process, in stop and in copy mode. Method labels are left
-     * out of the comparison: 3.4 prints {@code 'Accounts.signup'} where tansa gives the iseq's label.
+     * paths tansa captures in the same process, in stop and in copy mode; and {@code -f ruby} prints
+     * each of them exactly as rb_backtrace() does, labels and the series' quotes included.
      */
     @ParameterizedTest
     @EnumSource(Series.class)
@@ -165,6 +165,15 @@ class RubySeriesTest {
                     else assertEquals(ours, paths, s + ": copy mode's Ruby paths are stop mode's");
                 }
                 assertEquals(3, ours.size(), s + ": the script's three paths: " + ours);
+                // -f ruby: each path as the series' own rb_backtrace() prints it (its quotes: `x' to 3.3, 'x' from 3.4)
+                Tansa text = Tansa.run("callers", "-q", "-p", "" + pid, "-n", "120", "--rate", "0", "--mode", "copy",
+                        "-f", "ruby", w.function);
+                assertEquals(0, text.exitCode(), text.err());
+                Set<String> rendered = new java.util.TreeSet<>();
+                for (String b : text.out().split("\n\n")) {
+                    if (b.startsWith("\n")) b = b.substring(1);
+                    if (b.contains(" hit") && b.contains("):\n")) rendered.add(b.substring(b.indexOf('\n') + 1).stripTrailing());
+                }
 
                 Path cmds = Files.createTempFile("tansa-gdb", ".cmds");
                 Files.writeString(cmds, "set pagination off\nset $n = 0\nbreak " + fn + "\ncommands\nsilent\n"
@@ -182,6 +191,8 @@ class RubySeriesTest {
                 // "\tfrom" on every line (2.5 to 2.7): then each block starts at <main>
                 boolean oldestFirst = !Pattern.compile("(?m)^/").matcher(printed).find();
                 List<String> block = new ArrayList<>();
+                Set<String> theirText = new java.util.TreeSet<>();
+                StringBuilder raw = new StringBuilder();
                 Matcher line = Pattern.compile("(?m)^(\\tfrom )?(\\S+):(\\d+):in .(.*).$").matcher(printed);
                 while (line.find()) {
                     boolean starts = oldestFirst ? line.group(4).equals("<main>") && (block.isEmpty() || !block.getLast().endsWith("!main"))
@@ -189,11 +200,17 @@ class RubySeriesTest {
                     if (starts && !block.isEmpty()) {
                         theirs.add(strip(block, oldestFirst));
                         block = new ArrayList<>();
+                        theirText.add(raw.toString().stripTrailing());
+                        raw.setLength(0);
                     }
                     block.add(line.group(2) + ":" + line.group(3) + (line.group(4).equals("<main>") ? "!main" : ""));
+                    raw.append(line.group()).append('\n');
                 }
                 if (!block.isEmpty()) theirs.add(strip(block, oldestFirst));
+                if (!raw.isEmpty()) theirText.add(raw.toString().stripTrailing());
                 assertEquals(ours, theirs, s + ": gdb's rb_backtrace() paths\n" + printed);
+                assertTrue(oldestFirst, s + ": rb_backtrace() prints oldest first, as -f ruby does\n" + printed);
+                assertEquals(theirText, rendered, s + ": -f ruby prints what rb_backtrace() prints\n" + text.out());
             } finally {
                 if (io.tansa.proc.ProcFs.alive(pid)) io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGKILL);
             }
