@@ -2,7 +2,7 @@
 # The rate cap bounds what the target pays (issue 16, item 7): a C loop calling hot() hundreds of
 # millions of times a second reports its own call rate every 100 ms (src/test/c/ratecap.c, the
 # ground truth). In interleaved rounds, its rate while nothing traces it, during a tansa capture
-# with the default rate cap (1000 hits/s; copy and stop mode, -n 0 -d SECS), and while bpftrace
+# with the default rate cap (1000 hits/s; copy, stop and kernel mode, -n 0 -d SECS), and while bpftrace
 # counts the same calls (`uprobe:BIN:hot { @n = count(); }`: armed all the time). Prints each
 # mode's mean call rate over the tool's run (calls / time; median over the rounds) and its share
 # of the untraced rate.
@@ -32,12 +32,12 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 declare -A all
 for ((r = 1; r <= rounds; r++)); do
-  for mode in none copy stop bpftrace; do
+  for mode in none copy stop kernel bpftrace; do
     log="$out/ratecap.$mode.log"; : > "$log"
     case $mode in
       none)
         a=$(lines); sleep "$secs"; b=$(lines) ;;
-      copy|stop)
+      copy|stop|kernel)
         bin/tansa callers --mode "$mode" -p "$pid" -n 0 -d "${secs}s" -f json -o "$out/ratecap.$mode.json" hot 2>"$log" &
         t=$!
         until grep -q probing "$log"; do sleep 0.01; done
@@ -59,7 +59,7 @@ done
 
 base=$(echo ${all[none]} | tr ' ' '\n' | median)
 echo "rounds: $rounds interleaved, ${secs}s each; call rate of the loop over each run (calls/time; median of the rounds)"
-for mode in none copy stop bpftrace; do
+for mode in none copy stop kernel bpftrace; do
   m=$(echo ${all[$mode]} | tr ' ' '\n' | median)
   awk -v mode="$mode" -v m="$m" -v b="$base" -v runs="${all[$mode]}" \
     'BEGIN { printf "%-9s %13.0f calls/s  %6.1f%% of untraced   (rounds: %s)\n", mode, m, 100 * m / b, runs }'

@@ -93,8 +93,9 @@ public final class Callers {
      * How a hit is captured. COPY: the thread never stops, the kernel copies its registers and
      * stack at the hit ({@link CopyEngine}) and, in a Ruby process, a kernel program copies its
      * Ruby frames ({@link RubyProbe}); STOP: the thread stops until its stack (and
-     * its Ruby frames) are read ({@link StopEngine}); AUTO: COPY, or STOP where Ruby frames are wanted
-     * and this kernel or Ruby cannot snapshot them.
+     * its Ruby frames) are read ({@link StopEngine}); AUTO: KERNEL for native targets where this kernel
+     * allows it (else COPY, saying why), COPY for Ruby targets, or STOP where Ruby frames are
+     * wanted and this kernel or Ruby cannot snapshot them.
      */
     public enum Mode { AUTO, COPY, STOP,
         /** The stack walked in the kernel at the hit, only return addresses copied ({@link KernelCallers}). */

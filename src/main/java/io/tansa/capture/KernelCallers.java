@@ -39,9 +39,6 @@ final class KernelCallers {
             }
             case AUTO -> {
                 if (ruby) yield false; // Ruby frames come with copy (kernel snapshot) or stop mode
-                // with a rate cap, copy mode: it takes the probe out of the target for the rest of a
-                // full window, where the kernel walk only disables its events, which still trap
-                if (req.rate() > 0) yield false;
                 String why = KernelWalkEngine.unavailable();
                 if (why != null) log.accept(why + "; copying stacks instead (--mode copy)");
                 yield why == null;

@@ -56,10 +56,9 @@ public final class CopyEngine implements Engine {
     private final HitHandler handler;
     private final RubyProbe ruby;
     private long rubyMissing;
-    private static final String GROUP_PREFIX = "tansa_";
-    private static final java.util.concurrent.atomic.AtomicInteger RUNS = new java.util.concurrent.atomic.AtomicInteger();
+        private static final java.util.concurrent.atomic.AtomicInteger RUNS = new java.util.concurrent.atomic.AtomicInteger();
     /** "tansa_PID_N": this process's Nth run (the pid tells later runs whether it is gone). */
-    private final String group = GROUP_PREFIX + ProcessHandle.current().pid() + "_" + RUNS.incrementAndGet();
+    private final String group = UprobeGroups.PREFIX + ProcessHandle.current().pid() + "_" + RUNS.incrementAndGet();
     private int[] eventIds;
     private int defined;
     private final List<Integer> fds = new ArrayList<>();
@@ -581,18 +580,7 @@ public final class CopyEngine implements Engine {
 
     /** One uprobe trace event per target, after removing those of tansa runs that are gone. */
     private void defineEvents() {
-        for (String name : Tracefs.uprobes()) {
-            String g = name.substring(0, Math.max(0, name.indexOf('/')));
-            if (!g.startsWith(GROUP_PREFIX) || g.equals(group)) continue;
-            try {
-                String pid = g.substring(GROUP_PREFIX.length());
-                if (pid.contains("_")) pid = pid.substring(0, pid.indexOf('_'));
-                if (ProcFs.exists(Integer.parseInt(pid))) continue;
-                Tracefs.removeUprobe(g, name.substring(g.length() + 1));
-            } catch (NumberFormatException | SysException e) {
-                // not ours, or in use
-            }
-        }
+        UprobeGroups.sweepStale(group);
         eventIds = new int[targets.size()];
         for (int i = 0; i < targets.size(); i++) {
             ProbeTarget t = targets.get(i);

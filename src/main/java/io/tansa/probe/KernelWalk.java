@@ -133,6 +133,8 @@ public final class KernelWalk implements AutoCloseable {
         }
     }
 
+    private final List<Integer> holders = new ArrayList<>();
+
     private int keep(int fd) {
         fds.add(fd);
         return fd;
@@ -220,8 +222,17 @@ public final class KernelWalk implements AutoCloseable {
         a.config = eventId;
         a.flag(PerfEvent.BIT_DISABLED).flag(PerfEvent.BIT_REMOVE_ON_EXEC);
         int fd = PerfEvent.open(a, tid, -1, -1);
-        keep(fd);
+        holders.add(fd);
         Bpf.attach(fd, progFd);
+    }
+
+    /**
+     * Closes every holder of {@link #attach}: with the sampling events closed too, no event of the
+     * uprobes is open and the kernel takes the breakpoints out (the rate cap's disarm).
+     */
+    public synchronized void detachAll() {
+        for (int fd : holders) io.tansa.sys.Files.close(fd);
+        holders.clear();
     }
 
     List<PerfRing> rings() {
@@ -258,6 +269,7 @@ public final class KernelWalk implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        detachAll();
         PerfRing.closeAll(rings, fds);
         rings.clear();
         fds.clear();

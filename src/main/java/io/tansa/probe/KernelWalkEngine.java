@@ -30,6 +30,12 @@ import java.util.function.IntFunction;
  * the stack is copied. With {@code oracle} ({@code --check-walk}) the program lets the event write
  * its usual sample too — registers and a stack copy — and each hit carries both, for comparing
  * the kernel's walk with the user-space unwinder's on the very same hit.
+ *
+ * <p>The rate cap takes the probe out of the target for the rest of a full window, as in copy
+ * mode: the sampling events and the program's holders are closed (with no event of a uprobe open,
+ * the kernel removes its breakpoint; a disabled event would still trap) and opened again at the
+ * next window. The sample rings live on dummy events of tansa's own, the walk rings and maps in
+ * {@link KernelWalk}, so nothing written before the disarm is lost.
  */
 public final class KernelWalkEngine implements Engine {
     /**
@@ -47,9 +53,8 @@ public final class KernelWalkEngine implements Engine {
 
     private static final long SAMPLE_TYPE = PerfEvent.SAMPLE_IP | PerfEvent.SAMPLE_TID | PerfEvent.SAMPLE_TIME;
     private static final long ORACLE_TYPE = SAMPLE_TYPE | PerfEvent.SAMPLE_REGS_USER | PerfEvent.SAMPLE_STACK_USER;
-    private static final String GROUP_PREFIX = "tansa_";
     private static final java.util.concurrent.atomic.AtomicInteger RUNS = new java.util.concurrent.atomic.AtomicInteger();
-    private final String group = GROUP_PREFIX + ProcessHandle.current().pid() + "_k" + RUNS.incrementAndGet();
+    private final String group = UprobeGroups.PREFIX + ProcessHandle.current().pid() + "_k" + RUNS.incrementAndGet();
 
     private final Engine.Options opt;
     private final HitHandler handler;
@@ -73,8 +78,13 @@ public final class KernelWalkEngine implements Engine {
     private long hits, dropped, capped, lost, early, unjoined, unwoundHere, passes, copiesLost;
     private final long[] stops = new long[KernelWalkProgram.NO_MAPS + 1];
     private RateCap cap;
-    private boolean disabled;
+    private boolean armed;
+    private long startNanos, armedSince, armedNanos, endNanos = -1;
+    private int[] cpus, ringFds;
+    private int samplePages, wakeupBytes;
+    private Set<Integer> pidsProbed = new LinkedHashSet<>();
     private long[] kernelStats = new long[KernelWalkProgram.STATS];
+    private boolean statsRead;
 
     /**
      * {@code symbols}: each process's symbols (its objects and mappings). {@code oracle}: also copy
@@ -126,7 +136,7 @@ public final class KernelWalkEngine implements Engine {
         int walkPages = 1024;
         // sample rings: every hit's copy for the oracle; else only the copies of walks that met a pc
         // in no known mapping or a process without a table (a dlopen, a fork since), unwound here
-        int samplePages = oracle ? Integer.highestOneBit((int) Math.max(512, (64L << 20) / cpus / PerfRing.PAGE))
+        samplePages = oracle ? Integer.highestOneBit((int) Math.max(512, (64L << 20) / cpus / PerfRing.PAGE))
                 : Integer.highestOneBit((int) Math.max(256, (16L << 20) / cpus / PerfRing.PAGE));
         try {
             walk = KernelWalk.load(walkPages, KernelWalk.DEFAULT_ROWS, oracle, opt.log());
@@ -134,30 +144,21 @@ public final class KernelWalkEngine implements Engine {
                 walk.register(pid, symbols.apply(pid), false);
             }
             defineEvents();
-            Set<Integer> threads = ThreadEvents.open(pids, samplePages, this::open, rings);
-            if (rings.isEmpty()) throw new Failure(Failure.Kind.TARGET_EXITED, "the target exited before probing began");
-            for (int id : eventIds) {
-                boolean attached = false;
-                for (int tid : threads) {
-                    try {
-                        walk.attach(id, tid);
-                        attached = true;
-                        break;
-                    } catch (SysException.ProcessGoneException e) {
-                        // that thread exited meanwhile: the next one
-                    }
-                }
-                if (!attached) throw new Failure(Failure.Kind.TARGET_EXITED, "the target exited before probing began");
-            }
-            setEnabled(true);
+            // a few copies gather before a wakeup: the walks waiting for them are marked until then
+            wakeupBytes = oracle ? 1 << 20 : 64 * 1024;
+            mapRings();
+            pidsProbed = new LinkedHashSet<>(pids);
+            startNanos = System.nanoTime();
+            Set<Integer> threads = arm(true);
             log("probing %d location%s in %d thread%s of %s (kernel walk: %d rows of unwind rules in the kernel, %d"
                     + " instructions, only return addresses copied%s)", targets.size(), targets.size() == 1 ? "" : "s",
                     threads.size(), threads.size() == 1 ? "" : "s", pids, walk.rowsUsed(), walk.instructions(),
                     oracle ? "; and a stack copy per hit for --check-walk" : "");
             if (opt.launched() != null) opt.launched().release(); // -- CMD: it runs from here, probed
             if (opt.attached() != null) opt.attached().run();
-            loop(new LinkedHashSet<>(pids));
+            loop(pidsProbed);
         } finally {
+            endNanos = System.nanoTime();
             close();
             if (opt.launched() != null) opt.launched().release();
         }
@@ -178,7 +179,104 @@ public final class KernelWalkEngine implements Engine {
         }
         Engine.StopReason reason = stopRequest != null ? stopRequest : Engine.StopReason.TARGET_EXITED;
         // dropped: after the count or the stop (dropped - capped), or held back by the rate cap (capped)
-        return new Engine.Result(hits, dropped - capped, capped, lost, -1, reason, exited, 1.0);
+        // the kernel's count: the program emits one walk per hit it runs at (written or failed)
+        long kernelHits = statsRead ? kernelStats[KernelWalkProgram.STAT_WALKS] : -1;
+        return new Engine.Result(hits, dropped - capped, capped, lost, kernelHits, reason, exited, armedShare());
+    }
+
+    /**
+     * One sample ring per cpu on a dummy software event of tansa's own thread, so that the
+     * sampling events can be closed and opened again (the rate cap) without losing the rings
+     * (perf_event_open(2): PERF_COUNT_SW_DUMMY; PERF_EVENT_IOC_SET_OUTPUT needs the same cpu and
+     * clock on both events).
+     */
+    private void mapRings() {
+        cpus = ProcFs.onlineCpus().stream().mapToInt(Integer::intValue).toArray();
+        ringFds = new int[cpus.length];
+        for (int i = 0; i < cpus.length; i++) {
+            PerfEvent.Attr a = new PerfEvent.Attr();
+            a.type = PerfEvent.TYPE_SOFTWARE;
+            a.config = PerfEvent.SW_DUMMY;
+            a.clockid = PerfEvent.CLOCK_MONOTONIC;
+            a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_WATERMARK).flag(PerfEvent.BIT_DISABLED);
+            a.wakeupEvents = wakeupBytes;
+            ringFds[i] = PerfEvent.open(a, 0, cpus[i], -1);
+            rings.add(PerfRing.map(ringFds[i], samplePages));
+        }
+    }
+
+    /**
+     * Puts the probe into the target: the sampling events of every thread of the probed processes
+     * (disabled), the program on each trace event, then all enabled together; returns the threads.
+     * The first time a process without threads fails (TARGET_EXITED / NO_SUCH_PROCESS); at a re-arm
+     * one that exited meanwhile is passed over, and children forked while the probe was out
+     * (--children) are listed, as they inherited nothing.
+     */
+    private Set<Integer> arm(boolean first) {
+        List<Integer> live = new ArrayList<>();
+        for (int pid : pidsProbed) if (first || ProcFs.alive(pid)) live.add(pid);
+        if (opt.children() && !first) {
+            for (int i = 0; i < live.size(); i++) {
+                try {
+                    for (int c : ProcFs.children(live.get(i))) if (!live.contains(c)) live.add(c);
+                } catch (RuntimeException e) {
+                    // exited meanwhile
+                }
+            }
+        }
+        Set<Integer> threads = new java.util.TreeSet<>();
+        for (int pid : live) {
+            try {
+                threads.addAll(ThreadEvents.open(List.of(pid), cpus, ringFds, this::open, new ThreadEvents.Listener() {}));
+                pidsProbed.add(pid);
+            } catch (Failure f) {
+                if (first || f.kind() != Failure.Kind.NO_SUCH_PROCESS) throw f;
+            }
+        }
+        if (threads.isEmpty()) {
+            if (first) throw new Failure(Failure.Kind.TARGET_EXITED, "the target exited before probing began");
+            armed = true; // nothing left to probe: the loop ends as the targets are gone
+            armedSince = System.nanoTime();
+            return threads;
+        }
+        for (int id : eventIds) {
+            boolean attached = false;
+            for (int tid : threads) {
+                try {
+                    walk.attach(id, tid);
+                    attached = true;
+                    break;
+                } catch (SysException.ProcessGoneException e) {
+                    // that thread exited meanwhile: the next one
+                }
+            }
+            if (!attached && first) throw new Failure(Failure.Kind.TARGET_EXITED, "the target exited before probing began");
+        }
+        armed = true;
+        armedSince = System.nanoTime();
+        cap.restart(armedSince);
+        setEnabled(true); // (enabling an event enables the copies threads born meanwhile inherited)
+        return threads;
+    }
+
+    /**
+     * Takes the probe out of the target until the window ends: every sampling event and every
+     * holder of the program closed. What the rings hold already is still drained.
+     */
+    private void disarm() {
+        if (!armed) return;
+        setEnabled(false);
+        for (int fd : fds) Files.close(fd);
+        fds.clear();
+        walk.detachAll();
+        armed = false;
+        armedNanos += System.nanoTime() - armedSince;
+    }
+
+    private double armedShare() {
+        long now = endNanos >= 0 ? endNanos : System.nanoTime();
+        long on = armedNanos + (armed ? now - armedSince : 0);
+        return now <= startNanos ? 1 : Math.min(1, (double) on / (now - startNanos));
     }
 
     private String stopSummary() {
@@ -202,8 +300,6 @@ public final class KernelWalkEngine implements Engine {
             a.sampleType = ORACLE_TYPE;
             a.sampleRegsUser = PerfRecord.UNWIND_REGS;
             a.sampleStackUser = stackCopy;
-            a.flag(PerfEvent.BIT_WATERMARK);
-            a.wakeupEvents = oracle ? 1 << 20 : 64 * 1024; // a few copies: the walks waiting for them are marked until then
             a.clockid = PerfEvent.CLOCK_MONOTONIC;
             a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_INHERIT).flag(PerfEvent.BIT_DISABLED)
                     .flag(PerfEvent.BIT_REMOVE_ON_EXEC);
@@ -296,7 +392,7 @@ public final class KernelWalkEngine implements Engine {
             }
             long now = System.nanoTime();
             if (now >= deadline) requestStop(Engine.StopReason.DURATION);
-            if (disabled && now >= cap.windowEnd()) setEnabled(true);
+            if (!armed && now >= cap.windowEnd()) arm(false);
             if (n == 0) {
                 alive.removeIf(pid -> {
                     if (ProcFs.alive(pid)) return false;
@@ -359,7 +455,7 @@ public final class KernelWalkEngine implements Engine {
         if (!cap.admit(System.nanoTime())) {
             dropped++;
             capped++;
-            if (!disabled) setEnabled(false);
+            disarm();
             return;
         }
         int stop = r.stopCode();
@@ -434,19 +530,21 @@ public final class KernelWalkEngine implements Engine {
                 // its thread is gone
             }
         }
-        disabled = !on;
-        if (on) cap.restart(System.nanoTime());
     }
 
     private void close() {
         if (walk != null) {
             try {
                 kernelStats = walk.stats();
+                statsRead = true;
             } catch (SysException e) {
                 // counters unreadable: the rings' LOST records stand
             }
         }
+        if (armed) armedNanos += (endNanos >= 0 ? endNanos : System.nanoTime()) - armedSince;
+        armed = false;
         PerfRing.closeAll(rings, fds);
+        if (ringFds != null) for (int fd : ringFds) if (fd > 0) Files.close(fd);
         if (walk != null) walk.close();
         for (int i = 0; i < defined; i++) {
             try {
@@ -458,7 +556,9 @@ public final class KernelWalkEngine implements Engine {
         defined = 0;
     }
 
+    /** One uprobe trace event per target, after removing those of tansa runs that are gone. */
     private void defineEvents() {
+        UprobeGroups.sweepStale(group);
         eventIds = new int[targets.size()];
         for (int i = 0; i < targets.size(); i++) {
             ProbeTarget t = targets.get(i);

@@ -40,7 +40,7 @@ class RateCapTest {
     private static final long RATE = 1000;
 
     @ParameterizedTest
-    @ValueSource(strings = {"COPY", "STOP"})
+    @ValueSource(strings = {"COPY", "STOP", "KERNEL"})
     void theCapTakesTheProbeOutAndEveryHitIsAccounted(String mode) throws IOException {
         Privileged.requireRoot();
         Path bin = Native.build("ratecap", "-O2", "-pthread");
@@ -128,7 +128,7 @@ class RateCapTest {
      * every hit is in a thread that did not exist when the probe was last put in.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"COPY", "STOP"})
+    @ValueSource(strings = {"COPY", "STOP", "KERNEL"})
     void threadsBornWhileTheProbeWasOutAreProbedAtTheNextWindow(String mode) {
         Privileged.requireRoot();
         Path bin = Native.build("ratecap", "-O2", "-pthread");
@@ -156,7 +156,7 @@ class RateCapTest {
      * target: the kills land in armed and disarmed spells alike.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"copy", "stop"})
+    @ValueSource(strings = {"copy", "stop", "kernel"})
     void kill9WhileTheCapCyclesNeverHurtsTheTarget(String mode) throws Exception {
         Privileged.requireRoot();
         Path paths = io.tansa.capture.CallersTest.pathsProgram();
