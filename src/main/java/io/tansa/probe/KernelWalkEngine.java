@@ -120,6 +120,7 @@ public final class KernelWalkEngine implements Engine {
      * kernel walk, else why not (for {@code --mode auto}).
      */
     public static String unavailable() {
+        if (!ProcFs.inInitialPidNamespace()) return NOT_HOST_PIDS;
         try (KernelWalk w = KernelWalk.load(1, 1 << 12, false, null)) {
             return null;
         } catch (Failure f) {
@@ -127,9 +128,18 @@ public final class KernelWalkEngine implements Engine {
         }
     }
 
+    /**
+     * The program keys processes and joins its walks with their copies by the kernel's own pids
+     * (bpf_get_current_pid_tgid), which are the pids tansa sees only in the host's pid namespace.
+     */
+    static final String NOT_HOST_PIDS = "the kernel walk needs tansa in the host's pid namespace (here, in a container"
+            + " or sidecar, the kernel's pids are not the ones tansa sees)";
+
     @Override
     public Engine.Result run(List<Integer> pids, List<ProbeTarget> targets) {
         if (targets.isEmpty()) throw new IllegalArgumentException("no probe targets");
+        if (!ProcFs.inInitialPidNamespace()) throw new Failure(Failure.Kind.UNSUPPORTED, "--mode kernel: " + NOT_HOST_PIDS
+                + "; use --mode copy");
         this.targets = List.copyOf(targets);
         int cpus = Math.max(1, ProcFs.onlineCpus().size());
         // walk records are small (32 bytes + 8 per frame): 4 MiB a cpu holds ~2,000 256-frame walks

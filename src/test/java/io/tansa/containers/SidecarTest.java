@@ -84,6 +84,14 @@ class SidecarTest {
         assertEquals(gdbNames.subList(0, 3), names.subList(0, 3), "gdb: " + g.out());
         assertTrue(burn.launcher.alive());
         assertEquals("0", Target.status(burn.pid, "TracerPid"));
+        assertTrue(t.err().contains("the kernel walk needs tansa in the host's pid namespace"), "auto says why not: " + t.err());
+
+        // the kernel walk keys processes by the kernel's own pids: asked for in a sidecar, it refuses
+        Tansa k = Tansa.runWith(burn.sidecar(null), "callers", "-p", "1", "-n", "3", "--mode", "kernel", "burn_b");
+        assertEquals(8, k.exitCode(), k.err());
+        assertTrue(k.err().contains("--mode kernel: the kernel walk needs tansa in the host's pid namespace"), k.err());
+        assertTrue(burn.launcher.alive());
+        assertEquals("0", Target.status(burn.pid, "TracerPid"));
     }
 
     @Test
