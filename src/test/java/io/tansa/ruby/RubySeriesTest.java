@@ -48,7 +48,7 @@ class RubySeriesTest {
         List<String> lines = Files.readAllLines(SCRIPTS.resolve(script));
         Map<String, Integer> out = new java.util.HashMap<>();
         for (int i = 0; i < lines.size(); i++) {
-            Matcher m = Pattern.compile("def self\\.(\\w+)").matcher(lines.get(i));
+            Matcher m = Pattern.compile("def (?:self\\.)?(\\w+)").matcher(lines.get(i));
             if (m.find()) out.put(m.group(1), i + 2); // the body's one line
         }
         return out;
@@ -128,6 +128,47 @@ class RubySeriesTest {
                     assertEquals(line.get(m), bestLine, s + " top: " + m + "'s line: " + top.out());
                 }
                 assertTrue(top.out().contains("Ruby " + s.series + "."), "the version seen: " + top.out().substring(0, 200));
+            } finally {
+                io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGKILL);
+            }
+        }
+    }
+
+    /**
+     * Two named Ruby threads of the series reach crc32_z through their own method
+     * (src/test/ruby/threads_crc.rb): in copy and in stop mode each hit, grouped by its thread,
+     * carries that thread's method at the script's line — never the other thread's frames.
+     */
+    @ParameterizedTest
+    @EnumSource(Series.class)
+    @Timeout(600)
+    void eachHitCarriesItsOwnThreadsFramesOnEverySeries(Series s) throws IOException {
+        Path root = RubyRoots.root(s);
+        Map<String, Integer> line = callLines("threads_crc.rb");
+        try (Target t = start(s, root, "threads_crc.rb")) {
+            int pid = pid(t);
+            try {
+                for (String mode : List.of("copy", "stop")) {
+                    Tansa r = Tansa.run("callers", "-q", "-p", "" + pid, "-n", "100", "--rate", "0", "--mode", mode,
+                            "-f", "json", "--group-by", "thread", "libz:crc32_z");
+                    assertEquals(0, r.exitCode(), r.err());
+                    int alpha = 0, beta = 0;
+                    for (RubyCallersTest.Hit h : RubyCallersTest.paths(r.out())) {
+                        String group = h.frames().getLast()[1];
+                        String[] a = RubyCallersTest.frameNamed(h, "work_alpha"), b = RubyCallersTest.frameNamed(h, "work_beta");
+                        assertTrue((a == null) != (b == null), s + " " + mode + ": one of the two methods in " + group);
+                        String[] own = group.contains("alpha") ? a : b;
+                        assertTrue(own != null && (group.contains("alpha") || group.contains("beta")),
+                                s + " " + mode + ": the thread's own method: " + group + " " + r.out());
+                        assertEquals(String.valueOf(line.get(own[1])), own[3], s + " " + mode + ": " + own[1] + "'s line");
+                        if (group.contains("alpha")) alpha += h.count();
+                        else beta += h.count();
+                    }
+                    assertEquals(100, alpha + beta, s + " " + mode);
+                    assertTrue(alpha > 0 && beta > 0, s + " " + mode + ": both threads hit: " + alpha + " / " + beta);
+                }
+                assertTrue(t.alive(), "the target outlived both captures");
+                assertEquals("0", Target.status(pid, "TracerPid").strip(), "untraced");
             } finally {
                 io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGKILL);
             }
