@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.tansa.proc.ProcFs;
 import io.tansa.sys.Signals;
 import io.tansa.testing.Privileged;
+import io.tansa.testing.RubyRoots;
 import io.tansa.testing.Tansa;
 import io.tansa.testing.Target;
 import java.net.ServerSocket;
@@ -26,7 +27,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The seed's case: a Unicorn app with 2 workers under load; `tansa callers -p MASTER --children`
  * finds both endpoints' Ruby paths to crypt_ra in both workers, follows a worker respawned
- * mid-capture, and the server keeps answering every request.
+ * mid-capture, and the server keeps answering every request: the host's Unicorn on Ruby 3.1, and
+ * Debian 13's Unicorn on Ruby 3.3 in a trixie root.
  */
 @Tag("privileged")
 class UnicornTest {
@@ -35,16 +37,25 @@ class UnicornTest {
      * workers; stop: each worker attached, and each forked one followed from its fork.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"auto", "stop"})
-    void workersAndRespawnedWorkersAreTraced(String mode) throws Exception {
+    @ValueSource(strings = {"auto", "stop", "trixie:auto"})
+    void workersAndRespawnedWorkersAreTraced(String how) throws Exception {
         Privileged.requireRoot();
+        String mode = how.substring(how.indexOf(':') + 1);
         Path dir = Path.of("src/test/ruby/unicorn").toAbsolutePath();
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        try (Target master = Target.start("sh", "-c", "cd " + dir + " && TANSA_TEST_PORT=" + port
-                + " exec unicorn -c unicorn.conf.rb config.ru 2>&1")) {
+        String start = "cd " + dir + " && TANSA_TEST_PORT=" + port + " exec unicorn -c unicorn.conf.rb config.ru 2>&1";
+        if (how.startsWith("trixie:")) {
+            // Debian 13's Unicorn on its Ruby 3.3 (stripped libruby, hidden ruby_current_ec), in its own
+            // root as a container has it; the host's loopback, so the load reaches it by port
+            Path root = RubyRoots.root(RubyRoots.Series.RUBY_3_3);
+            for (String f : List.of("config.ru", "unicorn.conf.rb")) RubyRoots.copyIn(root, dir.resolve(f));
+            start = "exec chroot " + root + " sh -c 'cd /tmp/tansa-test && TANSA_TEST_PORT=" + port
+                    + " exec unicorn -c unicorn.conf.rb config.ru 2>&1'";
+        }
+        try (Target master = Target.start("sh", "-c", start)) {
             for (int ready = 0; ready < 2; ) if (master.awaitContaining(" ready").contains("worker=")) ready++;
             int masterPid = master.pid();
             List<Integer> workers = ProcFs.children(masterPid);

@@ -21,7 +21,7 @@ public final class RubyRoots {
     /** A Ruby series as a Debian release ships it: root packages, source package and release. */
     public enum Series {
         RUBY_2_7("2.7", "bullseye", "ruby2.7", "bullseye", "ruby2.7", "gdb", "ruby2.7", "ruby-bcrypt"),
-        RUBY_3_3("3.3", "trixie", "ruby3.3", "trixie", "ruby3.3", "gdb", "ruby3.3", "ruby-bcrypt"),
+        RUBY_3_3("3.3", "trixie", "ruby3.3", "trixie", "ruby3.3", "gdb", "ruby3.3", "ruby-bcrypt", "unicorn"),
         // Debian ships 3.4 in experimental only; its ruby-bcrypt is built for 3.3 (so 3.4 workloads use String#crypt)
         RUBY_3_4("3.4", "sid", "ruby3.4", "experimental", "ruby3.4", "gdb", "ruby3.4/experimental");
 
