@@ -43,7 +43,11 @@ class StaticRubyTest {
     }
 
     static Target start(boolean yjit) {
-        List<String> cmd = new ArrayList<>(List.of(ruby().toString()));
+        return start(ruby(), yjit);
+    }
+
+    static Target start(Path ruby, boolean yjit) {
+        List<String> cmd = new ArrayList<>(List.of(ruby.toString()));
         if (yjit) cmd.addAll(List.of("--yjit", "--yjit-perf"));
         cmd.add(SCRIPT.toString());
         // a grandchild: the JDK's reaper must not be its parent
@@ -85,6 +89,56 @@ class StaticRubyTest {
         RubyLayoutTest.check("3.3", Native.constants(bin));
     }
 
+    /** readelf's value of the executable's TLS symbol ruby_current_ec: its offset in the executable's TLS block. */
+    static long tlsOffsetByReadelf(Path ruby) {
+        Matcher m = Pattern.compile("(?m)^\\s*\\d+: ([0-9a-f]+) +\\d+ TLS .* ruby_current_ec$")
+                .matcher(Native.run("readelf", "-s", "-W", ruby.toString()).out());
+        assertTrue(m.find(), "readelf shows ruby_current_ec");
+        return Long.parseLong(m.group(1), 16);
+    }
+
+    /**
+     * Where the execution context is: module 1 (the executable), at readelf's offset of
+     * ruby_current_ec; and in a copy of the executable without .symtab (strip), where
+     * ruby_current_ec is gone, the same site from rb_errinfo's local-exec TLS access and PT_TLS,
+     * and then the same Ruby paths with the same exact lines, under YJIT, in both modes.
+     */
+    @Test
+    @Timeout(300)
+    void aStrippedStaticRubyFindsTheSameSiteThroughRbErrinfo(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        long expected = tlsOffsetByReadelf(ruby());
+        try (Target t = start(false)) {
+            int pid = pid(t, false);
+            try {
+                EcSite site = EcSite.find(pid, Symbols.of(pid, new io.tansa.symbols.ProcessSymbols(pid)));
+                assertTrue(site != null && !site.isGlobal(), "a TLS site: " + site);
+                assertEquals(1, site.tlsModule());
+                assertEquals(expected, site.tlsOffset(), site.how());
+                assertTrue(site.how().contains("ruby_current_ec"), site.how());
+            } finally {
+                io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGKILL);
+            }
+        }
+        Path stripped = dir.resolve("ruby"); // named ruby, as the executable it is a copy of
+        // without its build-id too: this JVM must not take it for the unstripped build it parsed above
+        Native.Result strip = Native.run("strip", "--remove-section=.note.gnu.build-id", "-o", stripped.toString(), ruby().toString());
+        assertEquals(0, strip.code(), strip.err());
+        assertFalse(Native.run("readelf", "-s", "-W", stripped.toString()).out().contains("ruby_current_ec"), "stripped");
+        try (Target t = start(stripped, true)) {
+            int pid = pid(t, true);
+            try {
+                EcSite site = EcSite.find(pid, Symbols.of(pid, new io.tansa.symbols.ProcessSymbols(pid)));
+                assertTrue(site != null && !site.isGlobal(), "a TLS site: " + site);
+                assertEquals(1, site.tlsModule());
+                assertEquals(expected, site.tlsOffset(), site.how());
+                assertTrue(site.how().contains("rb_errinfo's local-exec"), site.how());
+                rankedPaths(t, pid, true, RubySeriesTest.callLines(SCRIPT));
+            } finally {
+                io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGKILL);
+            }
+        }
+    }
+
     @ParameterizedTest(name = "yjit={0}")
     @ValueSource(booleans = {false, true})
     @Timeout(600)
@@ -94,46 +148,7 @@ class StaticRubyTest {
             int pid = pid(t, yjit);
             try {
                 assertFalse(Files.readString(Path.of("/proc/" + pid + "/maps")).contains("libruby"), "a static ruby");
-                for (String mode : List.of("copy", "stop")) {
-                    Tansa r = Tansa.run("callers", "-q", "-p", "" + pid, "-n", "240", "--rate", "0", "--mode", mode,
-                            "-f", "json", FUNCTION);
-                    assertEquals(0, r.exitCode(), r.err());
-                    String json = r.out();
-                    assertTrue(json.contains("\"mode\": \"" + mode + "\""), json);
-                    int[] n = new int[3];
-                    int jitHits = 0;
-                    String[] names = {"signup", "login", "rehash"};
-                    for (RubyCallersTest.Hit h : RubyCallersTest.paths(json)) {
-                        assertEquals("crc32_z", h.frames().get(0)[1]);
-                        int found = 0;
-                        for (int k = 0; k < 3; k++) {
-                            String[] f = RubyCallersTest.frameNamed(h, names[k]);
-                            if (f == null) continue;
-                            found++;
-                            n[k] += h.count();
-                            assertEquals(SCRIPT.toString(), f[2], mode + ": " + names[k] + "'s file");
-                            assertEquals(String.valueOf(line.get(names[k])), f[3], mode + ": " + names[k] + "'s line");
-                        }
-                        assertEquals(1, found, mode + ": one path per stack: " + json);
-                        String[] main = RubyCallersTest.frameNamed(h, "<main>");
-                        assertTrue(main != null && main[2].equals(SCRIPT.toString()), mode + ": outermost is <main>");
-                        List<String[]> jit = h.frames().stream().filter(f -> f[0].equals("native") && "[jit]".equals(f[2])).toList();
-                        if (!jit.isEmpty()) jitHits += h.count();
-                        for (String[] f : jit) assertTrue(f[1].startsWith("[JIT]") || f[1].contains("yjit"), "a JIT frame named from the perf map: " + f[1]);
-                        if (yjit) {
-                            assertTrue(h.frames().stream().noneMatch(f -> f[0].equals("native") && f[1].equals("[unknown]")),
-                                    mode + ": no [unknown] native frame: " + json);
-                        }
-                    }
-                    assertEquals(240, n[0] + n[1] + n[2], mode + ": every hit has Ruby frames: " + json);
-                    assertTrue(Math.abs(n[0] / 240.0 - 1 / 6.0) < 0.06, mode + " signup " + n[0]);
-                    assertTrue(Math.abs(n[1] / 240.0 - 2 / 6.0) < 0.07, mode + " login " + n[1]);
-                    assertTrue(Math.abs(n[2] / 240.0 - 3 / 6.0) < 0.07, mode + " rehash " + n[2]);
-                    if (yjit) assertEquals(240, jitHits, mode + ": every hit is reached from JIT code: " + json);
-                    else assertEquals(0, jitHits, mode + ": no JIT code without --yjit");
-                    assertTrue(t.alive() && io.tansa.proc.ProcFs.exists(pid), "the target runs on");
-                    assertEquals("0", Target.status(pid, "TracerPid").strip(), "untraced after " + mode);
-                }
+                rankedPaths(t, pid, yjit, line);
                 Tansa top = Tansa.run("top", "-p", "" + pid, "--lang", "ruby", "--once", "-d", "3s", "-f", "json");
                 assertEquals(0, top.exitCode(), top.err());
                 for (String m : List.of("signup", "login", "rehash")) {
@@ -157,6 +172,50 @@ class StaticRubyTest {
             } finally {
                 io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGKILL);
             }
+        }
+    }
+
+    /** callers in copy and stop mode: 240 hits, each on one of the three paths at its exact line, in their proportions. */
+    static void rankedPaths(Target t, int pid, boolean yjit, Map<String, Integer> line) {
+        for (String mode : List.of("copy", "stop")) {
+            Tansa r = Tansa.run("callers", "-q", "-p", "" + pid, "-n", "240", "--rate", "0", "--mode", mode,
+                    "-f", "json", FUNCTION);
+            assertEquals(0, r.exitCode(), r.err());
+            String json = r.out();
+            assertTrue(json.contains("\"mode\": \"" + mode + "\""), json);
+            int[] n = new int[3];
+            int jitHits = 0;
+            String[] names = {"signup", "login", "rehash"};
+            for (RubyCallersTest.Hit h : RubyCallersTest.paths(json)) {
+                assertEquals("crc32_z", h.frames().get(0)[1]);
+                int found = 0;
+                for (int k = 0; k < 3; k++) {
+                    String[] f = RubyCallersTest.frameNamed(h, names[k]);
+                    if (f == null) continue;
+                    found++;
+                    n[k] += h.count();
+                    assertEquals(SCRIPT.toString(), f[2], mode + ": " + names[k] + "'s file");
+                    assertEquals(String.valueOf(line.get(names[k])), f[3], mode + ": " + names[k] + "'s line");
+                }
+                assertEquals(1, found, mode + ": one path per stack: " + json);
+                String[] main = RubyCallersTest.frameNamed(h, "<main>");
+                assertTrue(main != null && main[2].equals(SCRIPT.toString()), mode + ": outermost is <main>");
+                List<String[]> jit = h.frames().stream().filter(f -> f[0].equals("native") && "[jit]".equals(f[2])).toList();
+                if (!jit.isEmpty()) jitHits += h.count();
+                for (String[] f : jit) assertTrue(f[1].startsWith("[JIT]") || f[1].contains("yjit"), "a JIT frame named from the perf map: " + f[1]);
+                if (yjit) {
+                    assertTrue(h.frames().stream().noneMatch(f -> f[0].equals("native") && f[1].equals("[unknown]")),
+                            mode + ": no [unknown] native frame: " + json);
+                }
+            }
+            assertEquals(240, n[0] + n[1] + n[2], mode + ": every hit has Ruby frames: " + json);
+            assertTrue(Math.abs(n[0] / 240.0 - 1 / 6.0) < 0.06, mode + " signup " + n[0]);
+            assertTrue(Math.abs(n[1] / 240.0 - 2 / 6.0) < 0.07, mode + " login " + n[1]);
+            assertTrue(Math.abs(n[2] / 240.0 - 3 / 6.0) < 0.07, mode + " rehash " + n[2]);
+            if (yjit) assertEquals(240, jitHits, mode + ": every hit is reached from JIT code: " + json);
+            else assertEquals(0, jitHits, mode + ": no JIT code without --yjit");
+            assertTrue(t.alive() && io.tansa.proc.ProcFs.exists(pid), "the target runs on");
+            assertEquals("0", Target.status(pid, "TracerPid").strip(), "untraced after " + mode);
         }
     }
 
