@@ -62,6 +62,12 @@ class StaticRubyTest {
         return Integer.parseInt(ready.split(" ")[1]);
     }
 
+    /** Kills the target and removes the perf map --yjit-perf left. */
+    static void stop(int pid) throws java.io.IOException {
+        if (io.tansa.proc.ProcFs.alive(pid)) io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGKILL);
+        Files.deleteIfExists(Path.of("/tmp/perf-" + pid + ".map"));
+    }
+
     @Test
     void theBuildIsStaticWithDwarfAndYjit() throws Exception {
         Path ruby = ruby();
@@ -116,7 +122,7 @@ class StaticRubyTest {
                 assertEquals(expected, site.tlsOffset(), site.how());
                 assertTrue(site.how().contains("ruby_current_ec"), site.how());
             } finally {
-                io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGKILL);
+                stop(pid);
             }
         }
         Path stripped = dir.resolve("ruby"); // named ruby, as the executable it is a copy of
@@ -134,7 +140,7 @@ class StaticRubyTest {
                 assertTrue(site.how().contains("rb_errinfo's local-exec"), site.how());
                 rankedPaths(t, pid, true, RubySeriesTest.callLines(SCRIPT));
             } finally {
-                io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGKILL);
+                stop(pid);
             }
         }
     }
@@ -170,7 +176,7 @@ class StaticRubyTest {
                 }
                 assertTrue(top.out().contains("Ruby 3.3.8"), "the version seen: " + top.out().substring(0, 200));
             } finally {
-                io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGKILL);
+                stop(pid);
             }
         }
     }
@@ -258,7 +264,7 @@ class StaticRubyTest {
                 Set<List<String>> theirs = RubySeriesTest.rbBacktracePaths(printed);
                 assertEquals(ours, theirs, "gdb's rb_backtrace() paths\n" + printed);
             } finally {
-                if (io.tansa.proc.ProcFs.alive(pid)) io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGKILL);
+                stop(pid);
             }
         }
     }
