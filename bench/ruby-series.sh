@@ -52,7 +52,7 @@ run_one() { # $1 = mode → prints "loop_ns captured"; uses $root $exe
   while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
   wait 2>/dev/null || true
   echo "$(sed -n 's/^elapsed_ns \([0-9]*\).*/\1/p' "$res") $(ruby_captured "$txt" "$log")"
-  rm -f "$go" "$log" "$res" "$txt"
+  rm -f "$go" "$log" "$res" "$txt" "/tmp/perf-$pid.map" # the map --yjit-perf writes
 }
 
 echo "hits per run: $hits, runs: $reps interleaved per series (medians; extra = median of per-round differences); captured = hits with their Ruby frames"
@@ -60,7 +60,7 @@ for series in ${SERIES:-2.7 3.1 3.3 3.4 3.3-static 3.3-static-yjit}; do
   read -r root exe args <<<"${where[$series]}"
   [[ $root == / ]] || cp bench/ruby_series_hits.rb "$root/tmp/"
   [[ $root == / ]] && { mkdir -p /tmp; cp bench/ruby_series_hits.rb /tmp/; }
-  echo "== Ruby $series ($(in_root "$root" "$exe" $args -e 'print RUBY_VERSION'), root $root${args:+, $args})"
+  echo "== Ruby $series ($(in_root "$root" "$exe" -e 'print RUBY_VERSION'), root $root${args:+, $args})"
   run_modes none copy stop gdb
   print_modes none copy stop gdb
   echo "gdb+rb_backtrace / tansa per-hit cost on $series: copy mode $(ratio gdb copy), stop mode $(ratio gdb stop)"
