@@ -125,7 +125,7 @@ class StaticRubyTest {
                 stop(pid);
             }
         }
-        Path stripped = dir.resolve("ruby"); // named ruby, as the executable it is a copy of
+        Path stripped = dir.resolve("ruby3.3-stripped"); // a name of its own: its frames are still the VM's
         // without its build-id too: this JVM must not take it for the unstripped build it parsed above
         Native.Result strip = Native.run("strip", "--remove-section=.note.gnu.build-id", "-o", stripped.toString(), ruby().toString());
         assertEquals(0, strip.code(), strip.err());
@@ -138,7 +138,7 @@ class StaticRubyTest {
                 assertEquals(1, site.tlsModule());
                 assertEquals(expected, site.tlsOffset(), site.how());
                 assertTrue(site.how().contains("rb_errinfo's local-exec"), site.how());
-                rankedPaths(t, pid, true, RubySeriesTest.callLines(SCRIPT));
+                rankedPaths(t, pid, true, RubySeriesTest.callLines(SCRIPT), stripped.getFileName().toString());
             } finally {
                 stop(pid);
             }
@@ -154,7 +154,7 @@ class StaticRubyTest {
             int pid = pid(t, yjit);
             try {
                 assertFalse(Files.readString(Path.of("/proc/" + pid + "/maps")).contains("libruby"), "a static ruby");
-                rankedPaths(t, pid, yjit, line);
+                rankedPaths(t, pid, yjit, line, "ruby");
                 Tansa top = Tansa.run("top", "-p", "" + pid, "--lang", "ruby", "--once", "-d", "3s", "-f", "json");
                 assertEquals(0, top.exitCode(), top.err());
                 for (String m : List.of("signup", "login", "rehash")) {
@@ -181,8 +181,12 @@ class StaticRubyTest {
         }
     }
 
-    /** callers in copy and stop mode: 240 hits, each on one of the three paths at its exact line, in their proportions. */
-    static void rankedPaths(Target t, int pid, boolean yjit, Map<String, Integer> line) {
+    /**
+     * callers in copy and stop mode: 240 hits, each on one of the three paths at its exact line, in
+     * their proportions, with the Ruby frames in place of the VM's own (no native frame of the
+     * executable {@code exe}).
+     */
+    static void rankedPaths(Target t, int pid, boolean yjit, Map<String, Integer> line, String exe) {
         for (String mode : List.of("copy", "stop")) {
             Tansa r = Tansa.run("callers", "-q", "-p", "" + pid, "-n", "240", "--rate", "0", "--mode", mode,
                     "-f", "json", FUNCTION);
@@ -204,6 +208,8 @@ class StaticRubyTest {
                     assertEquals(String.valueOf(line.get(names[k])), f[3], mode + ": " + names[k] + "'s line");
                 }
                 assertEquals(1, found, mode + ": one path per stack: " + json);
+                assertTrue(h.frames().stream().noneMatch(f -> f[0].equals("native") && exe.equals(f[2])),
+                        mode + ": the VM's frames replaced by the Ruby frames: " + json);
                 String[] main = RubyCallersTest.frameNamed(h, "<main>");
                 assertTrue(main != null && main[2].equals(SCRIPT.toString()), mode + ": outermost is <main>");
                 List<String[]> jit = h.frames().stream().filter(f -> f[0].equals("native") && "[jit]".equals(f[2])).toList();
