@@ -274,4 +274,52 @@ class StaticRubyTest {
             }
         }
     }
+
+    /**
+     * A static ruby whose execution context cannot be found: a stripped copy (no ruby_current_ec)
+     * whose rb_errinfo is re-encoded to the same effect in a form EcSite does not read ({@code mov
+     * %fs:moffs64,%rax}, 64 48 a1, in place of the relaxed initial-exec pair, in the same 16
+     * bytes). callers says once why, naming the version and what it looked for, and goes on with
+     * native frames; --lang ruby and top --lang ruby stop with that line and one exit code.
+     */
+    @Test
+    @Timeout(300)
+    void aStaticRubyWithoutAFoundContextSaysWhyOnce(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path patched = dir.resolve("ruby");
+        Native.Result strip = Native.run("strip", "--remove-section=.note.gnu.build-id", "-o", patched.toString(), ruby().toString());
+        assertEquals(0, strip.code(), strip.err());
+        long at;
+        try (io.tansa.elf.ElfFile elf = io.tansa.elf.ElfFile.open(patched)) {
+            at = elf.vaddrToFileOffset(elf.lookup("rb_errinfo").getFirst().value());
+        }
+        byte[] exe = Files.readAllBytes(patched);
+        byte[] was = java.util.HexFormat.of().parseHex("48c7c0b0ffffff64488b00488b4078c3"); // as built: mov $-0x50,%rax; mov %fs:(%rax),%rax
+        assertEquals(java.util.HexFormat.of().formatHex(was), java.util.HexFormat.of().formatHex(exe, (int) at, (int) at + 16),
+                "rb_errinfo as this build compiles it");
+        byte[] now = java.util.HexFormat.of().parseHex("6448a1b0ffffffffffffff488b4078c3"); // mov %fs:0xff..b0,%rax
+        System.arraycopy(now, 0, exe, (int) at, now.length);
+        Files.write(patched, exe);
+        try (Target t = start(patched, false)) {
+            int pid = pid(t, false);
+            try {
+                String why = "no Ruby frames: Ruby 3.3.8 in process " + pid + ": cannot find its execution context (a static ruby: "
+                        + "no ruby_current_ec TLS symbol in the executable, and rb_errinfo is not a local-exec TLS access)";
+                Tansa r = Tansa.run("callers", "-p", "" + pid, "-n", "20", "--rate", "0", "-f", "json", FUNCTION);
+                assertEquals(0, r.exitCode(), r.err());
+                assertEquals(1, r.err().split(Pattern.quote(why), -1).length - 1, "said once: " + r.err());
+                assertTrue(r.out().contains("\"hits\": 20"), r.out());
+                assertTrue(RubyCallersTest.paths(r.out()).stream().allMatch(h -> h.frames().stream().noneMatch(f -> f[0].equals("ruby"))),
+                        "native frames only: " + r.out());
+                Tansa lang = Tansa.run("callers", "-p", "" + pid, "-n", "5", "--lang", "ruby", FUNCTION);
+                assertTrue(lang.exitCode() != 0 && lang.err().contains(why), lang.err());
+                Tansa top = Tansa.run("top", "-p", "" + pid, "--lang", "ruby", "--once", "-d", "1s");
+                assertTrue(top.exitCode() != 0 && top.err().contains(why), top.err());
+                assertEquals(lang.exitCode(), top.exitCode(), "one cause, one exit code");
+                assertTrue(t.alive());
+                assertEquals("0", Target.status(pid, "TracerPid").strip());
+            } finally {
+                stop(pid);
+            }
+        }
+    }
 }
