@@ -5,8 +5,11 @@
 # Ruby frames snapshotted in the kernel, and --mode stop) vs the seed's gdb way (break crc32_z,
 # call rb_backtrace(), continue; the host's gdb with `set sysroot ROOT`, as on a container host —
 # the root's own gdb, chroot'ed, misplaces the breakpoint), on bench/ruby_series_hits.rb, same run,
-# rounds interleaved. Prints, per series, medians and the gdb/tansa ratio.
+# rounds interleaved. Prints, per series, medians and the gdb/tansa ratio. Also a static 3.3.8 built
+# from source (src/test/scripts/ruby-build.sh: --disable-shared, YJIT; ~10 minutes on first use),
+# interpreted and with --yjit --yjit-perf, on the host.
 # Usage: bench/ruby-series.sh [HITS=300] [REPS=3]   (root; debootstrap on first use: minutes per root)
+#        SERIES="3.3-static 3.3-static-yjit" bench/ruby-series.sh ...   (only those)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -21,6 +24,9 @@ declare -A where=(
   [3.3]="$(src/test/scripts/ruby-root.sh trixie gdb ruby3.3 ruby-bcrypt) ruby3.3"
   [3.4]="$(src/test/scripts/ruby-root.sh sid gdb ruby3.4/experimental) ruby3.4"
 )
+static=$(src/test/scripts/ruby-build.sh ruby3.3 trixie --disable-shared)/bin/ruby
+where[3.3-static]="/ $static"
+where[3.3-static-yjit]="/ $static --yjit --yjit-perf"
 
 # in_root ROOT CMD... : CMD chroot'ed into ROOT with a /proc of its own mount namespace
 in_root() {
@@ -31,7 +37,7 @@ in_root() {
 run_one() { # $1 = mode → prints "loop_ns captured"; uses $root $exe
   local go="$root/tmp/tansa-bench-go.$$" log="$out/log.$$" res="$out/res.$$" txt="$out/txt.$$"
   rm -f "$go" "$res" "$txt"
-  local pid; start_target "$res" in_root "$root" "$exe" /tmp/ruby_series_hits.rb "$hits" "/tmp/tansa-bench-go.$$"
+  local pid; start_target "$res" in_root "$root" "$exe" $args /tmp/ruby_series_hits.rb "$hits" "/tmp/tansa-bench-go.$$"
   pid=$(sed -n 's/^ready //p' "$res") # the interpreter's own pid (the same outside: no pid namespace)
   case "$1" in
     none) touch "$go" ;;
@@ -46,15 +52,15 @@ run_one() { # $1 = mode → prints "loop_ns captured"; uses $root $exe
   while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
   wait 2>/dev/null || true
   echo "$(sed -n 's/^elapsed_ns \([0-9]*\).*/\1/p' "$res") $(ruby_captured "$txt" "$log")"
-  rm -f "$go" "$log" "$res" "$txt"
+  rm -f "$go" "$log" "$res" "$txt" "/tmp/perf-$pid.map" # the map --yjit-perf writes
 }
 
 echo "hits per run: $hits, runs: $reps interleaved per series (medians; extra = median of per-round differences); captured = hits with their Ruby frames"
-for series in 2.7 3.1 3.3 3.4; do
-  read -r root exe <<<"${where[$series]}"
+for series in ${SERIES:-2.7 3.1 3.3 3.4 3.3-static 3.3-static-yjit}; do
+  read -r root exe args <<<"${where[$series]}"
   [[ $root == / ]] || cp bench/ruby_series_hits.rb "$root/tmp/"
   [[ $root == / ]] && { mkdir -p /tmp; cp bench/ruby_series_hits.rb /tmp/; }
-  echo "== Ruby $series ($(in_root "$root" "$exe" -e 'print RUBY_VERSION'), root $root)"
+  echo "== Ruby $series ($(in_root "$root" "$exe" -e 'print RUBY_VERSION'), root $root${args:+, $args})"
   run_modes none copy stop gdb
   print_modes none copy stop gdb
   echo "gdb+rb_backtrace / tansa per-hit cost on $series: copy mode $(ratio gdb copy), stop mode $(ratio gdb stop)"

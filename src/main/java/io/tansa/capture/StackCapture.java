@@ -61,7 +61,10 @@ public final class StackCapture {
         if (lang == Lang.NATIVE) return Optional.empty();
         return ruby.computeIfAbsent(pid, p -> {
             try {
-                return rubyReader(p, symbols.computeIfAbsent(p, ProcessSymbols::new));
+                ProcessSymbols syms = symbols.computeIfAbsent(p, ProcessSymbols::new);
+                Optional<RubyReader> r = rubyReader(p, syms);
+                if (r.isPresent()) noteStaticRuby(p, syms);
+                return r;
             } catch (io.tansa.Failure f) {
                 // a forked child (--children) that exited before its first hit was read
                 if (f.kind() == io.tansa.Failure.Kind.NO_SUCH_PROCESS) return Optional.empty();
@@ -152,13 +155,13 @@ public final class StackCapture {
         return List.of(); // copied without a Ruby snapshot: native frames only
     }
 
-    private static int firstInterpreterFrame(List<Frame> nat) {
+    private int firstInterpreterFrame(List<Frame> nat) {
         for (int i = 0; i < nat.size(); i++) if (isInterpreter(nat.get(i))) return i;
         return -1;
     }
 
     /** The frames after the last interpreter frame of a whole walk (that ended at the stack's end), or null. */
-    private static List<Frame> outside(List<Frame> nat) {
+    private List<Frame> outside(List<Frame> nat) {
         if (nat.isEmpty() || (nat.getLast().module() == null && nat.getLast().name().equals("[unknown]"))) return null;
         for (int i = nat.size() - 1; i >= 0; i--) {
             if (isInterpreter(nat.get(i))) return List.copyOf(nat.subList(i + 1, nat.size()));
@@ -269,7 +272,7 @@ public final class StackCapture {
      * the native frames outside the interpreter (main, libc start). With {@link Lang#RUBY}, only
      * the Ruby frames (native ones when the thread runs no Ruby).
      */
-    static List<Frame> merge(List<Frame> nat, List<Frame> rubyFrames, Lang lang) {
+    List<Frame> merge(List<Frame> nat, List<Frame> rubyFrames, Lang lang) {
         if (rubyFrames.isEmpty()) return nat;
         if (lang == Lang.RUBY) return rubyFrames;
         int first = -1, last = -1;
@@ -286,12 +289,26 @@ public final class StackCapture {
         return out;
     }
 
-    private static boolean isInterpreter(Frame f) {
+    private boolean isInterpreter(Frame f) {
         return isInterpreterModule(f.module());
     }
 
-    private static boolean isInterpreterModule(String m) {
-        return m != null && (m.startsWith("libruby") || m.equals("ruby"));
+    /**
+     * Whether frames of module {@code m} are the Ruby VM's, which the Ruby frames replace: libruby,
+     * an executable named ruby, or the executable of a static ruby read here (whatever its name).
+     */
+    private boolean isInterpreterModule(String m) {
+        return m != null && (m.startsWith("libruby") || m.equals("ruby") || vmExecutables.contains(m));
+    }
+
+    /** Module names of static ruby executables (the VM linked in, no libruby) whose Ruby frames are read. */
+    private final java.util.Set<String> vmExecutables = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** Notes the executable of {@code pid} as the VM's module when it runs a static ruby (no libruby). */
+    private void noteStaticRuby(int pid, ProcessSymbols syms) {
+        if (syms.module("libruby").isPresent()) return;
+        String exe = ProcFs.exe(pid);
+        for (io.tansa.symbols.Module m : syms.modules()) if (m.path().equals(exe)) vmExecutables.add(m.name());
     }
 
 

@@ -21,7 +21,7 @@ import java.util.Optional;
  */
 public final class ElfFile implements AutoCloseable {
     public static final int ET_EXEC = 2, ET_DYN = 3;
-    private static final int PT_LOAD = 1, PT_DYNAMIC = 2, PT_NOTE = 4;
+    private static final int PT_LOAD = 1, PT_DYNAMIC = 2, PT_NOTE = 4, PT_TLS = 7;
     private static final int NT_GNU_BUILD_ID = 3;
     private static final int DT_NULL = 0, DT_STRTAB = 5, DT_SONAME = 14;
 
@@ -60,6 +60,7 @@ public final class ElfFile implements AutoCloseable {
             if (pt == PT_LOAD) l.add(new Segment(vaddr, memsz, off, filesz, flags));
             else if (pt == PT_NOTE) n.add(new long[] {off, filesz});
             else if (pt == PT_DYNAMIC) d.add(new long[] {off, filesz});
+            else if (pt == PT_TLS) tlsSeg = new Tls(vaddr, memsz, buf.getLong(p + 48));
         }
         loads = List.copyOf(l);
         notes = n;
@@ -133,6 +134,20 @@ public final class ElfFile implements AutoCloseable {
     /** e_type: {@link #ET_EXEC} (fixed addresses) or {@link #ET_DYN} (PIE / shared object). */
     public int type() {
         return type;
+    }
+
+    /**
+     * The object's TLS template (PT_TLS, elf(5)): its link-time address, size in memory and
+     * alignment; the initial thread-local storage image of the object's TLS variables, whose
+     * symbols' values (STT_TLS) are offsets in it.
+     */
+    public record Tls(long vaddr, long memsz, long align) {}
+
+    private Tls tlsSeg;
+
+    /** The PT_TLS segment, if the object has thread-local variables. */
+    public Optional<Tls> tls() {
+        return Optional.ofNullable(tlsSeg);
     }
 
     /** The PT_LOAD segments in header order. */

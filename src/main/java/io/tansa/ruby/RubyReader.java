@@ -128,8 +128,8 @@ public final class RubyReader {
                     + " expected code, so method names cannot be read";
         }
         if (EcSite.find(pid, syms) == null) {
-            return "no Ruby frames: Ruby " + v + " in process " + pid + ": cannot find its execution context (no"
-                    + " ruby_current_execution_context_ptr, and rb_errinfo is not the expected TLS access)";
+            return "no Ruby frames: Ruby " + v + " in process " + pid + ": cannot find its execution context ("
+                    + EcSite.notFound(syms) + ")";
         }
         if (syms.address("ruby_current_execution_context_ptr") > 0 && syms.address("ruby_current_vm_ptr") <= 0) {
             return "no Ruby frames: Ruby " + v + " in process " + pid + " has no ruby_current_vm_ptr";

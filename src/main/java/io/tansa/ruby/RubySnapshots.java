@@ -18,9 +18,10 @@ import java.nio.ByteOrder;
  * <ol>
  * <li>the thread's fs base (its TCB) from {@code task_struct.thread.fsbase} (offset from the
  *     kernel's BTF);
- * <li>{@code ruby_current_ec}, a TLS variable of libruby (general-dynamic model): the thread's
- *     DTV is the TCB's second word (glibc tcbhead_t), the module's block is {@code dtv[module]}
- *     (16-byte dtv_t entries), the variable is at its st_value in that block;
+ * <li>{@code ruby_current_ec}, a TLS variable of libruby (general-dynamic model), or of a static
+ *     ruby's executable (module 1, its block in the static TLS area): the thread's DTV is the
+ *     TCB's second word (glibc tcbhead_t), the module's block is {@code dtv[module]} (16-byte
+ *     dtv_t entries), the variable is at its st_value in that block;
  * <li>the ec's vm_stack, vm_stack_size and cfp; every control frame from cfp to the end of the VM
  *     stack (at most {@link #MAX_FRAMES}), each with {@code ep[-2..0]} (method entry or cref,
  *     specval, flags) for C frames.
@@ -57,8 +58,7 @@ public final class RubySnapshots {
         if (site == null) {
             String v = RubyReader.version(pid, syms);
             throw new io.tansa.Failure(io.tansa.Failure.Kind.UNSUPPORTED, "Ruby " + v + " in process " + pid
-                    + ": cannot find its execution context (no ruby_current_execution_context_ptr, and rb_errinfo"
-                    + " is not the expected TLS access)");
+                    + ": cannot find its execution context (" + EcSite.notFound(syms) + ")");
         }
         io.tansa.sys.Btf btf = io.tansa.sys.Btf.kernel();
         return new EcLocation(btf.offsetOf("task_struct", "thread.fsbase"), site.tlsModule(), site.tlsOffset(),

@@ -45,7 +45,11 @@ class RubySeriesTest {
 
     /** The script's ground truth: the line of each path's call, from the script's own text. */
     static Map<String, Integer> callLines(String script) throws IOException {
-        List<String> lines = Files.readAllLines(SCRIPTS.resolve(script));
+        return callLines(SCRIPTS.resolve(script));
+    }
+
+    static Map<String, Integer> callLines(Path script) throws IOException {
+        List<String> lines = Files.readAllLines(script);
         Map<String, Integer> out = new java.util.HashMap<>();
         for (int i = 0; i < lines.size(); i++) {
             Matcher m = Pattern.compile("def (?:self\\.)?(\\w+)").matcher(lines.get(i));
@@ -227,28 +231,9 @@ class RubySeriesTest {
                 // rb_backtrace() wrote to the target's stderr (its output here): one block per stop, innermost first
                 io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGKILL);
                 String printed = t.rest();
-                Set<List<String>> theirs = new java.util.TreeSet<>(java.util.Comparator.comparing(Object::toString));
-                // innermost first with "\tfrom" on all but the first line (3.x), or oldest first with
-                // "\tfrom" on every line (2.5 to 2.7): then each block starts at <main>
+                Set<List<String>> theirs = rbBacktracePaths(printed);
                 boolean oldestFirst = !Pattern.compile("(?m)^/").matcher(printed).find();
-                List<String> block = new ArrayList<>();
-                Set<String> theirText = new java.util.TreeSet<>();
-                StringBuilder raw = new StringBuilder();
-                Matcher line = Pattern.compile("(?m)^(\\tfrom )?(\\S+):(\\d+):in .(.*).$").matcher(printed);
-                while (line.find()) {
-                    boolean starts = oldestFirst ? line.group(4).equals("<main>") && (block.isEmpty() || !block.getLast().endsWith("!main"))
-                            : line.group(1) == null;
-                    if (starts && !block.isEmpty()) {
-                        theirs.add(strip(block, oldestFirst));
-                        block = new ArrayList<>();
-                        theirText.add(raw.toString().stripTrailing());
-                        raw.setLength(0);
-                    }
-                    block.add(line.group(2) + ":" + line.group(3) + (line.group(4).equals("<main>") ? "!main" : ""));
-                    raw.append(line.group()).append('\n');
-                }
-                if (!block.isEmpty()) theirs.add(strip(block, oldestFirst));
-                if (!raw.isEmpty()) theirText.add(raw.toString().stripTrailing());
+                Set<String> theirText = rbBacktraceTexts(printed);
                 assertEquals(ours, theirs, s + ": gdb's rb_backtrace() paths\n" + printed);
                 assertTrue(oldestFirst, s + ": rb_backtrace() prints oldest first, as -f ruby does\n" + printed);
                 assertEquals(theirText, rendered, s + ": -f ruby prints what rb_backtrace() prints\n" + text.out());
@@ -256,6 +241,50 @@ class RubySeriesTest {
                 if (io.tansa.proc.ProcFs.alive(pid)) io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGKILL);
             }
         }
+    }
+
+    /**
+     * The distinct Ruby paths in what {@code rb_backtrace()} printed at each stop, each as file:line
+     * innermost first.
+     */
+    static Set<List<String>> rbBacktracePaths(String printed) {
+        Set<List<String>> theirs = new java.util.TreeSet<>(java.util.Comparator.comparing(Object::toString));
+        // innermost first with "\tfrom" on all but the first line (3.x), or oldest first with
+        // "\tfrom" on every line (2.5 to 2.7): then each block starts at <main>
+        boolean oldestFirst = !Pattern.compile("(?m)^/").matcher(printed).find();
+        List<String> block = new ArrayList<>();
+        Matcher line = Pattern.compile("(?m)^(\\tfrom )?(\\S+):(\\d+):in .(.*).$").matcher(printed);
+        while (line.find()) {
+            boolean starts = oldestFirst ? line.group(4).equals("<main>") && (block.isEmpty() || !block.getLast().endsWith("!main"))
+                    : line.group(1) == null;
+            if (starts && !block.isEmpty()) {
+                theirs.add(strip(block, oldestFirst));
+                block = new ArrayList<>();
+            }
+            block.add(line.group(2) + ":" + line.group(3) + (line.group(4).equals("<main>") ? "!main" : ""));
+        }
+        if (!block.isEmpty()) theirs.add(strip(block, oldestFirst));
+        return theirs;
+    }
+
+    /** The blocks rb_backtrace() printed (oldest first, as 2.7 to 3.4 print them), each as its lines' text. */
+    static Set<String> rbBacktraceTexts(String printed) {
+        Set<String> out = new java.util.TreeSet<>();
+        StringBuilder raw = new StringBuilder();
+        boolean mainSeen = false;
+        Matcher line = Pattern.compile("(?m)^(\\tfrom )?(\\S+):(\\d+):in .(.*).$").matcher(printed);
+        while (line.find()) {
+            boolean main = line.group(4).equals("<main>");
+            // a block starts at <main>; a second <main> right after the first (a required file) is its own frame
+            if (main && !mainSeen && !raw.isEmpty()) {
+                out.add(raw.toString().stripTrailing());
+                raw.setLength(0);
+            }
+            mainSeen = main;
+            raw.append(line.group()).append('\n');
+        }
+        if (!raw.isEmpty()) out.add(raw.toString().stripTrailing());
+        return out;
     }
 
     /** A printed block as file:line innermost first, without the marks the parser added. */

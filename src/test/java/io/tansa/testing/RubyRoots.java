@@ -10,7 +10,8 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Real Ruby interpreters from Debian's archive for the per-series tests: a debootstrap root per
  * series (src/test/scripts/ruby-root.sh) and Debian's configured source tree of that release
- * (src/test/scripts/ruby-src.sh), both built once and cached under /var/cache/tansa-test by what
+ * (src/test/scripts/ruby-src.sh), and a static Ruby built from that source (src/test/scripts/ruby-build.sh),
+ * all built once and cached under /var/cache/tansa-test by what
  * they hold, so a fresh machine (CI) recreates them and a second run reuses them. When a cache
  * cannot be built (no root, no debootstrap, no network) the calling test skips — and fails under
  * TANSA_REQUIRE_PRIVILEGED=1, as {@link Privileged} does.
@@ -58,6 +59,19 @@ public final class RubyRoots {
         return cached(List.of(SCRIPTS.resolve("ruby-src.sh").toString(), s.srcPackage, s.srcRelease, s.srcFallback()));
     }
 
+    /**
+     * A Ruby built from the series' Debian source the way ruby-build/rbenv builds it
+     * (src/test/scripts/ruby-build.sh): {@code ./configure --disable-shared} by default, i.e. the VM
+     * linked into a static {@code ruby} executable with full DWARF and YJIT (rustc on the PATH). Its
+     * install prefix (bin/ruby), built on first use (about 10 minutes on 2 cores) and cached by
+     * version and options; a skip, or a failure under TANSA_REQUIRE_PRIVILEGED=1, when it cannot be built.
+     */
+    public static Path sourceBuild(Series s, String... configureOptions) {
+        List<String> cmd = new ArrayList<>(List.of(SCRIPTS.resolve("ruby-build.sh").toString(), s.srcPackage, s.srcRelease));
+        cmd.addAll(List.of(configureOptions));
+        return cached(cmd);
+    }
+
     private static Path cached(List<String> cmd) {
         Privileged.requireRoot();
         String key = String.join(" ", cmd);
@@ -70,7 +84,7 @@ public final class RubyRoots {
             Path errFile = Files.createTempFile("tansa-cache", ".err");
             Process pr = new ProcessBuilder(cmd).redirectError(errFile.toFile()).start();
             out = new String(pr.getInputStream().readAllBytes()).strip();
-            if (!pr.waitFor(30, java.util.concurrent.TimeUnit.MINUTES)) pr.destroyForcibly();
+            if (!pr.waitFor(60, java.util.concurrent.TimeUnit.MINUTES)) pr.destroyForcibly();
             code = pr.isAlive() ? -1 : pr.exitValue();
             err = Files.readString(errFile).strip();
             Files.deleteIfExists(errFile);
