@@ -267,7 +267,10 @@ public final class Callers {
             if (ruby && req.mode() != Mode.STOP && req.mode() != Mode.KERNEL && req.mode() != Mode.CHECK_WALK) {
                 try {
                     rubyProbe = rubyProbe(pids);
-                    if (rubyProbe != null) rubyProbe.onEachSnapshot(rec -> capture.nameEarly(rec.pid(), rec.raw()));
+                    if (rubyProbe != null) {
+                        rubyProbe.onEachSnapshot(rec -> capture.nameEarly(rec.pid(), rec.raw()));
+                        for (int pid : pids) capture.ruby(pid).ifPresent(io.tansa.ruby.RubyReader::warmUp);
+                    }
                 } catch (Failure f) {
                     if (req.mode() == Mode.COPY) throw f;
                     log("%s; stopping each hitting thread instead (--mode stop)", f.getMessage());

@@ -265,6 +265,44 @@ public final class RubyReader {
         return 0;
     }
 
+    /**
+     * Reads the methods on every Ruby thread's stack now, without stopping it (a torn read is
+     * passed over: {@link #warm} and the later reads check what they use): they are cached before
+     * the first hit, and the reading code is loaded and run once — so that the first hits of a
+     * process that exits right after them are named in time. Needs the VM's address (a Ruby with
+     * {@code ruby_current_vm_ptr}); else a no-op.
+     */
+    public synchronized void warmUp() {
+        try {
+            long vm = vm();
+            if (vm == 0) return;
+            progname();
+            int guard = 0;
+            List<Long> threads = new ArrayList<>();
+            if (!l.hasRactors()) {
+                long head = vm + l.vmLivingThreads();
+                for (long tn = mem.word(head); tn != head && tn != 0 && guard++ < 10_000; tn = mem.word(tn)) threads.add(tn - l.threadLtNode());
+            } else {
+                long ractorHead = vm + l.vmRactorSet();
+                for (long rn = mem.word(ractorHead); rn != ractorHead && rn != 0 && guard++ < 10_000; rn = mem.word(rn)) {
+                    long threadHead = rn - l.ractorVmlrNode() + l.ractorThreadsSet();
+                    for (long tn = mem.word(threadHead); tn != threadHead && tn != 0 && guard++ < 10_000; tn = mem.word(tn)) {
+                        threads.add(tn - l.threadLtNode());
+                    }
+                }
+            }
+            for (long th : threads) {
+                try {
+                    walk(mem.word(th + l.threadEc()));
+                } catch (Remote.BadState e) {
+                    // it moved on while read: its methods are read at its hits
+                }
+            }
+        } catch (Remote.BadState e) {
+            // nothing to warm: the hits read what they need
+        }
+    }
+
     private List<Frame> walk(long ec) {
         if (ec == 0) return List.of();
         ByteBuffer e = mem.read(ec, Math.max(l.ecCfp(), l.ecVmStackSize()) + 8);

@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tansa.testing.Privileged;
+import io.tansa.testing.RubyRoots;
 import io.tansa.testing.Tansa;
+import io.tansa.testing.Target;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,10 +31,11 @@ class ShortLivedRubyTest {
     static final int N = 100, RUNS = 10, STATUS = 5;
 
     /** The script's lines, from its own text: leaf's call, outer's block, the main call. */
-    record Lines(int leaf, int outer, int main) {
+    record Lines(int leaf, int outer, int main, int first) {
         static Lines of(Path script) throws IOException {
             List<String> l = Files.readAllLines(script);
-            return new Lines(lineOf(l, "Zlib.crc32(s, 0)"), lineOf(l, "n.times"), lineOf(l, "ShortLived.outer(n)"));
+            return new Lines(lineOf(l, "Zlib.crc32(s, 0)"), lineOf(l, "n.times"), lineOf(l, "ShortLived.outer(n)"),
+                    lineOf(l, "ShortLived.outer(1)"));
         }
 
         private static int lineOf(List<String> lines, String text) {
@@ -41,11 +44,15 @@ class ShortLivedRubyTest {
         }
     }
 
-    /** Every hit: crc32 innermost, then leaf, outer's block and main at the script's lines. */
+    /** Every hit: the probed function innermost, then leaf, outer's block and main at the script's lines. */
     static void assertRubyFrames(String json, Lines at, String run) {
+        assertRubyFrames(json, at, run, "crc32");
+    }
+
+    static void assertRubyFrames(String json, Lines at, String run, String function) {
         int hits = 0;
         for (RubyCallersTest.Hit h : RubyCallersTest.paths(json)) {
-            assertEquals("crc32", h.frames().get(0)[1], run + ": innermost, the probed function: " + json);
+            assertEquals(function, h.frames().get(0)[1], run + ": innermost, the probed function: " + json);
             String[] leaf = RubyCallersTest.frameNamed(h, "leaf"), outer = RubyCallersTest.frameNamed(h, "outer"),
                     main = RubyCallersTest.frameNamed(h, "<main>");
             assertNotNull(leaf, run + ": Ruby frames (leaf): " + json);
@@ -53,7 +60,8 @@ class ShortLivedRubyTest {
             assertNotNull(main, run + ": Ruby frames (<main>): " + json);
             assertTrue(leaf[2].endsWith("exits_at_once.rb") && ("" + at.leaf()).equals(leaf[3]), run + ": leaf's line: " + json);
             assertEquals("" + at.outer(), outer[3], run + ": outer's block line: " + json);
-            assertEquals("" + at.main(), main[3], run + ": the main call's line: " + json);
+            assertTrue(("" + at.main()).equals(main[3]) || (h.count() == 1 && ("" + at.first()).equals(main[3])),
+                    run + ": the main call's line: " + json);
             hits += h.count();
         }
         assertEquals(N, hits, run + ": every hit has its Ruby frames: " + json);
@@ -93,6 +101,50 @@ class ShortLivedRubyTest {
                 assertTrue(json.contains("\"stopped\": \"target exited\""), what + ": " + json);
                 assertTrue(json.matches("(?s).*\"exited\": \"\\{\\d+=exit " + STATUS + "}\".*"), what + ": " + json);
                 assertEquals(STATUS, r.exitCode(), what + ": the command's exit status: " + r.err());
+            }
+        }
+    }
+
+    /**
+     * {@code -p PID}, nothing stopped: a process that makes its calls and exits while tansa is
+     * attached; most of its hits are unwound after it is gone. Its methods were seen once while it
+     * lived (one call, then, a second later, the other N - 1 and the exit): a snapshot showing
+     * methods not seen before wakes tansa at once, which reads them then (RubyReader.warm), and every
+     * hit is named from them — at the lines of each hit, from each method's cached line table.
+     * The same on 3.3 (a stripped libruby, its VM found through the snapshot), in its Debian root.
+     */
+    @Test
+    @Timeout(600)
+    void aProcessExitingWhileAttachedKeepsItsRubyFrames() throws Exception {
+        Privileged.requireRoot();
+        Lines at = Lines.of(SCRIPT);
+        for (int run = 0; run < RUNS; run++) {
+            boolean series33 = run % 2 == 1;
+            String what = "run " + (run + 1) + (series33 ? " (Ruby 3.3, in its root)" : " (Ruby 3.1)");
+            Target t;
+            if (series33) {
+                Path root = RubyRoots.root(RubyRoots.Series.RUBY_3_3);
+                String inRoot = RubyRoots.copyIn(root, SCRIPT);
+                String cmd = String.join(" ", RubyRoots.inRoot(root, RubyRoots.Series.RUBY_3_3.executable, inRoot,
+                        "" + N, "" + STATUS, "first"));
+                t = Target.start("sh", "-c", "exec 2>&1; unshare --mount " + cmd + " & wait");
+            } else {
+                t = Target.start("ruby", SCRIPT.toString(), "" + N, "" + STATUS, "first");
+            }
+            try (t) {
+                int pid = Integer.parseInt(t.awaitLine("ready").split(" ")[1]);
+                Tansa r = Tansa.start("callers", "-p", "" + pid, "-n", "0", "--rate", "0", "-d", "120s", "-f", "json",
+                        series33 ? "libz:crc32_z" : "crc32"); // 3.3's zlib calls crc32_z
+                r.awaitErr("probing");
+                io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGUSR1);
+                t.awaitLine("first done");
+                Thread.sleep(1000); // it lives on a while after its first hit (no timing is asserted)
+                io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGUSR1);
+                assertEquals(7, r.waitExit(), what + ": the target exited during the capture: " + r.err());
+                String json = r.out();
+                assertTrue(!r.err().contains("native frames only"), what + ": " + r.err());
+                assertRubyFrames(json, at, what, series33 ? "crc32_z" : "crc32");
+                assertAccounted(json, what);
             }
         }
     }
