@@ -72,6 +72,7 @@ class ShortLivedRubyTest {
         String acc = "\"accounting\": {\"captured\": " + N + ", \"after_end\": 0, \"rate_capped\": 0, \"lost\": 0, ";
         assertTrue(json.contains(acc), run + ": " + json);
         assertTrue(json.contains("\"kernel_hits\": " + N + ","), run + ": " + json);
+        assertTrue(!json.contains("\"dropped\""), run + ": nothing dropped: " + json);
     }
 
     /**
