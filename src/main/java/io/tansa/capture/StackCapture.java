@@ -81,7 +81,9 @@ public final class StackCapture {
      * Early naming: the Ruby snapshots as the engine takes them from the kernel, named on a thread
      * of their own while their processes still live ({@link RubyReader#warm}: each method read the
      * first time a snapshot shows it), so that a hit unwound later — after its process exited —
-     * is named from the cache. Called on the engine's ring thread; it only queues.
+     * is named from the cache. Called on the engine's ring thread (where the kernel woke it for a
+     * snapshot showing methods not seen before): a process with a reader is read at once (only
+     * what is not cached yet), a new one is queued for the namer thread, which makes its reader.
      */
     public void nameEarly(int pid, byte[] raw) {
         if (lang == Lang.NATIVE || !RubySnapshots.complete(raw)) return;
@@ -92,7 +94,11 @@ public final class StackCapture {
         if (known != null) {
             // a process whose reader exists: read here, at once (a few reads, only for methods not
             // cached yet); a new one's reader is made on the namer thread, off the ring thread
-            if (known.isPresent()) known.get().warm(RubySnapshots.parse(known.get(), raw));
+            try {
+                if (known.isPresent()) known.get().warm(RubySnapshots.parse(known.get(), raw));
+            } catch (RuntimeException e) {
+                // a torn or odd snapshot: its hit is named (or not) when it is unwound
+            }
             return;
         }
         synchronized (early) {
