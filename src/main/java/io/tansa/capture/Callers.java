@@ -268,6 +268,10 @@ public final class Callers {
             if (ruby && req.mode() != Mode.STOP && req.mode() != Mode.KERNEL && req.mode() != Mode.CHECK_WALK) {
                 try {
                     rubyProbe = rubyProbe(pids);
+                    if (rubyProbe != null) {
+                        rubyProbe.onEachSnapshot(rec -> capture.nameEarly(rec.pid(), rec.raw()));
+                        for (int pid : pids) capture.ruby(pid).ifPresent(io.tansa.ruby.RubyReader::warmUp);
+                    }
                 } catch (Failure f) {
                     if (req.mode() == Mode.COPY) throw f;
                     log("%s; stopping each hitting thread instead (--mode stop)", f.getMessage());
@@ -282,9 +286,14 @@ public final class Callers {
             if (kernel) {
                 r = KernelCallers.run(req, options(), handle, pids, targets, capture, this::symbols, this::record, profile);
             } else {
+                if (copy && rubyProbe != null && launched != null) holdBeforeTeardown(launched.pid());
                 Engine engine = engine(copy, rubyProbe).create(options(), this::onHit);
                 handle.started(engine);
-                r = engine.run(pids, targets);
+                try {
+                    r = engine.run(pids, targets);
+                } finally {
+                    capture.close();
+                }
             }
             if (capture.rubyUnread() > 0) {
                 log("%d hits have native frames only: their process (and its parent) exited before their Ruby methods were read",
@@ -299,7 +308,29 @@ public final class Callers {
             if (r.dropped() > 0) profile.meta("dropped", Long.toString(r.dropped()));
             accounting(r);
             if (!r.exited().isEmpty()) profile.meta("exited", r.exited().toString());
+            if (launched != null) {
+                // -- CMD ended during the capture: its exit code, for tansa to exit with
+                int code = launched.exitCode();
+                String how = r.exited().getOrDefault(launched.pid(), "");
+                if (code < 0 && how.matches("exit \\d+")) code = Integer.parseInt(how.substring(5));
+                if (code >= 0) profile.meta("exit_code", Integer.toString(code));
+            }
             return profile;
+        }
+
+        /**
+         * -- CMD running Ruby, in copy mode: its hits are named after they happen, from its
+         * memory, which the VM frees as the program ends (ruby_vm_destruct frees the heap: iseqs,
+         * strings) — before the exit stop that holds every launched program. So it is held at
+         * that function too, until its hits are named (Launcher.Launched#holdAt).
+         */
+        private void holdBeforeTeardown(int pid) {
+            try {
+                launched.holdAt(symbols(pid).resolve("ruby_vm_destruct"));
+            } catch (Failure f) {
+                log("no ruby_vm_destruct in process %d (%s): Ruby frames of its last hits may be lost if it exits right"
+                        + " after them", pid, f.getMessage());
+            }
         }
 
         /**

@@ -59,18 +59,124 @@ public final class StackCapture {
     /** The Ruby reader of a process, if it runs a supported Ruby (and Ruby frames are wanted). */
     public Optional<RubyReader> ruby(int pid) {
         if (lang == Lang.NATIVE) return Optional.empty();
-        return ruby.computeIfAbsent(pid, p -> {
+        synchronized (ruby) { // the early namer adds readers too
+            Optional<RubyReader> known = ruby.get(pid);
+            if (known != null) return known;
+        }
+        Optional<RubyReader> made;
+        try {
+            ProcessSymbols syms = symbols.computeIfAbsent(pid, ProcessSymbols::new);
+            made = rubyReader(pid, syms);
+            if (made.isPresent()) noteStaticRuby(pid, syms);
+        } catch (io.tansa.Failure f) {
+            // a forked child (--children) that exited before its first hit was read
+            if (f.kind() != io.tansa.Failure.Kind.NO_SUCH_PROCESS) throw f;
+            made = Optional.empty();
+        }
+        synchronized (ruby) {
+            Optional<RubyReader> known = ruby.putIfAbsent(pid, made);
+            return known != null ? known : made;
+        }
+    }
+
+    /**
+     * Early naming: the Ruby snapshots as the engine takes them from the kernel, named on a thread
+     * of their own while their processes still live ({@link RubyReader#warm}: each method read the
+     * first time a snapshot shows it), so that a hit unwound later — after its process exited —
+     * is named from the cache. Called on the engine's ring thread (where the kernel woke it for a
+     * snapshot showing methods not seen before): a process with a reader is read at once (only
+     * what is not cached yet), a new one is queued for the namer thread, which makes its reader.
+     */
+    public void nameEarly(int pid, byte[] raw) {
+        if (lang == Lang.NATIVE || !RubySnapshots.complete(raw)) return;
+        Optional<RubyReader> known;
+        synchronized (ruby) {
+            known = ruby.get(pid);
+        }
+        if (known != null) {
+            // a process whose reader exists: read here, at once (a few reads, only for methods not
+            // cached yet); a new one's reader is made on the namer thread, off the ring thread
             try {
-                ProcessSymbols syms = symbols.computeIfAbsent(p, ProcessSymbols::new);
-                Optional<RubyReader> r = rubyReader(p, syms);
-                if (r.isPresent()) noteStaticRuby(p, syms);
-                return r;
-            } catch (io.tansa.Failure f) {
-                // a forked child (--children) that exited before its first hit was read
-                if (f.kind() == io.tansa.Failure.Kind.NO_SUCH_PROCESS) return Optional.empty();
-                throw f;
+                if (known.isPresent()) known.get().warm(RubySnapshots.parse(known.get(), raw));
+            } catch (RuntimeException e) {
+                // a torn or odd snapshot: its hit is named (or not) when it is unwound
             }
-        });
+            return;
+        }
+        synchronized (early) {
+            if (earlyThread == null) earlyThread = Thread.ofPlatform().daemon().name("tansa-ruby-names").start(this::nameEarly);
+            earlyQueued++;
+            early.add(new Early(pid, raw));
+        }
+    }
+
+    private record Early(int pid, byte[] raw) {}
+
+    private final java.util.concurrent.LinkedBlockingQueue<Early> early = new java.util.concurrent.LinkedBlockingQueue<>();
+    /** Snapshots queued for early naming, and named (guarded by {@link #early}). */
+    private long earlyQueued, earlyDone;
+    private Thread earlyThread;
+
+    private void nameEarly() {
+        try {
+            while (true) {
+                Early e = early.take();
+                try {
+                    warm(e.pid(), e.raw());
+                } catch (RuntimeException ex) {
+                    // a process that went away mid-read: its hits are named from what was cached
+                }
+                synchronized (early) {
+                    earlyDone++;
+                    early.notifyAll();
+                }
+            }
+        } catch (InterruptedException ex) {
+            // closed
+        }
+    }
+
+    private void warm(int pid, byte[] raw) {
+        Optional<RubyReader> rb;
+        synchronized (ruby) {
+            rb = ruby.get(pid);
+        }
+        if (rb == null) {
+            // a process not seen yet (a forked child): a reader on symbols of its own (the capture
+            // thread's are not shared across threads)
+            Optional<RubyReader> made;
+            try {
+                made = rubyReader(pid, new ProcessSymbols(pid));
+            } catch (io.tansa.Failure f) {
+                return; // gone already: its parent's reader names what it ran before the fork
+            }
+            synchronized (ruby) {
+                rb = ruby.putIfAbsent(pid, made);
+                if (rb == null) rb = made;
+            }
+        }
+        if (rb.isPresent()) rb.get().warm(RubySnapshots.parse(rb.get(), raw));
+    }
+
+    /** Waits (at most 5 s) until the early namer took every snapshot queued so far. */
+    private void awaitEarly() {
+        synchronized (early) {
+            long want = earlyQueued, until = System.nanoTime() + 5_000_000_000L;
+            try {
+                while (earlyDone < want && earlyThread != null && System.nanoTime() < until) early.wait(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Stops the early namer. */
+    public void close() {
+        synchronized (early) {
+            if (earlyThread != null) earlyThread.interrupt();
+            earlyThread = null;
+            early.notifyAll();
+        }
     }
 
     /** The Ruby reader of a process, found through its libruby (or a statically linked ruby executable). */
@@ -138,6 +244,11 @@ public final class StackCapture {
         if (hit.ruby() != null) {
             byte[] raw = hit.ruby().raw();
             List<Frame> rubyFrames = rubyFrames(hit.pid(), raw);
+            if (rubyFrames.isEmpty() && RubySnapshots.complete(raw)) {
+                // its process went away: named from what the early namer read while it lived
+                awaitEarly();
+                rubyFrames = rubyFrames(hit.pid(), raw);
+            }
             if (rubyFrames.isEmpty() && RubySnapshots.complete(raw)) {
                 // A forked child (--children) that exited before tansa read its methods: those it
                 // runs are its parent's, from before the fork, at the same addresses (each is

@@ -113,6 +113,9 @@ public final class CallersCommand implements Callable<Integer> {
                 common.info("tansa: target exited during the capture: %s", p.meta().getOrDefault("exited", ""));
                 return Failure.Kind.TARGET_EXITED.exitCode;
             }
+            // -- CMD that ended during the capture: its exit code (128 + N when killed by signal N)
+            String exit = p.meta().get("exit_code");
+            if (!command.isEmpty() && exit != null) return Integer.parseInt(exit);
             return 0;
         } catch (RuntimeException | Error e) {
             // during a SIGINT/SIGTERM shutdown the JVM halts as soon as StopOnSignal is closed,

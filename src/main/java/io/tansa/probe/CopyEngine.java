@@ -140,7 +140,8 @@ public final class CopyEngine implements Engine {
             cap.restart(System.nanoTime()); // the first window begins with the probe in place
             if (opt.count() > 0) neededAtArm = opt.count();
             armedAtNanos = armedSince = startNanos = System.nanoTime(); // the armed share is measured from here
-            if (opt.launched() != null) opt.launched().release(); // -- CMD: it runs untraced from here, probed
+            // -- CMD: it runs on probed, seized only to stop at its exit (its hits named before it goes)
+            if (opt.launched() != null) opt.launched().watchExit();
             log("probing %d location%s in %d thread%s of %s (no-stop: registers and %d KiB of stack%s copied at each hit)",
                     targets.size(), targets.size() == 1 ? "" : "s", threads.size(), threads.size() == 1 ? "" : "s", pids,
                     stackCopy / 1024, ruby == null ? "" : ", and the Ruby frames,");
@@ -271,7 +272,8 @@ public final class CopyEngine implements Engine {
      */
     private void loop(Set<Integer> pids) {
         Set<Integer> alive = new LinkedHashSet<>(pids);
-        long goneAtPass = -1;
+        long goneAtPass = -1, exitAtPass = -1, polledAt = 0;
+        Launcher.Launched launched = opt.launched();
         long deadline = opt.duration() == null ? Long.MAX_VALUE : System.nanoTime() + opt.duration().toNanos();
         Thread drainer = Thread.ofPlatform().daemon().name("tansa-rings").start(this::drainRings);
         try {
@@ -289,10 +291,26 @@ public final class CopyEngine implements Engine {
                 long now = System.nanoTime();
                 if (now >= deadline) requestStop(StopReason.DURATION);
                 if (!armed && now >= cap.windowEnd()) arm();
+                if (launched != null && (next == null || now - polledAt > 5_000_000L)) {
+                    polledAt = now;
+                    if (launched.pollExit()) {
+                        // -- CMD held where its end begins (the Ruby VM's teardown) or at its exit
+                        // stop, its memory intact: every hit before is in the rings; once they are
+                        // all named (a pass begun after the stop, and the queue empty), it goes on
+                        if (exitAtPass < 0) exitAtPass = passes;
+                        if (passes >= exitAtPass + 2 && queue.isEmpty()) {
+                            launched.resume();
+                            exitAtPass = -1;
+                            if (launched.ended() != null) exited.put(launched.pid(), launched.ended());
+                        }
+                    } else if (launched.ended() != null) {
+                        exited.put(launched.pid(), launched.ended());
+                    }
+                }
                 if (next == null) {
                     alive.removeIf(pid -> {
                         if (ProcFs.alive(pid)) return false;
-                        exited.put(pid, "exited");
+                        exited.putIfAbsent(pid, "exited");
                         return true;
                     });
                     if (alive.isEmpty()) {

@@ -49,9 +49,13 @@ public interface Engine {
      */
     record Result(long hits, long afterEnd, long capped, long lost, long kernelHits, StopReason reason,
             Map<Integer, String> exited, double armedShare) {
-        /** Every hit not captured, whatever the cause. */
+        /**
+         * Hits missed while capturing: held back by the rate cap or lost. Not those after the count
+         * or the duration: nobody asked for them (a program that goes on calling the function after
+         * {@code -n} hits is not a loss).
+         */
         public long dropped() {
-            return afterEnd + capped + lost;
+            return capped + lost;
         }
     }
 

@@ -37,8 +37,11 @@ public final class RubyProbe implements AutoCloseable {
     /** The events holding the program on the trace events ({@link #attach}). */
     private final List<Integer> holders = new ArrayList<>();
     private final List<PerfRing> rings = new ArrayList<>();
+    /** Per cpu: where the program says a snapshot shows new methods (it only wakes the ring thread). */
+    private final List<PerfRing> wakeRings = new ArrayList<>();
     private int progFd = -1;
     private RubySnapshots.EcLocation location;
+    private volatile Consumer<Record> early;
 
     private RubyProbe() {}
 
@@ -70,7 +73,21 @@ public final class RubyProbe implements AutoCloseable {
                 p.rings.add(PerfRing.map(fd, ringPages));
                 Bpf.mapUpdate(events, cpu, fd);
             }
-            p.progFd = p.keep(Bpf.progLoad(Bpf.PROG_TYPE_KPROBE, RubySnapshots.program(reader, at, scratch, events),
+            // the wake: methods not seen before wake tansa at once (RubySnapshots.program)
+            int seen = p.keep(Bpf.mapCreate(Bpf.MAP_TYPE_LRU_HASH, RubySnapshots.SEEN_KEY, RubySnapshots.SEEN_VALUE, 1 << 16));
+            int wake = p.keep(Bpf.mapCreate(Bpf.MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, cpus.getLast() + 1));
+            for (int cpu : cpus) {
+                PerfEvent.Attr a = new PerfEvent.Attr();
+                a.type = PerfEvent.TYPE_SOFTWARE;
+                a.config = SW_BPF_OUTPUT;
+                a.samplePeriod = 1;
+                a.sampleType = PerfEvent.SAMPLE_RAW;
+                a.wakeupEvents = 1; // every record: they are rare (a new method's first hits)
+                int fd = p.keep(PerfEvent.open(a, -1, cpu, -1));
+                p.wakeRings.add(PerfRing.map(fd, 1));
+                Bpf.mapUpdate(wake, cpu, fd);
+            }
+            p.progFd = p.keep(Bpf.progLoad(Bpf.PROG_TYPE_KPROBE, RubySnapshots.program(reader, at, scratch, events, seen, wake),
                     "tansa_ruby"));
             return p;
         } catch (SysException e) {
@@ -126,18 +143,34 @@ public final class RubyProbe implements AutoCloseable {
         holders.clear();
     }
 
-    /** The output rings, drained by {@link #drain}. */
+    /** The output rings, drained by {@link #drain}, and the wake rings: poll them all. */
     List<PerfRing> rings() {
-        return rings;
+        List<PerfRing> all = new ArrayList<>(rings);
+        all.addAll(wakeRings);
+        return all;
     }
 
-    /** Moves every snapshot waiting in the rings to {@code sink}. */
+    /**
+     * Every snapshot is also handed to {@code c} as soon as it is taken from the kernel's ring
+     * (on the ring thread: {@code c} must only queue), before its sample reaches the hit handler:
+     * for naming what it shows while its process still lives.
+     */
+    public void onEachSnapshot(Consumer<Record> c) {
+        early = c;
+    }
+
+    /** Moves every snapshot waiting in the rings to {@code sink} (and the {@linkplain #onEachSnapshot early consumer}). */
     int drain(Consumer<Record> sink) {
         int n = 0;
+        Consumer<Record> first = early;
+        // the wakes first: the snapshot of a wake taken here was written before it, so is drained below
+        for (PerfRing r : wakeRings) r.drain(b -> {});
         for (PerfRing r : rings) {
             n += r.drain(b -> {
                 if (PerfRecord.decode(b, SAMPLE_TYPE) instanceof PerfRecord.Sample s) {
-                    sink.accept(new Record(s.pid(), s.tid(), s.time(), s.raw()));
+                    Record rec = new Record(s.pid(), s.tid(), s.time(), s.raw());
+                    if (first != null) first.accept(rec);
+                    sink.accept(rec);
                 }
             });
         }
@@ -147,6 +180,7 @@ public final class RubyProbe implements AutoCloseable {
     @Override
     public void close() {
         detachAll();
+        PerfRing.closeAll(wakeRings, new ArrayList<>());
         PerfRing.closeAll(rings, fds);
     }
 

@@ -25,7 +25,8 @@ import java.util.Optional;
  * older Ruby frame. Decoded iseqs and id names are cached; each call still re-reads the control
  * frames and checks every cached iseq's body pointer, so the cost is a few reads per frame.
  *
- * <p>Struct offsets come from {@link RubyLayout} per Ruby series. Instances are not thread-safe.
+ * <p>Struct offsets come from {@link RubyLayout} per Ruby series. The public readers are
+ * synchronized: {@link #warm} may run on another thread than the one naming the hits.
  */
 public final class RubyReader {
     private final Remote mem;
@@ -189,7 +190,7 @@ public final class RubyReader {
      * in that thread would print them (reversed). Empty if the thread runs no Ruby (not a Ruby
      * thread, not started, or the VM is mid-update in a way that fails the sanity checks).
      */
-    public List<Frame> frames(int tid, Regs regs) {
+    public synchronized List<Frame> frames(int tid, Regs regs) {
         try {
             if (!ec.isGlobal()) return walk(tlsEc(regs.fsBase()));
             long th = thread(tid, regs.fsBase());
@@ -264,6 +265,44 @@ public final class RubyReader {
         return 0;
     }
 
+    /**
+     * Reads the methods on every Ruby thread's stack now, without stopping it (a torn read is
+     * passed over: {@link #warm} and the later reads check what they use): they are cached before
+     * the first hit, and the reading code is loaded and run once — so that the first hits of a
+     * process that exits right after them are named in time. Needs the VM's address (a Ruby with
+     * {@code ruby_current_vm_ptr}); else a no-op.
+     */
+    public synchronized void warmUp() {
+        try {
+            long vm = vm();
+            if (vm == 0) return;
+            progname();
+            int guard = 0;
+            List<Long> threads = new ArrayList<>();
+            if (!l.hasRactors()) {
+                long head = vm + l.vmLivingThreads();
+                for (long tn = mem.word(head); tn != head && tn != 0 && guard++ < 10_000; tn = mem.word(tn)) threads.add(tn - l.threadLtNode());
+            } else {
+                long ractorHead = vm + l.vmRactorSet();
+                for (long rn = mem.word(ractorHead); rn != ractorHead && rn != 0 && guard++ < 10_000; rn = mem.word(rn)) {
+                    long threadHead = rn - l.ractorVmlrNode() + l.ractorThreadsSet();
+                    for (long tn = mem.word(threadHead); tn != threadHead && tn != 0 && guard++ < 10_000; tn = mem.word(tn)) {
+                        threads.add(tn - l.threadLtNode());
+                    }
+                }
+            }
+            for (long th : threads) {
+                try {
+                    walk(mem.word(th + l.threadEc()));
+                } catch (Remote.BadState e) {
+                    // it moved on while read: its methods are read at its hits
+                }
+            }
+        } catch (Remote.BadState e) {
+            // nothing to warm: the hits read what they need
+        }
+    }
+
     private List<Frame> walk(long ec) {
         if (ec == 0) return List.of();
         ByteBuffer e = mem.read(ec, Math.max(l.ecCfp(), l.ecVmStackSize()) + 8);
@@ -295,15 +334,9 @@ public final class RubyReader {
      * entries they point to (which do not change while their methods run) from the process.
      * A stack deeper than the snapshot ends early. Empty for an incomplete snapshot.
      */
-    public List<Frame> frames(RubySnapshots.Snapshot s) {
+    public synchronized List<Frame> frames(RubySnapshots.Snapshot s) {
         if (!s.complete()) return List.of();
-        if (vmAddr == 0 && vmPtrAddr <= 0 && s.ec() != 0) {
-            try {
-                vmAddr = mem.word(mem.word(s.ec() + l.ecThreadPtr()) + l.threadVm());
-            } catch (Remote.BadState e) {
-                // its progname is then unknown; only C frames before any Ruby frame need it
-            }
-        }
+        findVm(s);
         int n = Math.min(frameCount(s.vmStack(), s.vmStackSize(), s.cfp()), s.frames());
         if (n <= 0) return List.of();
         try {
@@ -311,6 +344,64 @@ public final class RubyReader {
         } catch (Remote.BadState e) {
             return List.of();
         }
+    }
+
+    /** The VM of a Ruby without {@code ruby_current_vm_ptr}, found through the snapshot's ec. */
+    private void findVm(RubySnapshots.Snapshot s) {
+        if (vmAddr == 0 && vmPtrAddr <= 0 && s.ec() != 0) {
+            try {
+                vmAddr = mem.word(mem.word(s.ec() + l.ecThreadPtr()) + l.threadVm());
+            } catch (Remote.BadState e) {
+                // its progname is then unknown; only C frames before any Ruby frame need it
+            }
+        }
+    }
+
+    /**
+     * Reads, while the process still lives, what naming the frames of snapshot {@code s} needs
+     * and is not cached yet: each iseq seen for the first time (label, path, the pc → line table)
+     * and each C method entry's name, and the progname. Once warm, {@link #frames(RubySnapshots.Snapshot)}
+     * names this snapshot (and any other of the same methods, at any line) from the cache alone,
+     * also after the process exited. Cheap when all is cached: a lookup per frame. True when the
+     * snapshot's frames are all cached (now or already).
+     */
+    public synchronized boolean warm(RubySnapshots.Snapshot s) {
+        if (!s.complete()) return false;
+        int n = Math.min(frameCount(s.vmStack(), s.vmStackSize(), s.cfp()), s.frames());
+        if (n <= 0) return true;
+        if (cached(s.data(), l.cfpSize() + 24, n) && (progname != null || prognameTried)) return true;
+        findVm(s);
+        if (progname == null) {
+            prognameTried = true;
+            try {
+                progname();
+            } catch (Remote.BadState e) {
+                // only C frames before any Ruby frame need it
+            }
+        }
+        try {
+            decode(s.data(), l.cfpSize() + 24, n, s.data());
+            return true;
+        } catch (Remote.BadState e) {
+            return false;
+        }
+    }
+
+    /** True when every iseq and usual C method entry of the frames is cached. */
+    private boolean cached(ByteBuffer frames, int stride, int n) {
+        for (int i = 0; i < n; i++) {
+            int o = i * stride;
+            long pc = frames.getLong(o + l.cfpPc()), iseq = frames.getLong(o + l.cfpIseq());
+            if (iseq != 0) {
+                if (pc != 0 && !iseqs.containsKey(iseq)) return false;
+                continue;
+            }
+            long meCref = frames.getLong(o + l.cfpSize()), flags = frames.getLong(o + l.cfpSize() + 16);
+            if ((flags & RubyLayout.VM_FRAME_MAGIC_MASK) != RubyLayout.VM_FRAME_MAGIC_CFUNC) continue;
+            if ((flags & RubyLayout.VM_ENV_FLAG_LOCAL) == 0 || (meCref & 0x7) != 0 || meCref == 0) return false;
+            if (!ments.containsKey(meCref)) return false;
+        }
+        return true;
     }
 
     /**
@@ -566,6 +657,7 @@ public final class RubyReader {
 
     /** The last progname read ($0 may change it), for a process that cannot be read any more. */
     private String progname;
+    private boolean prognameTried;
 
     private String progname() {
         try {

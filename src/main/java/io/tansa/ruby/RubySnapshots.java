@@ -92,6 +92,25 @@ public final class RubySnapshots {
      * BPF_OUTPUT events. It returns 1: the hit's perf sample (registers, stack) follows.
      */
     public static long[] program(RubyReader r, EcLocation at, int scratchFd, int eventsFd) {
+        return program(r, at, scratchFd, eventsFd, -1, -1);
+    }
+
+    /** Frames of a snapshot checked for methods not seen before (the wake, below). */
+    public static final int WAKE_FRAMES = 24;
+    /** A seen map's entry: {tgid, iseq or method entry} → 8 bytes. */
+    public static final int SEEN_KEY = 16, SEEN_VALUE = 8;
+
+    /**
+     * As {@link #program(RubyReader, EcLocation, int, int)}, and with {@code seenFd} (a
+     * BPF_MAP_TYPE_LRU_HASH of {@link #SEEN_KEY}-byte keys) and {@code wakeFd} (a
+     * PERF_EVENT_ARRAY of BPF_OUTPUT events that wake their reader at every record): when one of
+     * the snapshot's first {@link #WAKE_FRAMES} frames shows an iseq or C method entry the
+     * process's snapshots have not shown before, the program writes an 8-byte record (the tgid)
+     * to {@code wakeFd} after the snapshot — so tansa takes the snapshot at once and reads the new
+     * methods while the process lives, not at the snapshot ring's watermark, maybe after it
+     * exited. Every later hit of known methods costs the lookups only.
+     */
+    public static long[] program(RubyReader r, EcLocation at, int scratchFd, int eventsFd, int seenFd, int wakeFd) {
         RubyLayout l = r.layout();
         int hdr = header(l), rec = record(l), cfp = l.cfpSize();
         BpfAsm a = new BpfAsm();
@@ -152,6 +171,25 @@ public final class RubySnapshots {
         a.movReg(R5, R9).alu(MUL, R5, rec).alu(ADD, R5, hdr);
         a.movReg(R1, R6).loadMap(R2, eventsFd).mov32(R3, -1) /* BPF_F_CURRENT_CPU */.movReg(R4, R7);
         a.call(FN_PERF_EVENT_OUTPUT);
+        if (seenFd >= 0 && wakeFd >= 0) {
+            // key at fp-24: {tgid, iseq (a Ruby frame) or ep[-2] (a C frame's method entry)}
+            a.mov(R8, 0).call(FN_GET_CURRENT_PID_TGID).alu(RSH, R0, 32).store(DW, FP, -24, R0);
+            for (int i = 0; i < WAKE_FRAMES && i < MAX_FRAMES; i++) {
+                int at0 = hdr + i * rec;
+                a.jump(JLE, R9, i, "woken");
+                a.load(DW, R1, R7, at0 + l.cfpIseq()).jump(JNE, R1, 0, "key" + i);
+                a.load(DW, R1, R7, at0 + cfp);
+                a.label("key" + i).jump(JEQ, R1, 0, "seen" + i).store(DW, FP, -16, R1);
+                a.loadMap(R1, seenFd).movReg(R2, FP).alu(ADD, R2, -24).call(FN_MAP_LOOKUP_ELEM);
+                a.jump(JNE, R0, 0, "seen" + i);
+                a.loadMap(R1, seenFd).movReg(R2, FP).alu(ADD, R2, -24).movReg(R3, FP).alu(ADD, R3, -24).mov(R4, 0)
+                        .call(FN_MAP_UPDATE_ELEM).mov(R8, 1); // BPF_ANY
+                a.label("seen" + i);
+            }
+            a.label("woken").jump(JEQ, R8, 0, "out");
+            a.movReg(R1, R6).loadMap(R2, wakeFd).mov32(R3, -1) /* BPF_F_CURRENT_CPU */.movReg(R4, FP).alu(ADD, R4, -24)
+                    .mov(R5, 8).call(FN_PERF_EVENT_OUTPUT);
+        }
         a.label("out").mov(R0, 1).exit();
         return a.build();
     }

@@ -24,6 +24,8 @@ public final class Bpf {
     static final int MAP_CREATE = 0, MAP_UPDATE_ELEM = 2, PROG_LOAD = 5;
     // enum bpf_map_type
     public static final int MAP_TYPE_PERF_EVENT_ARRAY = 4, MAP_TYPE_PERCPU_ARRAY = 6;
+    /** BPF_MAP_TYPE_LRU_HASH: a hash that evicts its least recently used entries when full (bpf(2), linux/bpf.h). */
+    public static final int MAP_TYPE_LRU_HASH = 9;
     // enum bpf_prog_type: uprobe (and kprobe) events run BPF_PROG_TYPE_KPROBE programs
     public static final int PROG_TYPE_KPROBE = 2;
 

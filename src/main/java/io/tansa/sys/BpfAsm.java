@@ -36,6 +36,8 @@ public final class BpfAsm {
             FN_PROBE_READ_USER = 112, FN_PROBE_READ_KERNEL = 113;
     // bpf_ktime_get_ns, bpf_tail_call, bpf_get_current_pid_tgid (bpf-helpers(7); ids from linux/bpf.h)
     public static final int FN_KTIME_GET_NS = 5, FN_TAIL_CALL = 12, FN_GET_CURRENT_PID_TGID = 14;
+    /** bpf_map_update_elem(map, key, value, flags) (bpf-helpers(7)). */
+    public static final int FN_MAP_UPDATE_ELEM = 2;
 
     public static final int R0 = 0, R1 = 1, R2 = 2, R3 = 3, R4 = 4, R5 = 5, R6 = 6, R7 = 7, R8 = 8, R9 = 9, FP = 10;
 

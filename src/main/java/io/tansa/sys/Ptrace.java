@@ -63,6 +63,11 @@ public final class Ptrace {
     public static void cont(int tid, int sig) { call(CONT, tid, 0, sig, "PTRACE_CONT"); }
     public static void listen(int tid) { call(LISTEN, tid, 0, 0, "PTRACE_LISTEN"); }
     public static void detach(int tid, int sig) { call(DETACH, tid, 0, sig, "PTRACE_DETACH"); }
+    /**
+     * PTRACE_SETOPTIONS: replaces the tracee's PTRACE_O_* options (those of PTRACE_SEIZE too);
+     * the tracee must be in a ptrace-stop. ptrace(2).
+     */
+    public static void setOptions(int tid, int options) { call(SETOPTIONS, tid, 0, options, "PTRACE_SETOPTIONS"); }
 
     public static long eventMsg(int tid) {
         MemorySegment s = SCRATCH.get();
