@@ -4,6 +4,7 @@ import io.tansa.Failure;
 import io.tansa.proc.FdInfo;
 import io.tansa.proc.FdTable;
 import io.tansa.proc.FdTable.Fd;
+import io.tansa.proc.ProcFs;
 import io.tansa.sys.FdFlags;
 import io.tansa.sys.Signals;
 import io.tansa.sys.SockDiag;
@@ -97,7 +98,28 @@ public record FdReport(int pid, String comm, List<Entry> fds) {
             out.add(describe(f, info, socketProto, sockets));
         }
         resolvePeers(pid, fds, infos, out, sockets);
+        vcpuThreads(pid, out);
         return new FdReport(pid, FdTable.comm(pid), out);
+    }
+
+    /**
+     * Which thread runs each kvm-vcpu fd: "tid" and "thread" (its name by the one rule,
+     * {@link ProcFs#threadName}: "vCPU N" when qemu gave it none), from the fd each thread is
+     * blocked in KVM_RUN on ({@link io.tansa.proc.Vcpus#threads}); absent for a vCPU whose thread
+     * was on a CPU at every read.
+     */
+    private static void vcpuThreads(int pid, List<Entry> out) {
+        if (out.stream().noneMatch(e -> "kvm-vcpu".equals(e.details().get("kind")))) return;
+        Map<Integer, Integer> byIndex = new HashMap<>();
+        io.tansa.proc.Vcpus.threads(pid).forEach((tid, index) -> byIndex.putIfAbsent(index, tid));
+        for (Entry e : out) {
+            if (!"kvm-vcpu".equals(e.details().get("kind"))) continue;
+            Integer tid = byIndex.get((Integer) e.details().get("index"));
+            if (tid == null) continue;
+            e.details().put("tid", tid);
+            String name = ProcFs.threadName(pid, tid, null);
+            if (name != null) e.details().put("thread", name);
+        }
     }
 
     /** tansa's socket type from the sockfs protocol name ("TCPv6" → tcp6). */

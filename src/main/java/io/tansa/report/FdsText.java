@@ -88,7 +88,13 @@ public final class FdsText {
                 }
             }
             case "memfd" -> b.append(d.get("name")).append("  pos ").append(d.get("pos"));
-            case "anon_inode" -> b.append(e.target());
+            case "anon_inode" -> {
+                b.append(e.target());
+                if (d.containsKey("tid")) {
+                    b.append("  thread ").append(d.get("tid"));
+                    if (d.get("thread") != null) b.append(" (").append(d.get("thread")).append(')');
+                }
+            }
             case "unix" -> {
                 b.append(d.getOrDefault("socket_type", "")).append(' ')
                         .append(String.valueOf(d.getOrDefault("state", "?")).toUpperCase(Locale.ROOT));
