@@ -121,8 +121,19 @@ class VcpuNamesTest {
                     "--group-by", "thread", "ioctl");
             assertEquals(0, callers.exitCode(), callers.err());
             assertTrue(callers.out().contains("thread " + tid0 + " (vCPU 0)"), callers.out());
-            assertTrue(!callers.out().contains("(qemu-system-x86)") || !callers.out().contains("thread " + tid0 + " (qemu"),
-                    callers.out());
+            assertTrue(!callers.out().contains("thread " + tid0 + " (qemu"), callers.out());
+            // top per thread: vCPU 0's CPU time (about 10%: a tick a millisecond) in rows named vCPU 0, under its tid
+            Tansa top = Tansa.run("top", "-p", Integer.toString(pid), "--once", "-d", "3s", "--group-by", "thread", "-f", "json");
+            assertEquals(0, top.exitCode(), top.err());
+            Matcher r = Pattern.compile("\"thread\": \"([^\"]*)\", \"tid\": (\\d+)").matcher(top.out());
+            int vcpu0Rows = 0;
+            while (r.find()) {
+                int tid = Integer.parseInt(r.group(2));
+                if (m.containsKey(tid)) assertEquals("vCPU " + m.get(tid), r.group(1), top.out());
+                else assertEquals(ProcFs.comm(pid, pid), r.group(1), top.out()); // qemu's other threads keep its name
+                if (tid == tid0) vcpu0Rows++;
+            }
+            assertTrue(vcpu0Rows > 0, top.out());
         }
     }
 }
