@@ -178,6 +178,41 @@ class KvmTest {
     }
 
     @Test
+    void launchedQemuIsCountedFromItsFirstRunAndItsExitCodePassedThrough() throws Exception {
+        requireKvm();
+        Path dir = Files.createTempDirectory("tansa-kvm-launch");
+        // not paused: the guest runs as soon as qemu has set up its machine; tansa was there before the exec
+        Tansa t = Tansa.run("kvm", "-f", "json", "--", "qemu-system-x86_64", "-enable-kvm", "-smp", "2", "-m", "16",
+                "-nodefaults", "-display", "none", "-bios", firmware().toString(), "-serial", "file:" + dir.resolve("serial.txt"),
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04");
+        assertEquals(33, t.exitCode(), t.err()); // qemu's: (0x10 << 1) | 1
+        assertEquals("tansa kvm ok\n", Files.readString(dir.resolve("serial.txt")));
+        String json = t.out();
+        String v0 = vcpu(json, 0), v1 = vcpu(json, 1);
+        // names and indexes from the trace itself (COMM records, KVM_CREATE_VCPU's returned fd)
+        assertTrue(json.startsWith("{\"pid\": "), json);
+        assertTrue(v0.contains("\"name\": \"vCPU 0\""), v0);
+        assertTrue(v1.contains("\"name\": \"vCPU 1\""), v1);
+        assertEquals(OUT_80, num(v0, "\"port\": \"0x80\", \"dir\": \"out\", \"count\": (\\d+)"), v0);
+        assertEquals(OUT_COM1, num(v0, "\"port\": \"0x3f8\", \"dir\": \"out\", \"count\": (\\d+)"), v0);
+        assertEquals(OUT_EXIT, num(v0, "\"port\": \"0xf4\", \"dir\": \"out\", \"count\": (\\d+)"), v0);
+        assertEquals(OUT_80 + OUT_COM1 + OUT_EXIT, num(v0, "\"IO\": (\\d+)"), v0);
+        assertEquals(0, num(v1, "\"IO\": (\\d+)"), v1);
+        // every KVM_RUN was entered under the events: none open at the start, each return one exit
+        long exits = 0;
+        Matcher m = Pattern.compile("\"([A-Z_]+)\": (\\d+)").matcher(v0.substring(v0.indexOf("\"exits\""), v0.indexOf("\"io\"")));
+        while (m.find()) exits += Long.parseLong(m.group(2));
+        assertEquals(num(v0, "\"runs\": (\\d+)"), exits, v0);
+        assertEquals(0, num(v0, "\"runs_open\": (\\d+)"), v0);
+        assertEquals(0, num(v1, "\"runs_open\": (\\d+)"), v1);
+        assertEquals(OUT_80 + OUT_COM1 + OUT_EXIT, num(json, "\"kvm:kvm_pio\": (\\d+)"), json);
+        assertTrue(json.contains("\"qemu_exited\": true"), json);
+        // one target only
+        Tansa both = Tansa.run("kvm", "-p", "1", "--", "qemu-system-x86_64");
+        assertEquals(2, both.exitCode(), both.err());
+    }
+
+    @Test
     @Tag("oracle")
     void portWritesMatchStraceAndPerfStat() throws Exception {
         requireKvm();
