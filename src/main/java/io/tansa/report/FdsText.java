@@ -116,6 +116,13 @@ public final class FdsText {
         if (d.get("peer") instanceof FdReport.Peer p) {
             b.append("  ⇄ ").append(p.comm()).append('[').append(p.pid()).append("] fd ").append(p.fd());
         }
+        if (d.get("holders") instanceof List<?> hs) {
+            b.append("  held by");
+            for (Object o : hs) {
+                FdReport.Holder h = (FdReport.Holder) o;
+                b.append(' ').append(h.comm()).append('[').append(h.pid()).append("] ").append(h.fd()).append(h.mode());
+            }
+        }
         return b.toString();
     }
 
