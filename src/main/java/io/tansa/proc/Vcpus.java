@@ -111,7 +111,7 @@ public final class Vcpus {
     }
 
     /** What {@link #indexOf} learned of a process: whether it is a VM, its vCPU threads, and when. */
-    private record Known(boolean vm, Map<Integer, Integer> threads, long readAt) {}
+    private record Known(boolean vm, Map<Integer, Integer> threads, long readAt, boolean complete) {}
 
     private static final Map<Integer, Known> KNOWN = new ConcurrentHashMap<>();
     /** A process whose thread was not found among its vCPU threads is read again after this long. */
@@ -120,14 +120,16 @@ public final class Vcpus {
     /**
      * The vCPU index that thread {@code tid} of {@code pid} runs, or -1 (not a VM, not a vCPU
      * thread, or never seen blocked in KVM_RUN): {@link #threads}, cached per process and read
-     * again at most once a second for a thread it does not know.
+     * again at most once a second for a thread it does not know while some vCPU has no thread yet.
      */
     public static int indexOf(int pid, int tid) {
         Known k = KNOWN.get(pid);
         long now = System.nanoTime();
-        if (k == null || (k.vm() && !k.threads().containsKey(tid) && now - k.readAt() > REREAD_NS)) {
+        if (k == null || (k.vm() && !k.complete() && !k.threads().containsKey(tid) && now - k.readAt() > REREAD_NS)) {
             boolean vm = k != null ? k.vm() : isVm(pid);
-            k = new Known(vm, vm ? threads(pid) : Map.of(), now);
+            Map<Integer, Integer> t = vm ? threads(pid) : Map.of();
+            boolean complete = !vm || new java.util.HashSet<>(t.values()).containsAll(fds(pid).values());
+            k = new Known(vm, t, now, complete);
             KNOWN.put(pid, k);
         }
         return k.threads().getOrDefault(tid, -1);
