@@ -1,6 +1,6 @@
 /* Threads burning distinct functions for tansa top: spin_one and spin_two from the start; after
  * a line on stdin, a third thread (created while sampled) burns spin_late. Prints "tid NAME TID"
- * per thread, "ready" once the first two run. */
+ * per thread, "ready" once the first two run. Each thread names itself after its function. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@ volatile unsigned long sink;
 static pthread_mutex_t out = PTHREAD_MUTEX_INITIALIZER;
 
 static void announce(const char *name) {
+    pthread_setname_np(pthread_self(), name);
     pthread_mutex_lock(&out);
     printf("tid %s %d\n", name, gettid());
     fflush(stdout);

@@ -84,6 +84,15 @@ public final class SampleStacks {
     }
 
     /**
+     * The name of thread {@code tid} as {@link #comm}, with the one thread-name rule applied
+     * ({@link ProcFs#threadName}: "vCPU N" for a qemu vCPU thread without a name of its own; not
+     * cached here, as a vCPU thread not yet seen in KVM_RUN may be named at a later read).
+     */
+    public String threadName(int pid, int tid) {
+        return ProcFs.threadName(pid, tid, comm(pid, tid), comm(pid, pid));
+    }
+
+    /**
      * The sample as a stack, innermost frame first: just the sampled IP, or with
      * {@code callchain} every frame of the kernel's call chain (kernel part, then user part).
      */
@@ -107,7 +116,7 @@ public final class SampleStacks {
             }
         }
         if (frames.isEmpty()) frames.add(frame(s.pid(), s.ip(), s.kernel(), s.ip()));
-        return new Stack(s.pid(), s.tid(), comm(s.pid(), s.tid()), s.time(), -1, frames);
+        return new Stack(s.pid(), s.tid(), threadName(s.pid(), s.tid()), s.time(), -1, frames);
     }
 
     /**

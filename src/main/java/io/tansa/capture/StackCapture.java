@@ -359,10 +359,13 @@ public final class StackCapture {
         return frames;
     }
 
-    /** The thread's name; a copied hit may be read after its thread ended: then the process's name. */
+    /**
+     * The thread's name ({@link ProcFs#threadName}: "vCPU N" for a qemu vCPU thread without a name of
+     * its own); a copied hit may be read after its thread ended: then the process's name.
+     */
     private static String threadName(int pid, int tid) {
         try {
-            return ProcFs.comm(pid, tid);
+            return ProcFs.threadName(pid, tid, ProcFs.comm(pid, tid), null);
         } catch (io.tansa.Failure e) {
             try {
                 return ProcFs.comm(pid, pid);

@@ -14,11 +14,13 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 @Command(name = "kvm", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Per vCPU of a qemu-kvm: KVM_RUN calls and time inside, exits to user space by reason,",
             "I/O ports and MMIO addresses. From the kvm tracepoints; qemu is never stopped."},
-        footer = {"", "Examples:", "  tansa kvm -p 1234 -d 5s", "  tansa kvm -a --watch 1s", "  tansa kvm -p 1234 -f json -d 10s"})
+        footer = {"", "Examples:", "  tansa kvm -p 1234 -d 5s", "  tansa kvm -a --watch 1s", "  tansa kvm -p 1234 -f json -d 10s",
+            "  tansa kvm -- qemu-system-x86_64 -enable-kvm -smp 4 ..."})
 public final class KvmCommand implements Callable<Integer> {
     @Mixin Common common;
 
@@ -34,6 +36,10 @@ public final class KvmCommand implements Callable<Integer> {
     @Option(names = "--top", paramLabel = "N", description = "Ports and MMIO addresses shown per vCPU in text (default 5).")
     int top = 5;
 
+    @Parameters(paramLabel = "QEMU_CMD", arity = "0..*",
+            description = "A qemu-kvm to start and count from its first KVM_RUN (after --); tansa exits with its exit code.")
+    List<String> command = new ArrayList<>();
+
     @Override
     public Integer call() throws Exception {
         Format format = common.tableFormat(null);
@@ -44,6 +50,10 @@ public final class KvmCommand implements Callable<Integer> {
         if (all && !pids.isEmpty()) {
             throw new Failure(Failure.Kind.USAGE, "give -p PID or -a (not both)");
         }
+        if (!command.isEmpty() && (all || !pids.isEmpty())) {
+            throw new Failure(Failure.Kind.USAGE, "give -p PID, -a or -- QEMU_CMD (one of them)");
+        }
+        if (!command.isEmpty()) return launch(format, d, w);
         if (all) {
             for (java.nio.file.Path p : java.nio.file.Files.newDirectoryStream(java.nio.file.Path.of("/proc"), "[0-9]*")) {
                 int pid = Integer.parseInt(p.getFileName().toString());
@@ -82,6 +92,27 @@ public final class KvmCommand implements Callable<Integer> {
             stats.forEach(KvmStat::close);
         }
         return 0;
+    }
+
+    /**
+     * {@code -- QEMU_CMD}: started under the events, reported at its exit (or at -d, Ctrl-C: then the
+     * events are closed and qemu runs on untraced until it exits); its exit code is tansa's.
+     */
+    private int launch(Format format, Duration d, Duration w) throws Exception {
+        Process child;
+        try (KvmStat k = KvmStat.launch(command)) {
+            child = k.child();
+            PrintStream out = new PrintStream(common.openOutput(), false);
+            common.info("tansa kvm: started %s (pid %d); %s", command.get(0), k.child().pid(),
+                    d != null ? "for " + duration : "report at its exit or Ctrl-C");
+            try (StopOnSignal onSignal = new StopOnSignal(k::stop)) {
+                KvmReport r = k.run(d, w, x -> print(x, format, out));
+                print(r, format, out);
+                out.flush();
+                if (common.output != null) out.close();
+            }
+        }
+        return child.waitFor();
     }
 
     private void print(KvmReport r, Format format, PrintStream out) {

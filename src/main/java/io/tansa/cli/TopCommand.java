@@ -60,10 +60,11 @@ public final class TopCommand implements Callable<Integer> {
             description = "auto, native or ruby: Ruby methods of the thread on CPU (default ${DEFAULT-VALUE}: native functions).")
     String lang = "auto";
 
-    @Option(names = "--group-by", paramLabel = "command|container",
-            description = "With -a: one row per function and command (default) or per function and container "
-                    + "(runtime and short id from the process's cgroup; '-' for processes in no container).")
-    String groupBy = "command";
+    @Option(names = "--group-by", paramLabel = "command|container|thread|process",
+            description = "One row per function and command (-a's default), container (with -a: runtime and short id"
+                    + " from the process's cgroup; '-' for processes in no container), thread (TID:name, a qemu vCPU"
+                    + " thread without a name of its own is 'vCPU N') or process (PID:name).")
+    String groupBy;
 
     @Option(names = {"-n", "--rows"}, paramLabel = "N", description = "Rows in the text table (default ${DEFAULT-VALUE}; 0 = all).")
     int rows = 25;
@@ -91,12 +92,16 @@ public final class TopCommand implements Callable<Integer> {
             case "ruby" -> true;
             default -> throw new Failure(Failure.Kind.USAGE, "unknown --lang '" + lang + "' (auto, native, ruby)");
         };
-        boolean byContainer = switch (groupBy) {
-            case "command" -> false;
-            case "container" -> true;
-            default -> throw new Failure(Failure.Kind.USAGE, "--group-by must be command or container, not '" + groupBy + "'");
+        Top.Group group = groupBy == null ? null : switch (groupBy) {
+            case "command" -> Top.Group.COMMAND;
+            case "container" -> Top.Group.CONTAINER;
+            case "thread" -> Top.Group.THREAD;
+            case "process" -> Top.Group.PROCESS;
+            default -> throw new Failure(Failure.Kind.USAGE,
+                    "--group-by must be command, container, thread or process, not '" + groupBy + "'");
         };
-        if (byContainer && !all) throw new Failure(Failure.Kind.USAGE, "--group-by container goes with -a");
+        if (group == Top.Group.CONTAINER && !all) throw new Failure(Failure.Kind.USAGE, "--group-by container goes with -a");
+        if (group != null && ruby) throw new Failure(Failure.Kind.USAGE, "--group-by does not go with --lang ruby");
         if (ruby && all) throw new Failure(Failure.Kind.USAGE, "--lang ruby samples Ruby processes: give -p PID, not -a");
         Format format = common.tableFormat(null);
         int frequency = this.frequency != null ? this.frequency : ruby ? 99 : 999;
@@ -124,7 +129,7 @@ public final class TopCommand implements Callable<Integer> {
                     ? RubyTop.run(new RubyTop.Request(common.pids(), frequency, d, Duration.ofSeconds(1)), stop::get, update,
                             common.quiet ? null : s -> common.info("tansa: %s", s))
                     : TopSession.run(new Top.Request(common.pids(), all, frequency, d, callGraph(), Duration.ofSeconds(1),
-                            dwarf() ? TopSession.DWARF_STACK_COPY : 0, byContainer), stop::get, update);
+                            dwarf() ? TopSession.DWARF_STACK_COPY : 0, group), stop::get, update);
             print(r.table(), out, json, live);
             out.flush();
             if (r.stop() == Top.Stop.TARGET_EXITED) {

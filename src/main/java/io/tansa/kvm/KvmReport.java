@@ -1,5 +1,6 @@
 package io.tansa.kvm;
 
+import io.tansa.proc.ProcFs;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,8 +37,7 @@ public record KvmReport(int pid, String comm, double seconds, List<Vcpu> vcpus, 
 
         /** "vCPU N" when qemu gave the thread no name of its own (it is still the process's name). */
         public String name(String processComm) {
-            if (index >= 0 && (comm.equals(processComm) || comm.startsWith("qemu-system"))) return "vCPU " + index;
-            return comm;
+            return ProcFs.vcpuName(comm, processComm, index);
         }
 
         Vcpu copy() {

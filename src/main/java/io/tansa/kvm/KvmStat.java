@@ -32,6 +32,14 @@ import java.util.concurrent.TimeUnit;
  * this host's paravirtual KVM never fires it, which the report says). All write into one ring
  * per thread (PERF_EVENT_IOC_SET_OUTPUT, same task and clock). A record's tracepoint is its
  * common_type field. Closing the fds ends everything: nothing stays in qemu, also on SIGKILL.
+ *
+ * <p>{@link #launch} ({@code tansa kvm -- QEMU_CMD}) starts the command stopped before its exec
+ * ({@code sys.Spawn.stoppedBeforeExec}, as tansa trace does) and opens the same events per CPU on
+ * the stopped shell with inherit (threads only) and enable_on_exec, one ring per CPU: qemu's vCPU
+ * threads, created later, are counted from their first KVM_RUN. The records of one thread may then
+ * be in several rings (it migrates): they are merged by time, 100 ms behind. The vCPU index of each
+ * fd comes from the trace itself: {@code raw_syscalls:sys_exit} (filtered to ioctls returning more
+ * than 2) gives the fd that KVM_CREATE_VCPU(index) returned; COMM records give the names.
  */
 public final class KvmStat implements AutoCloseable {
     private static final long SAMPLE_TYPE = PerfEvent.SAMPLE_TID | PerfEvent.SAMPLE_TIME | PerfEvent.SAMPLE_RAW;
@@ -59,7 +67,16 @@ public final class KvmStat implements AutoCloseable {
     private final Map<Integer, Integer> fdIndex;
     private final Map<String, Long> tpCounts = new TreeMap<>();
     private final long start = System.nanoTime();
-    private final String comm;
+    private String comm;
+    /** With {@link #launch}: the started command, its exit/creation events, the names from COMM records. */
+    private Process child;
+    private Tp sysExit;
+    private final Map<Integer, String> comms = new HashMap<>();
+    /** tid → the vCPU id of its KVM_CREATE_VCPU whose return is not seen yet. */
+    private final Map<Integer, Integer> creating = new HashMap<>();
+    /** Records drained but not yet counted (merged by time across the per-CPU rings of {@link #launch}). */
+    private final List<ByteBuffer> pending = new ArrayList<>();
+    private static final long MERGE_LAG_NS = 100_000_000L;
     private volatile boolean stop;
     private long lost;
     private boolean exited;
@@ -82,6 +99,62 @@ public final class KvmStat implements AutoCloseable {
         for (Tp t : List.of(uexit, pio, mmio, kexit)) tpCounts.put(t.name, 0L);
         fdIndex = new HashMap<>(Vcpus.fds(pid));
         comm = ProcFs.comm(pid, pid, "?");
+    }
+
+    /**
+     * Starts {@code command} (a qemu-kvm) under the events: stopped before its exec, events opened
+     * per CPU with inherit and enable_on_exec, then let go. {@link #child} is the started process.
+     */
+    public static KvmStat launch(List<String> command) {
+        Process p;
+        try {
+            p = new ProcessBuilder(io.tansa.sys.Spawn.stoppedBeforeExec(command)).inheritIO().start();
+        } catch (java.io.IOException e) {
+            throw new Failure(Failure.Kind.USAGE, "cannot start " + command.get(0) + ": " + e.getMessage());
+        }
+        int pid = (int) p.pid();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (ProcFs.state(pid) != 'T') {
+            if (!p.isAlive() || System.nanoTime() > deadline) {
+                p.destroyForcibly();
+                throw new Failure(Failure.Kind.TARGET_EXITED, "could not start " + command.get(0));
+            }
+            Thread.onSpinWait();
+        }
+        KvmStat k;
+        try {
+            k = new KvmStat(pid);
+            k.child = p;
+            k.comm = command.get(0).substring(command.get(0).lastIndexOf('/') + 1); // until the exec's COMM record
+            k.sysExit = Tp.of("raw_syscalls", "sys_exit", "id", "ret");
+            k.openInherited();
+        } catch (RuntimeException e) {
+            p.destroyForcibly();
+            throw e;
+        }
+        io.tansa.sys.Signals.kill(pid, io.tansa.sys.Signals.SIGCONT);
+        return k;
+    }
+
+    /** The command started by {@link #launch}, else null. */
+    public Process child() {
+        return child;
+    }
+
+    private void openInherited() {
+        for (int cpu : ProcFs.onlineCpus()) {
+            int leader;
+            try {
+                leader = event(enter, pid, cpu, -1, true);
+                PerfEvent.setFilter(leader, "id == " + Kvm.NR_IOCTL);
+                rings.add(PerfRing.map(leader, RING_PAGES));
+                int exit = event(sysExit, pid, cpu, leader, true);
+                PerfEvent.setFilter(exit, "id == " + Kvm.NR_IOCTL + " && ret > 2");
+                for (Tp t : List.of(uexit, pio, mmio, kexit)) event(t, pid, cpu, leader, true);
+            } catch (SysException.PermissionException e) {
+                throw new Failure(Failure.Kind.PERMISSION, "perf_event_open refused: needs root or CAP_PERFMON", e);
+            }
+        }
     }
 
     /** Opens the events on every thread of the VM process {@code pid}. */
@@ -108,10 +181,10 @@ public final class KvmStat implements AutoCloseable {
             if (Vcpus.kernelWorker(pid, tid)) continue;
             int leader;
             try {
-                leader = event(enter, tid, -1);
+                leader = event(enter, tid, -1, -1, false);
                 PerfEvent.setFilter(leader, "id == " + Kvm.NR_IOCTL);
                 rings.add(PerfRing.map(leader, RING_PAGES));
-                for (Tp t : List.of(uexit, pio, mmio, kexit)) event(t, tid, leader);
+                for (Tp t : List.of(uexit, pio, mmio, kexit)) event(t, tid, -1, leader, false);
             } catch (SysException.ProcessGoneException e) {
                 continue;
             } catch (SysException.PermissionException e) {
@@ -127,7 +200,7 @@ public final class KvmStat implements AutoCloseable {
         for (int fd : fds) PerfEvent.enable(fd);
     }
 
-    private int event(Tp t, int tid, int output) {
+    private int event(Tp t, int tid, int cpu, int output, boolean inherit) {
         PerfEvent.Attr a = new PerfEvent.Attr();
         a.type = PerfEvent.TYPE_TRACEPOINT;
         a.config = t.id;
@@ -135,15 +208,25 @@ public final class KvmStat implements AutoCloseable {
         a.sampleType = SAMPLE_TYPE;
         a.clockid = PerfEvent.CLOCK_MONOTONIC;
         a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_DISABLED).flag(PerfEvent.BIT_WATERMARK);
+        if (inherit) {
+            // threads of the command, from its exec; the leader also reports names (exec, PR_SET_NAME)
+            a.flag(PerfEvent.BIT_INHERIT).flag(PerfEvent.BIT_INHERIT_THREAD).flag(PerfEvent.BIT_ENABLE_ON_EXEC);
+            if (output < 0) a.flag(PerfEvent.BIT_COMM);
+        }
         a.wakeupEvents = RING_PAGES * PerfRing.PAGE / 4;
-        int fd = PerfEvent.open(a, tid, -1, -1);
+        int fd = PerfEvent.open(a, tid, cpu, -1);
         fds.add(fd);
         if (output >= 0) PerfEvent.setOutput(fd, output);
         return fd;
     }
 
     private KvmReport.Vcpu vcpu(int tid) {
-        return byTid.computeIfAbsent(tid, t -> new KvmReport.Vcpu(t, ProcFs.comm(pid, t, "?")));
+        return byTid.computeIfAbsent(tid, t -> {
+            String n = comms.get(t);
+            if (n == null) n = ProcFs.comm(pid, t, null);
+            if (n == null) n = comm; // gone: a thread without a name of its own has the process's
+            return new KvmReport.Vcpu(t, n);
+        });
     }
 
     /** Ends {@link #run} soon (from a signal handler thread). */
@@ -166,7 +249,7 @@ public final class KvmStat implements AutoCloseable {
         while (!stop) {
             drain();
             long now = System.nanoTime();
-            if (!ProcFs.alive(pid)) {
+            if (child != null ? !child.isAlive() : !ProcFs.alive(pid)) {
                 exited = true;
                 drain();
                 break;
@@ -184,11 +267,58 @@ public final class KvmStat implements AutoCloseable {
             }
         }
         drain();
+        flush(Long.MAX_VALUE);
         return report();
     }
 
     private void drain() {
-        for (PerfRing r : rings) r.drain(this::record);
+        if (child == null) {
+            for (PerfRing r : rings) r.drain(this::record); // one ring per thread: in order already
+            return;
+        }
+        for (PerfRing r : rings) r.drain(this::arrive);
+        flush(System.nanoTime() - MERGE_LAG_NS);
+    }
+
+    /**
+     * A record of a per-CPU ring ({@link #launch}): COMM records name threads now; a KVM_RUN entry's
+     * fd is resolved now, while qemu may still hold it (it may exit before the record is counted);
+     * samples wait in {@link #pending} for the time merge.
+     */
+    private void arrive(ByteBuffer rec) {
+        int type = rec.getInt(0);
+        if (type == PerfEvent.RECORD_COMM) {
+            int p = rec.getInt(8), t = rec.getInt(12);
+            StringBuilder s = new StringBuilder();
+            for (int i = 16; i < rec.limit() && rec.get(i) != 0; i++) s.append((char) (rec.get(i) & 0xff));
+            comms.put(t, s.toString());
+            if (p == t && p == pid) comm = s.toString(); // the exec of the command (or its main thread renamed)
+            return;
+        }
+        byte[] a = new byte[rec.limit()];
+        rec.get(0, a);
+        ByteBuffer b = ByteBuffer.wrap(a).order(rec.order());
+        if (type == PerfEvent.RECORD_SAMPLE && (b.getShort(LAYOUT.raw()) & 0xffff) == enter.id) {
+            long fd = b.getLong(LAYOUT.raw() + enter.off.get("args"));
+            if (!fdIndex.containsKey((int) fd)) {
+                int i = Vcpus.vcpuOfFd(pid, fd);
+                if (i >= 0) fdIndex.put((int) fd, i);
+            }
+        }
+        pending.add(b);
+    }
+
+    /** Counts the pending records up to {@code until} (sample time), oldest first. */
+    private void flush(long until) {
+        if (pending.isEmpty()) return;
+        pending.sort(java.util.Comparator.comparingLong(b -> b.getInt(0) == PerfEvent.RECORD_SAMPLE ? b.getLong(LAYOUT.time()) : 0));
+        int n = 0;
+        for (ByteBuffer b : pending) {
+            if (b.getInt(0) == PerfEvent.RECORD_SAMPLE && b.getLong(LAYOUT.time()) > until) break;
+            record(b);
+            n++;
+        }
+        pending.subList(0, n).clear();
     }
 
     private void record(ByteBuffer b) {
@@ -202,11 +332,21 @@ public final class KvmStat implements AutoCloseable {
         long time = b.getLong(LAYOUT.time());
         int raw = LAYOUT.raw();
         int tp = b.getShort(raw) & 0xffff; // common_type
+        if (sysExit != null && tp == sysExit.id) {
+            // the return of this thread's last ioctl, if it was KVM_CREATE_VCPU(index): the vCPU's fd
+            Integer index = creating.remove(tid);
+            long ret = b.getLong(raw + sysExit.off.get("ret"));
+            if (index != null && ret >= 0) fdIndex.put((int) ret, index);
+            return;
+        }
         if (tp == enter.id) {
             long[] args = new long[3];
             int a = raw + enter.off.get("args");
             for (int i = 0; i < 3; i++) args[i] = b.getLong(a + 8 * i);
-            if (b.getLong(raw + enter.off.get("id")) != Kvm.NR_IOCTL || (int) args[1] != (int) Kvm.KVM_RUN) return;
+            if (b.getLong(raw + enter.off.get("id")) != Kvm.NR_IOCTL) return;
+            creating.remove(tid);
+            if ((int) args[1] == (int) Kvm.KVM_CREATE_VCPU) creating.put(tid, (int) args[2]);
+            if ((int) args[1] != (int) Kvm.KVM_RUN) return;
             KvmReport.Vcpu v = vcpu(tid);
             if (v.index < 0) {
                 Integer idx = fdIndex.get((int) args[0]);

@@ -4,6 +4,7 @@ import io.tansa.Failure;
 import io.tansa.proc.FdInfo;
 import io.tansa.proc.FdTable;
 import io.tansa.proc.FdTable.Fd;
+import io.tansa.proc.ProcFs;
 import io.tansa.sys.FdFlags;
 import io.tansa.sys.Signals;
 import io.tansa.sys.SockDiag;
@@ -45,6 +46,9 @@ public record FdReport(int pid, String comm, List<Entry> fds) {
 
     /** The other end of a UNIX socket or pipe. */
     public record Peer(int pid, int fd, String comm) {}
+
+    /** Another fd on the same pipe or FIFO (any process, either end), as lsof +E lists them: mode "r", "w" or "rw". */
+    public record Holder(int pid, String comm, int fd, String mode) {}
 
     /** One line of {@code --summary}: "24 × anon_inode:kvm-vcpu". */
     public record Group(String what, int count) {}
@@ -97,7 +101,28 @@ public record FdReport(int pid, String comm, List<Entry> fds) {
             out.add(describe(f, info, socketProto, sockets));
         }
         resolvePeers(pid, fds, infos, out, sockets);
+        vcpuThreads(pid, out);
         return new FdReport(pid, FdTable.comm(pid), out);
+    }
+
+    /**
+     * Which thread runs each kvm-vcpu fd: "tid" and "thread" (its name by the one rule,
+     * {@link ProcFs#threadName}: "vCPU N" when qemu gave it none), from the fd each thread is
+     * blocked in KVM_RUN on ({@link io.tansa.proc.Vcpus#threads}); absent for a vCPU whose thread
+     * was on a CPU at every read.
+     */
+    private static void vcpuThreads(int pid, List<Entry> out) {
+        if (out.stream().noneMatch(e -> "kvm-vcpu".equals(e.details().get("kind")))) return;
+        Map<Integer, Integer> byIndex = new HashMap<>();
+        io.tansa.proc.Vcpus.threads(pid).forEach((tid, index) -> byIndex.putIfAbsent(index, tid));
+        for (Entry e : out) {
+            if (!"kvm-vcpu".equals(e.details().get("kind"))) continue;
+            Integer tid = byIndex.get((Integer) e.details().get("index"));
+            if (tid == null) continue;
+            e.details().put("tid", tid);
+            String name = ProcFs.threadName(pid, tid, null);
+            if (name != null) e.details().put("thread", name);
+        }
     }
 
     /** tansa's socket type from the sockfs protocol name ("TCPv6" → tcp6). */
@@ -270,8 +295,8 @@ public record FdReport(int pid, String comm, List<Entry> fds) {
         }
         Set<Long> missingSockets = new HashSet<>(wantSockets);
         missingSockets.removeAll(holders.keySet());
-        Set<Long> missingPipes = new HashSet<>();
-        for (long p : wantPipes) if (holders.getOrDefault(p, List.of()).size() < 2) missingPipes.add(p);
+        // every holder of a pipe, also when both ends are here: another process may share an end
+        Set<Long> missingPipes = new HashSet<>(wantPipes);
         if (!missingSockets.isEmpty() || !missingPipes.isEmpty()) {
             Set<Long> all = new HashSet<>(missingSockets);
             all.addAll(missingPipes);
@@ -303,14 +328,19 @@ public record FdReport(int pid, String comm, List<Entry> fds) {
                 if (h != null) peer = h.get(0);
             } else if (e.type().equals("pipe") || e.type().equals("fifo")) {
                 int myMode = infos.get(e.fd()).flags() & FdFlags.O_ACCMODE;
+                List<Holder> others = new ArrayList<>();
                 for (Fd h : holders.getOrDefault(ino, List.of())) {
                     if (h.pid() == pid && h.fd() == e.fd()) continue;
                     FdInfo hi = h.pid() == pid ? infos.get(h.fd()) : FdInfo.read(h.pid(), h.fd());
-                    if (hi != null && (hi.flags() & FdFlags.O_ACCMODE) != myMode) {
-                        peer = h;
-                        break;
-                    }
+                    if (hi == null) continue; // closed meanwhile
+                    int mode = hi.flags() & FdFlags.O_ACCMODE;
+                    if (peer == null && mode != myMode) peer = h;
+                    others.add(new Holder(h.pid(), comms.computeIfAbsent(h.pid(), FdTable::comm), h.fd(),
+                            mode == FdFlags.O_RDONLY ? "r" : mode == FdFlags.O_WRONLY ? "w" : "rw"));
                 }
+                others.sort(java.util.Comparator.comparingInt(Holder::pid).thenComparingInt(Holder::fd));
+                // more than the one peer: every holder, as lsof +E (the peer alone says it all otherwise)
+                if (others.size() > 1) e.details().put("holders", others);
             }
             if (peer != null) {
                 int ppid = peer.pid();

@@ -171,6 +171,35 @@ public final class ProcFs {
         }
     }
 
+    /**
+     * The one thread-name rule: a thread of a VMM with no name of its own ({@code own} is still the
+     * process's name, or qemu's "qemu-system-…": no {@code -name …,debug-threads=on}) that runs
+     * vCPU {@code index} is "vCPU N"; any other thread keeps {@code own}. {@code index} comes from
+     * wherever the caller learned it (the fd of a traced KVM_RUN, or {@link Vcpus#indexOf}).
+     */
+    public static String vcpuName(String own, String process, int index) {
+        if (index < 0 || own == null) return own;
+        return own.equals(process) || own.startsWith("qemu-system") ? "vCPU " + index : own;
+    }
+
+    /**
+     * Thread name as {@link #comm(int, int, String)}, with {@link #vcpuName} applied: a qemu vCPU
+     * thread without a name of its own is "vCPU N" ({@link Vcpus#indexOf}: the kvm-vcpu fd it
+     * is blocked in KVM_RUN on). For naming threads in top, callers and fds.
+     */
+    public static String threadName(int pid, int tid, String fallback) {
+        String own = comm(pid, tid, fallback);
+        return threadName(pid, tid, own, null);
+    }
+
+    /** As {@link #threadName(int, int, String)}, for a thread whose {@code own} name is known already (a COMM record). */
+    public static String threadName(int pid, int tid, String own, String process) {
+        if (own == null || tid == pid) return own;
+        String proc = process != null ? process : comm(pid, pid, null);
+        if (!own.equals(proc) && !own.startsWith("qemu-system")) return own;
+        return vcpuName(own, proc, Vcpus.indexOf(pid, tid));
+    }
+
     /** Command line arguments (/proc/PID/cmdline split at NULs). */
     public static List<String> cmdline(int pid) {
         String s = readString(pid, "/proc/" + pid + "/cmdline");

@@ -5,6 +5,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Which thread of a qemu-kvm runs which vCPU, from outside: the vCPU fds are the process's
@@ -83,6 +85,54 @@ public final class Vcpus {
             }
         }
         return m;
+    }
+
+    /** Rounds of /proc/PID/task/{@literal *}/syscall reads that {@link #threads} makes at most, and the pause between. */
+    static final int ROUNDS = 25;
+    static final long ROUND_PAUSE_NS = 2_000_000L;
+
+    /**
+     * tid → vCPU index for the vCPU threads of {@code pid}, without tracing: {@link #blockedInRun}
+     * read up to {@link #ROUNDS} times, until every kvm-vcpu fd has its thread. A vCPU thread
+     * spends most of its time blocked in KVM_RUN (a halted or idle guest), so a few reads find
+     * it; one that is on a CPU at every read (a guest that never halts) stays unmapped.
+     */
+    public static Map<Integer, Integer> threads(int pid) {
+        Map<Integer, Integer> fds = fds(pid);
+        Map<Integer, Integer> m = new HashMap<>();
+        if (fds.isEmpty()) return m;
+        int vcpus = (int) fds.values().stream().distinct().count();
+        for (int round = 0; round < ROUNDS; round++) {
+            if (round > 0) LockSupport.parkNanos(ROUND_PAUSE_NS);
+            m.putAll(blockedInRun(pid));
+            if (m.values().stream().distinct().count() >= vcpus) break;
+        }
+        return m;
+    }
+
+    /** What {@link #indexOf} learned of a process: whether it is a VM, its vCPU threads, and when. */
+    private record Known(boolean vm, Map<Integer, Integer> threads, long readAt, boolean complete) {}
+
+    private static final Map<Integer, Known> KNOWN = new ConcurrentHashMap<>();
+    /** A process whose thread was not found among its vCPU threads is read again after this long. */
+    static final long REREAD_NS = 1_000_000_000L;
+
+    /**
+     * The vCPU index that thread {@code tid} of {@code pid} runs, or -1 (not a VM, not a vCPU
+     * thread, or never seen blocked in KVM_RUN): {@link #threads}, cached per process and read
+     * again at most once a second for a thread it does not know while some vCPU has no thread yet.
+     */
+    public static int indexOf(int pid, int tid) {
+        Known k = KNOWN.get(pid);
+        long now = System.nanoTime();
+        if (k == null || (k.vm() && !k.complete() && !k.threads().containsKey(tid) && now - k.readAt() > REREAD_NS)) {
+            boolean vm = k != null ? k.vm() : isVm(pid);
+            Map<Integer, Integer> t = vm ? threads(pid) : Map.of();
+            boolean complete = !vm || new java.util.HashSet<>(t.values()).containsAll(fds(pid).values());
+            k = new Known(vm, t, now, complete);
+            KNOWN.put(pid, k);
+        }
+        return k.threads().getOrDefault(tid, -1);
     }
 
     /** True when {@code pid} holds a KVM VM (an anon_inode:kvm-vm fd): a qemu-kvm or another VMM. */

@@ -29,9 +29,10 @@ public final class TopTable {
      * (self, else total); 0 for native rows.
      */
     public record Row(String symbol, String object, boolean kernel, String command, int pid, long self,
-            long children, boolean ruby, int line) {}
+            long children, boolean ruby, int line, int tid) {}
 
-    private record Key(String symbol, String object, boolean kernel, String command, boolean ruby) {}
+    /** {@code tid}: the sampled thread in a table grouped by thread, else 0. */
+    private record Key(String symbol, String object, boolean kernel, String command, boolean ruby, int tid) {}
 
     private static final class Acc {
         long self, children;
@@ -48,7 +49,7 @@ public final class TopTable {
     private long samples;
 
     /**
-     * @param byCommand  one row per (command, function): system-wide tables
+     * @param byCommand  one row per (group, function): system-wide tables, and --group-by thread|process
      * @param callchains stacks carry whole call chains: fill the children column
      */
     public TopTable(boolean byCommand, boolean callchains) {
@@ -79,8 +80,9 @@ public final class TopTable {
         List<Frame> frames = s.frames();
         if (frames.isEmpty()) return;
         String cmd = byCommand ? command : null;
+        int tid = byCommand && groupColumn.equals(THREAD) ? s.tid() : 0;
         Frame leaf = frames.get(0);
-        Acc self = acc(leaf, cmd, s.pid());
+        Acc self = acc(leaf, cmd, s.pid(), tid);
         self.self++;
         if (leaf.kind() == Frame.Kind.RUBY) {
             if (self.selfLines == null) self.selfLines = new HashMap<>(4);
@@ -89,7 +91,7 @@ public final class TopTable {
         if (!callchains) return;
         Set<Key> seen = new HashSet<>();
         for (Frame f : frames) {
-            Key k = key(f, cmd);
+            Key k = key(f, cmd, tid);
             if (!seen.add(k)) continue;
             Acc a = rows.computeIfAbsent(k, x -> new Acc());
             a.children++;
@@ -100,16 +102,19 @@ public final class TopTable {
         }
     }
 
-    private Acc acc(Frame f, String cmd, int pid) {
-        Acc a = rows.computeIfAbsent(key(f, cmd), x -> new Acc());
+    private Acc acc(Frame f, String cmd, int pid, int tid) {
+        Acc a = rows.computeIfAbsent(key(f, cmd, tid), x -> new Acc());
         a.pids.merge(pid, 1L, Long::sum);
         return a;
     }
 
-    private static Key key(Frame f, String cmd) {
-        if (f.kind() == Frame.Kind.RUBY) return new Key(f.name(), f.file(), false, cmd, true);
-        return new Key(f.name(), f.module(), f.kind() == Frame.Kind.KERNEL, cmd, false);
+    private static Key key(Frame f, String cmd, int tid) {
+        if (f.kind() == Frame.Kind.RUBY) return new Key(f.name(), f.file(), false, cmd, true, tid);
+        return new Key(f.name(), f.module(), f.kind() == Frame.Kind.KERNEL, cmd, false, tid);
     }
+
+    /** Group column names: per command (system-wide default), container, thread, process. */
+    public static final String COMMAND = "Command", CONTAINER = "Container", THREAD = "Thread", PROCESS = "Process";
 
     private final Map<Integer, Identity> identities = new HashMap<>();
     private final List<Identity> targets = new ArrayList<>();
@@ -142,7 +147,11 @@ public final class TopTable {
         return List.copyOf(targets);
     }
 
-    /** The name of the group column of a system-wide table: "Command", or "Container" (--group-by container). */
+    /**
+     * The name of the group column of a table with one: {@link #COMMAND}, {@link #CONTAINER},
+     * {@link #THREAD} (rows per thread: {@link Row#tid}, the group is the thread's name) or
+     * {@link #PROCESS} (the group is the process's name). Set before the first sample.
+     */
     public synchronized void groupColumn(String name) {
         groupColumn = name;
     }
@@ -190,12 +199,13 @@ public final class TopTable {
                 }
             }
             out.add(new Row(k.symbol(), k.object() == null ? "" : k.object(), k.kernel(), k.command(), pid, a.self,
-                    callchains ? a.children : a.self, k.ruby(), line));
+                    callchains ? a.children : a.self, k.ruby(), line, k.tid()));
         }
         Comparator<Row> c = ruby ? Comparator.comparingLong(Row::self).thenComparingLong(Row::children)
                 : callchains ? Comparator.comparingLong(Row::children).thenComparingLong(Row::self)
                 : Comparator.comparingLong(Row::self);
-        out.sort(c.reversed().thenComparing(Row::symbol).thenComparing(Row::object));
+        out.sort(c.reversed().thenComparing(Row::symbol).thenComparing(Row::object).thenComparingInt(Row::pid)
+                .thenComparingInt(Row::tid));
         return out;
     }
 

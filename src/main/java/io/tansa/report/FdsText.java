@@ -88,7 +88,13 @@ public final class FdsText {
                 }
             }
             case "memfd" -> b.append(d.get("name")).append("  pos ").append(d.get("pos"));
-            case "anon_inode" -> b.append(e.target());
+            case "anon_inode" -> {
+                b.append(e.target());
+                if (d.containsKey("tid")) {
+                    b.append("  thread ").append(d.get("tid"));
+                    if (d.get("thread") != null) b.append(" (").append(d.get("thread")).append(')');
+                }
+            }
             case "unix" -> {
                 b.append(d.getOrDefault("socket_type", "")).append(' ')
                         .append(String.valueOf(d.getOrDefault("state", "?")).toUpperCase(Locale.ROOT));
@@ -109,6 +115,13 @@ public final class FdsText {
         }
         if (d.get("peer") instanceof FdReport.Peer p) {
             b.append("  ⇄ ").append(p.comm()).append('[').append(p.pid()).append("] fd ").append(p.fd());
+        }
+        if (d.get("holders") instanceof List<?> hs) {
+            b.append("  held by");
+            for (Object o : hs) {
+                FdReport.Holder h = (FdReport.Holder) o;
+                b.append(' ').append(h.comm()).append('[').append(h.pid()).append("] ").append(h.fd()).append(h.mode());
+            }
         }
         return b.toString();
     }

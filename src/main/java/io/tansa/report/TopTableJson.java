@@ -41,12 +41,14 @@ public final class TopTableJson {
             b.append(", \"kernel\": ").append(r.kernel());
             if (r.ruby()) b.append(", \"kind\": \"ruby\", \"line\": ").append(r.line());
             if (t.byCommand()) {
-                b.append(", \"").append(t.groupColumn().equals("Command") ? "command" : "container").append("\": ")
-                        .append(Json.quote(r.command())).append(", \"pid\": ").append(r.pid());
+                b.append(", \"").append(t.groupColumn().toLowerCase(Locale.ROOT)).append("\": ")
+                        .append(Json.quote(r.command()));
+                if (t.groupColumn().equals(TopTable.THREAD)) b.append(", \"tid\": ").append(r.tid());
+                b.append(", \"pid\": ").append(r.pid());
                 java.util.Map<String, Object> who = new java.util.LinkedHashMap<>();
                 Who.fields(t.identity(r.pid()), who);
                 for (var e : who.entrySet()) {
-                    if (e.getKey().equals("container") && !t.groupColumn().equals("Command")) continue;
+                    if (e.getKey().equals("container") && t.groupColumn().equals(TopTable.CONTAINER)) continue;
                     b.append(", ").append(Json.quote(e.getKey())).append(": ").append(JsonValue.of(e.getValue()));
                 }
             }

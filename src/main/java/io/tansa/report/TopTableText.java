@@ -48,10 +48,10 @@ public final class TopTableText {
         int cmdW = group.length();
         for (TopTable.Row r : rows) {
             objW = Math.max(objW, r.object().length());
-            if (r.command() != null) cmdW = Math.max(cmdW, r.command().length());
+            if (r.command() != null) cmdW = Math.max(cmdW, group(t, r).length());
         }
         objW = Math.min(objW, 40);
-        cmdW = Math.min(cmdW, group.equals("Command") ? 16 : 40);
+        cmdW = Math.min(cmdW, group.equals(TopTable.COMMAND) ? 16 : 40);
         b.append(t.callchains() ? "Children      Self  " : "Overhead  ");
         if (t.byCommand()) b.append(pad(group, cmdW)).append("  ");
         b.append(pad("Shared Object", objW)).append("  Symbol\n");
@@ -61,7 +61,7 @@ public final class TopTableText {
             } else {
                 b.append(String.format(Locale.ROOT, "%7.2f%%  ", t.percent(r.self())));
             }
-            if (t.byCommand()) b.append(pad(r.command(), cmdW)).append("  ");
+            if (t.byCommand()) b.append(pad(group(t, r), cmdW)).append("  ");
             b.append(pad(r.object(), objW)).append("  ").append(r.kernel() ? "[k] " : "[.] ").append(r.symbol())
                     .append('\n');
         }
@@ -69,6 +69,15 @@ public final class TopTableText {
         if (next != null) b.append("\nWho calls the hottest function: ").append(next).append('\n');
         out.print(b);
         out.flush();
+    }
+
+    /** The group column's value: the command or container; "TID:name" per thread, "PID:name" per process (as perf's --sort tid, pid). */
+    private static String group(TopTable t, TopTable.Row r) {
+        return switch (t.groupColumn()) {
+            case TopTable.THREAD -> r.tid() + ":" + r.command();
+            case TopTable.PROCESS -> r.pid() + ":" + r.command();
+            default -> r.command();
+        };
     }
 
     /** Ruby methods: Self, Total, Method, File:Line (native rows: [.] function, object). */

@@ -11,6 +11,8 @@ public final class Kvm {
 
     /** KVM_RUN = _IO(KVMIO, 0x80), KVMIO = 0xAE: &lt;linux/kvm.h&gt;. */
     public static final long KVM_RUN = 0xae80;
+    /** KVM_CREATE_VCPU = _IO(KVMIO, 0x41): &lt;linux/kvm.h&gt;; its argument is the vCPU id, its return the vCPU fd. */
+    public static final long KVM_CREATE_VCPU = 0xae41;
     /** ioctl(2)'s syscall number on x86-64 (&lt;asm/unistd_64.h&gt; __NR_ioctl). */
     public static final int NR_IOCTL = 16;
 

@@ -180,6 +180,6 @@ public final class RubyTop {
     }
 
     private static String comm(int pid, int tid) {
-        return ProcFs.comm(pid, tid, "?");
+        return ProcFs.threadName(pid, tid, "?");
     }
 }

@@ -35,11 +35,24 @@ public final class Top {
      * @param refresh   how often the listener sees the table
      */
     public record Request(List<Integer> pids, boolean allCpus, int frequency, Duration duration, boolean callchain,
-            Duration refresh, int stackCopy, boolean groupByContainer) {
+            Duration refresh, int stackCopy, Group group) {
+        public Request {
+            if (group == null) group = allCpus ? Group.COMMAND : Group.NONE;
+        }
+
+        public Request(List<Integer> pids, boolean allCpus, int frequency, Duration duration, boolean callchain,
+                Duration refresh, int stackCopy, boolean groupByContainer) {
+            this(pids, allCpus, frequency, duration, callchain, refresh, stackCopy, groupByContainer ? Group.CONTAINER : null);
+        }
+
+        public boolean groupByContainer() {
+            return group == Group.CONTAINER;
+        }
+
         /** Rows of a system-wide table per command. */
         public Request(List<Integer> pids, boolean allCpus, int frequency, Duration duration, boolean callchain,
                 Duration refresh, int stackCopy) {
-            this(pids, allCpus, frequency, duration, callchain, refresh, stackCopy, false);
+            this(pids, allCpus, frequency, duration, callchain, refresh, stackCopy, (Group) null);
         }
 
         /** With frame-pointer call chains. */
@@ -47,6 +60,20 @@ public final class Top {
                 Duration refresh) {
             this(pids, allCpus, frequency, duration, callchain, refresh, 0);
         }
+    }
+
+    /**
+     * How rows are split besides the function: NONE (-p), COMMAND (-a's default), CONTAINER (with
+     * -a), THREAD (the thread's name, as {@code perf report --sort comm,tid}: "vCPU N" for a qemu
+     * vCPU thread without a name of its own) or PROCESS (as {@code --sort comm,pid}).
+     */
+    public enum Group {
+        NONE(null), COMMAND(TopTable.COMMAND), CONTAINER(TopTable.CONTAINER), THREAD(TopTable.THREAD),
+        PROCESS(TopTable.PROCESS);
+
+        final String column;
+
+        Group(String column) { this.column = column; }
     }
 
     /** Why sampling ended. */
@@ -87,9 +114,9 @@ public final class Top {
             IntFunction<io.tansa.unwind.Unwinder.Modules> unwinding, BooleanSupplier stop, Consumer<TopTable> update) {
         Sampler.Options o = new Sampler.Options(r.frequency(), r.callchain(), true,
                 unwinding == null ? 0 : r.stackCopy());
-        TopTable table = new TopTable(r.allCpus(), r.callchain());
+        TopTable table = new TopTable(r.group() != Group.NONE, r.callchain());
         if (!r.allCpus()) table.targets(IdentityReader.of(r.pids()).values());
-        if (r.groupByContainer()) table.groupColumn("Container");
+        if (r.group() != Group.NONE) table.groupColumn(r.group().column);
         SampleStacks stacks = new SampleStacks(symbols, unwinding);
         try (Sampler s = r.allCpus() ? Sampler.systemWide(o) : Sampler.attach(r.pids(), o)) {
             String target = r.allCpus() ? "all cpus" : r.pids().stream()
@@ -107,12 +134,21 @@ public final class Top {
                 stacks.observe(rec);
                 if (rec instanceof PerfRecord.Sample smp && smp.time() - window[0] <= 0) {
                     Stack st = stacks.stack(smp, r.callchain());
-                    String group = null;
-                    if (r.allCpus()) {
-                        Identity id = identify(table, smp.pid());
-                        group = !r.groupByContainer() ? stacks.comm(smp.pid(), smp.pid())
-                                : id.container() != null ? id.container().label() : "-";
-                    }
+                    String group = switch (r.group()) {
+                        case NONE -> null;
+                        case COMMAND, PROCESS -> {
+                            if (r.allCpus()) identify(table, smp.pid());
+                            yield stacks.comm(smp.pid(), smp.pid());
+                        }
+                        case CONTAINER -> {
+                            Identity id = identify(table, smp.pid());
+                            yield id.container() != null ? id.container().label() : "-";
+                        }
+                        case THREAD -> {
+                            if (r.allCpus()) identify(table, smp.pid());
+                            yield st.thread();
+                        }
+                    };
                     table.add(st, group);
                 }
             };

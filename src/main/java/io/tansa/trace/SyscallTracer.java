@@ -616,8 +616,8 @@ public final class SyscallTracer implements AutoCloseable {
         if (index < 0) return;
         String own = names.containsKey(tid) ? names.get(tid).name() : ProcFs.comm(pid, tid, null);
         String proc = names.containsKey(pid) ? names.get(pid).name() : ProcFs.comm(pid, pid, null);
-        if (own != null && own.equals(proc)) {
-            String n = "vCPU " + index;
+        String n = ProcFs.vcpuName(own, proc, index);
+        if (n != null && !n.equals(own)) {
             names.put(tid, new ThreadName(pid, n));
             listener.comm(pid, tid, n);
         }

@@ -37,5 +37,6 @@ class KvmConstantsTest {
     @Test
     void kvmRunIsTheTablesKvmRun() {
         assertEquals("KVM_RUN", IoctlTable.name(Kvm.KVM_RUN));
+        assertEquals("KVM_CREATE_VCPU", IoctlTable.name(Kvm.KVM_CREATE_VCPU));
     }
 }

@@ -32,12 +32,17 @@ class KvmTest {
     static final int OUT_80 = 500, OUT_COM1 = "tansa kvm ok\n".length(), OUT_EXIT = 1;
 
     static Path firmware() {
-        Path bin = Native.BIN.resolve("kvm_guest.bin");
-        Path src = Native.SRC.resolve("kvm_guest.S");
+        return firmware("kvm_guest");
+    }
+
+    /** src/test/c/NAME.S assembled into a 64 KiB -bios image. */
+    static Path firmware(String name) {
+        Path bin = Native.BIN.resolve(name + ".bin");
+        Path src = Native.SRC.resolve(name + ".S");
         try {
             Files.createDirectories(Native.BIN);
             if (Files.exists(bin) && Files.getLastModifiedTime(bin).compareTo(Files.getLastModifiedTime(src)) > 0) return bin;
-            Path o = Native.BIN.resolve("kvm_guest.o"), elf = Native.BIN.resolve("kvm_guest.elf");
+            Path o = Native.BIN.resolve(name + ".o"), elf = Native.BIN.resolve(name + ".elf");
             for (List<String> c : List.of(List.of("gcc", "-m32", "-c", "-o", o.toString(), src.toString()),
                     List.of("ld", "-m", "elf_i386", "-Ttext", "0", "-e", "0", "-o", elf.toString(), o.toString()),
                     List.of("objcopy", "-O", "binary", elf.toString(), bin.toString()))) {
@@ -64,13 +69,26 @@ class KvmTest {
     /** A paused qemu with the firmware, its monitor on a unix socket, serial output to a file. */
     record Qemu(Process p, Path dir) implements AutoCloseable {
         static Qemu start(int smp, boolean paused, String... wrap) throws Exception {
+            return start(smp, paused, firmware(), List.of("-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"), wrap);
+        }
+
+        /**
+         * The ticking guest (src/test/c/kvm_tick.S: vCPU 0 halted between 1 ms timer ticks, each
+         * one port write; vCPU 1 waiting for a SIPI), running until closed; {@code extra}: more
+         * qemu options (-name guest,debug-threads=on).
+         */
+        static Qemu ticking(int smp, String... extra) throws Exception {
+            return start(smp, false, firmware("kvm_tick"), List.of(extra));
+        }
+
+        static Qemu start(int smp, boolean paused, Path bios, List<String> extra, String... wrap) throws Exception {
             Path dir = Files.createTempDirectory("tansa-kvm");
             List<String> cmd = new java.util.ArrayList<>(List.of(wrap));
             cmd.addAll(List.of("qemu-system-x86_64", "-enable-kvm", "-smp", Integer.toString(smp), "-m", "16",
-                    "-nodefaults", "-display", "none", "-bios", firmware().toString(),
+                    "-nodefaults", "-display", "none", "-bios", bios.toString(),
                     "-serial", "file:" + dir.resolve("serial.txt"),
-                    "-monitor", "unix:" + dir.resolve("mon.sock") + ",server,nowait",
-                    "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"));
+                    "-monitor", "unix:" + dir.resolve("mon.sock") + ",server,nowait"));
+            cmd.addAll(extra);
             if (paused) cmd.add("-S");
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("qemu.log").toFile()).start();
             Qemu q = new Qemu(p, dir);
@@ -157,6 +175,41 @@ class KvmTest {
             assertTrue(json.contains("\"qemu_exited\": true"), json);
             assertEquals(OUT_80 + OUT_COM1 + OUT_EXIT, num(json, "\"kvm:kvm_pio\": (\\d+)"), json);
         }
+    }
+
+    @Test
+    void launchedQemuIsCountedFromItsFirstRunAndItsExitCodePassedThrough() throws Exception {
+        requireKvm();
+        Path dir = Files.createTempDirectory("tansa-kvm-launch");
+        // not paused: the guest runs as soon as qemu has set up its machine; tansa was there before the exec
+        Tansa t = Tansa.run("kvm", "-f", "json", "--", "qemu-system-x86_64", "-enable-kvm", "-smp", "2", "-m", "16",
+                "-nodefaults", "-display", "none", "-bios", firmware().toString(), "-serial", "file:" + dir.resolve("serial.txt"),
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04");
+        assertEquals(33, t.exitCode(), t.err()); // qemu's: (0x10 << 1) | 1
+        assertEquals("tansa kvm ok\n", Files.readString(dir.resolve("serial.txt")));
+        String json = t.out();
+        String v0 = vcpu(json, 0), v1 = vcpu(json, 1);
+        // names and indexes from the trace itself (COMM records, KVM_CREATE_VCPU's returned fd)
+        assertTrue(json.startsWith("{\"pid\": "), json);
+        assertTrue(v0.contains("\"name\": \"vCPU 0\""), v0);
+        assertTrue(v1.contains("\"name\": \"vCPU 1\""), v1);
+        assertEquals(OUT_80, num(v0, "\"port\": \"0x80\", \"dir\": \"out\", \"count\": (\\d+)"), v0);
+        assertEquals(OUT_COM1, num(v0, "\"port\": \"0x3f8\", \"dir\": \"out\", \"count\": (\\d+)"), v0);
+        assertEquals(OUT_EXIT, num(v0, "\"port\": \"0xf4\", \"dir\": \"out\", \"count\": (\\d+)"), v0);
+        assertEquals(OUT_80 + OUT_COM1 + OUT_EXIT, num(v0, "\"IO\": (\\d+)"), v0);
+        assertEquals(0, num(v1, "\"IO\": (\\d+)"), v1);
+        // every KVM_RUN was entered under the events: none open at the start, each return one exit
+        long exits = 0;
+        Matcher m = Pattern.compile("\"([A-Z_]+)\": (\\d+)").matcher(v0.substring(v0.indexOf("\"exits\""), v0.indexOf("\"io\"")));
+        while (m.find()) exits += Long.parseLong(m.group(2));
+        assertEquals(num(v0, "\"runs\": (\\d+)"), exits, v0);
+        assertEquals(0, num(v0, "\"runs_open\": (\\d+)"), v0);
+        assertEquals(0, num(v1, "\"runs_open\": (\\d+)"), v1);
+        assertEquals(OUT_80 + OUT_COM1 + OUT_EXIT, num(json, "\"kvm:kvm_pio\": (\\d+)"), json);
+        assertTrue(json.contains("\"qemu_exited\": true"), json);
+        // one target only
+        Tansa both = Tansa.run("kvm", "-p", "1", "--", "qemu-system-x86_64");
+        assertEquals(2, both.exitCode(), both.err());
     }
 
     @Test

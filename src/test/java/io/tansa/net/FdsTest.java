@@ -240,4 +240,89 @@ class FdsTest {
     static int cli(String... args) {
         return Main.run(args, new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()));
     }
+
+    /** lsof +E's endpoints of fd {@code fd} of {@code pid}: "PID,COMM,FDMODE" after "pipe". */
+    static java.util.Set<String> lsofEndpoints(int pid, int fd) {
+        Native.Result r = Native.run(List.of("lsof", "-n", "-P", "+E", "-a", "-p", Integer.toString(pid), "-d", Integer.toString(fd)));
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        for (String line : r.out().split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length < 2 || !f[1].equals(Integer.toString(pid))) continue;
+            int at = java.util.Arrays.asList(f).indexOf("pipe");
+            assertTrue(at > 0, line);
+            for (int k = at + 1; k < f.length; k++) out.add(f[k]);
+        }
+        assertTrue(!out.isEmpty(), "lsof +E: " + r.out() + r.err());
+        return out;
+    }
+
+    /** tansa's holders of fd {@code fd} (or its one peer) in lsof's "PID,COMM,FDMODE" form. */
+    static java.util.Set<String> tansaHolders(int pid, int fd) {
+        FdReport.Entry e = FdReport.inspect(pid).fds().stream().filter(x -> x.fd() == fd).findFirst().orElseThrow();
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        if (e.details().get("holders") instanceof List<?> hs) {
+            for (Object o : hs) {
+                FdReport.Holder h = (FdReport.Holder) o;
+                out.add(h.pid() + "," + h.comm() + "," + h.fd() + h.mode());
+            }
+        } else if (e.details().get("peer") instanceof FdReport.Peer p) {
+            out.add(p.pid() + "," + p.comm() + "," + p.fd() + "?");
+        }
+        return out;
+    }
+
+    @Test
+    void pipeEndSharedByTwoWritersListsEveryHolderAsLsof() throws Exception {
+        // the subshell's two sleeps share the pipe's write end (fd 1); the third sleep reads it (fd 0)
+        Process sh = new ProcessBuilder("sh", "-c", "(sleep 100 & sleep 100) | sleep 100")
+                .redirectInput(new java.io.File("/dev/null")).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            List<Integer> sleeps;
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (true) {
+                sleeps = new java.util.ArrayList<>();
+                List<Integer> todo = new java.util.ArrayList<>(List.of((int) sh.pid()));
+                while (!todo.isEmpty()) {
+                    int p = todo.remove(0);
+                    try {
+                        todo.addAll(io.tansa.proc.ProcFs.children(p));
+                        if (p != sh.pid() && io.tansa.proc.ProcFs.comm(p, p).equals("sleep")) sleeps.add(p);
+                    } catch (RuntimeException gone) {
+                        // between fork and exec
+                    }
+                }
+                if (sleeps.size() == 3) break;
+                assertTrue(System.nanoTime() < deadline, "sleeps: " + sleeps);
+                Thread.sleep(20);
+            }
+            int reader = -1;
+            List<Integer> writers = new java.util.ArrayList<>();
+            for (int p : sleeps) {
+                String in = Files.readSymbolicLink(Path.of("/proc/" + p + "/fd/0")).toString();
+                if (in.startsWith("pipe:")) reader = p;
+                else writers.add(p);
+            }
+            assertEquals(2, writers.size(), sleeps.toString());
+            // the reader: both writers, each "1w", as lsof +E says
+            java.util.Set<String> expect = new java.util.TreeSet<>();
+            for (int w : writers) expect.add(w + ",sleep,1w");
+            assertEquals(expect, lsofEndpoints(reader, 0));
+            assertEquals(expect, tansaHolders(reader, 0));
+            // a writer: the other writer (same end) and the reader
+            int w0 = writers.get(0);
+            java.util.Set<String> lsof = lsofEndpoints(w0, 1);
+            assertEquals(java.util.Set.of(writers.get(1) + ",sleep,1w", reader + ",sleep,0r"), lsof);
+            assertEquals(lsof, tansaHolders(w0, 1));
+            // text: the peer, then every holder
+            java.io.ByteArrayOutputStream bo = new java.io.ByteArrayOutputStream();
+            io.tansa.report.FdsText.render(FdReport.inspect(reader), false, new java.io.PrintStream(bo, true, "UTF-8"));
+            String text = bo.toString(java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(text.contains("held by sleep[" + Math.min(writers.get(0), writers.get(1)) + "] 1w sleep["
+                    + Math.max(writers.get(0), writers.get(1)) + "] 1w"), text);
+        } finally {
+            for (ProcessHandle c : sh.descendants().toList()) c.destroy();
+            sh.destroy();
+        }
+    }
 }

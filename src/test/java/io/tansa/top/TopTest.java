@@ -97,6 +97,59 @@ class TopTest {
         }
     }
 
+    /** Rows of {@code tansa top -f json --group-by thread}: symbol, thread name, tid. */
+    record ThreadRow(String symbol, String thread, int tid, double overhead) {}
+
+    static List<ThreadRow> threadRows(String json) {
+        List<ThreadRow> rows = new java.util.ArrayList<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\{\"symbol\": \"([^\"]*)\", \"object\": \"[^\"]*\", "
+                + "\"overhead\": ([0-9.]+), \"kernel\": (?:true|false), \"thread\": \"([^\"]*)\", \"tid\": (\\d+)").matcher(json);
+        while (m.find()) {
+            rows.add(new ThreadRow(m.group(1), m.group(3), Integer.parseInt(m.group(4)), Double.parseDouble(m.group(2))));
+        }
+        return rows;
+    }
+
+    @Test
+    void groupByThreadGivesEachThreadItsOwnFunction() throws Exception {
+        try (Target t = Target.start(Native.build("top_threads", CFLAGS).toString())) {
+            Map<String, Integer> tids = new HashMap<>();
+            for (int i = 0; i < 2; i++) {
+                String[] f = t.awaitLine("tid").split(" ");
+                tids.put(f[1], Integer.parseInt(f[2]));
+            }
+            io.tansa.testing.Tansa top = io.tansa.testing.Tansa.run("top", "-p", Integer.toString(t.pid()), "--once",
+                    "-d", "2s", "--group-by", "thread", "-f", "json");
+            assertEquals(0, top.exitCode(), top.err());
+            List<ThreadRow> rows = threadRows(top.out());
+            assertTrue(top.out().contains("\"group_by\": \"thread\""), top.out());
+            for (String fn : List.of("spin_one", "spin_two")) {
+                List<ThreadRow> own = rows.stream().filter(r -> r.symbol().equals(fn)).toList();
+                // the function's samples are all its own thread's, named as the thread named itself
+                assertEquals(1, own.size(), fn + ": " + rows);
+                assertEquals((int) tids.get(fn), own.get(0).tid(), fn + ": " + rows);
+                assertEquals(fn, own.get(0).thread(), fn + ": " + rows);
+                assertTrue(own.get(0).overhead() > 20, fn + ": " + rows);
+            }
+            // text: "TID:name" in a Thread column
+            io.tansa.testing.Tansa text = io.tansa.testing.Tansa.run("top", "-p", Integer.toString(t.pid()), "--once",
+                    "-d", "1s", "--group-by", "thread");
+            assertEquals(0, text.exitCode(), text.err());
+            assertTrue(text.out().contains("Thread"), text.out());
+            assertTrue(text.out().matches("(?s).*" + tids.get("spin_one") + ":spin_one +top_threads +\\[\\.\\] spin_one\n.*"),
+                    text.out());
+            // per process: one process, both functions in its rows
+            io.tansa.testing.Tansa proc = io.tansa.testing.Tansa.run("top", "-p", Integer.toString(t.pid()), "--once",
+                    "-d", "1s", "--group-by", "process", "-f", "json");
+            assertEquals(0, proc.exitCode(), proc.err());
+            assertTrue(proc.out().contains("\"symbol\": \"spin_one\", \"object\": \"top_threads\", \"overhead\": "), proc.out());
+            assertTrue(proc.out().matches("(?s).*\"spin_two\", [^}]*\"process\": \"top_threads\", \"pid\": " + t.pid() + "[,}].*"),
+                    proc.out());
+            io.tansa.testing.Tansa bad = io.tansa.testing.Tansa.run("top", "-p", Integer.toString(t.pid()), "--group-by", "core");
+            assertEquals(2, bad.exitCode(), bad.err());
+        }
+    }
+
     @Test
     void threadStartedWhileSampledIsSampled() {
         try (Target t = Target.start(Native.build("top_threads", CFLAGS).toString());
