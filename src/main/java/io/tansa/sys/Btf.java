@@ -32,7 +32,8 @@ public final class Btf {
     private final ByteBuffer b;                                   // the blob, host byte order
     private final int strings;                                    // offset of the string section
     private final int[] types;                                    // type id -> offset of its btf_type
-    private final Map<String, Integer> structs = new HashMap<>(); // name -> first STRUCT of that name
+    private final int[] structIds;                                // the STRUCT types with a name, in id order
+    private final Map<String, Integer> structs = new HashMap<>(); // name -> first STRUCT of that name, as looked up
 
     /** A member found in a struct/union: its offset in bits from the start, and its type id. */
     private record Member(long bits, int type) {}
@@ -48,14 +49,20 @@ public final class Btf {
         int hdrLen = b.getInt(4), start = hdrLen + b.getInt(8), end = start + b.getInt(12);
         strings = hdrLen + b.getInt(16);
         int[] offs = new int[1 << 16];
-        int n = 1;
+        int[] named = new int[1 << 12];
+        int n = 1, k = 0;
         for (int p = start; p < end; n++) {
             if (n == offs.length) offs = Arrays.copyOf(offs, 2 * n);
             offs[n] = p;
-            if (kindAt(p) == STRUCT && b.getInt(p) != 0) structs.putIfAbsent(string(b.getInt(p)), n);
+            // names are compared when a struct is looked up (a few), not decoded for all (~10,000 structs)
+            if (kindAt(p) == STRUCT && b.getInt(p) != 0) {
+                if (k == named.length) named = Arrays.copyOf(named, 2 * k);
+                named[k++] = n;
+            }
             p += TYPE_SIZE + trailing(n, kindAt(p), b.getInt(p + 4) & 0xffff);
         }
         types = Arrays.copyOf(offs, n);
+        structIds = Arrays.copyOf(named, k);
     }
 
     /** The kernel's own BTF (/sys/kernel/btf/vmlinux), parsed once. */
@@ -106,10 +113,27 @@ public final class Btf {
         return b.getInt(types[struct(struct)] + 8) & 0xffffffffL;
     }
 
-    private int struct(String name) {
+    private synchronized int struct(String name) {
         Integer id = structs.get(name);
-        if (id == null) throw new Failure(Failure.Kind.UNSUPPORTED, "kernel BTF has no struct " + name);
+        if (id == null) {
+            byte[] want = name.getBytes(StandardCharsets.UTF_8);
+            for (int t : structIds) {
+                if (nameIs(b.getInt(types[t]), want)) {
+                    id = t;
+                    break;
+                }
+            }
+            if (id == null) throw new Failure(Failure.Kind.UNSUPPORTED, "kernel BTF has no struct " + name);
+            structs.put(name, id);
+        }
         return id;
+    }
+
+    /** Whether the string at {@code off} in the string section is {@code want}. */
+    private boolean nameIs(int off, byte[] want) {
+        int start = strings + off;
+        for (int i = 0; i < want.length; i++) if (b.get(start + i) != want[i]) return false;
+        return b.get(start + want.length) == 0;
     }
 
     /** Member {@code name} of struct/union {@code id}, looking inside anonymous struct/union members too. */

@@ -33,16 +33,35 @@ public final class Libc {
         Linker.Option[] opts = new Linker.Option[extra.length + 1];
         opts[0] = Linker.Option.captureCallState("errno");
         System.arraycopy(extra, 0, opts, 1, extra.length);
-        MemorySegment sym = LOOKUP.find(name)
-                .orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
-        return LINKER.downcallHandle(sym, fd, opts);
+        return plain(name, fd, opts);
     }
 
     /** A downcall that never sets errno (no capture argument). */
     static MethodHandle plain(String name, FunctionDescriptor fd, Linker.Option... opts) {
+        long t = io.tansa.Timing.on() ? System.nanoTime() : 0;
         MemorySegment sym = LOOKUP.find(name)
                 .orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
-        return LINKER.downcallHandle(sym, fd, opts);
+        MethodHandle h = LINKER.downcallHandle(sym, fd, opts);
+        if (t != 0) io.tansa.Timing.linked(name, System.nanoTime() - t);
+        return h;
+    }
+
+    /**
+     * Links the downcalls of the classes a probing run uses (perf_event_open, mmap, ioctl, poll,
+     * read, close, open, readlink, process_vm_readv, bpf), by initializing those classes: meant for
+     * a daemon thread started before the options are parsed. Each link spins a class (2–20 ms on a
+     * cold JVM, measured with TANSA_TIMING=2), and each of these classes needs only this one in its
+     * initializer, so the thread that uses one first waits for this one's link or makes its own.
+     */
+    public static void prewarm() {
+        for (Class<?> c : new Class<?>[] {Libc.class, PerfEvent.class, PerfRing.class, Files.class, SmallFiles.class,
+            Mem.class, Bpf.class, BpfMap.class}) {
+            try {
+                java.lang.invoke.MethodHandles.lookup().ensureInitialized(c);
+            } catch (IllegalAccessException | RuntimeException | LinkageError e) {
+                return; // the thread that uses it will say what failed
+            }
+        }
     }
 
     static MemorySegment errnoSeg() {
