@@ -7,6 +7,7 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 
@@ -27,6 +28,28 @@ public final class Libc {
     /** Per-thread errno capture buffer: the first argument of every errno-capturing downcall. */
     private static final ThreadLocal<MemorySegment> CAPTURE_SEG =
             ThreadLocal.withInitial(() -> Arena.global().allocate(CAPTURE));
+
+    /**
+     * The one shape of {@link #words} downcalls: long f(long, long, long, long, long, long), the
+     * first of them variadic (which only sets %al, the count of vector registers, to 0).
+     */
+    private static final FunctionDescriptor WORDS = FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
+
+    /**
+     * An errno-capturing downcall of libc's {@code name} in one shape shared by all of them:
+     * {@code (long) h.invokeExact(errnoSeg(), a, b, c, d, e, f)}, every argument widened to a long
+     * (pointers as their address, unused ones 0), an int result in the low half of the long.
+     * The JDK spins a class per downcall shape, 2–20 ms each on a cold JVM (TANSA_TIMING=2): the
+     * second and later handles of one shape cost a symbol lookup. Sound for functions of at most
+     * six integer or pointer parameters under the x86-64 System V ABI (psABI §3.2.3): such
+     * arguments go in rdi, rsi, rdx, rcx, r8, r9, where a 32-bit parameter is the register's low
+     * half and registers beyond a function's parameters are ignored, and an int result is eax, the
+     * low half of rax (callers cast the long to int).
+     */
+    static MethodHandle words(String name) {
+        return downcall(name, WORDS, Linker.Option.firstVariadicArg(1));
+    }
 
     /** A downcall whose first Java argument is the errno capture segment (see {@link #errnoSeg()}). */
     static MethodHandle downcall(String name, FunctionDescriptor fd, Linker.Option... extra) {
