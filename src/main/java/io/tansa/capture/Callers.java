@@ -128,6 +128,15 @@ public final class Callers {
 
     private Callers() {}
 
+    /**
+     * Starts linking what a capture calls into the kernel with (see {@code sys.Libc.prewarm}) on a
+     * daemon thread, so that it overlaps the caller's own start (option parsing): a one-shot run
+     * reaches its first stack sooner where a second cpu is free.
+     */
+    public static void prewarm() {
+        Thread.ofPlatform().daemon().name("tansa-prewarm").start(io.tansa.sys.Libc::prewarm);
+    }
+
     public static Profile run(Request req, Run handle) {
         if (req.pids().isEmpty() && req.command().isEmpty()) {
             throw new Failure(Failure.Kind.USAGE, "no target: give -p PID or -- CMD ARGS");
@@ -158,10 +167,13 @@ public final class Callers {
             if (!io.tansa.proc.ProcFs.exists(pid)) {
                 throw new Failure(Failure.Kind.NO_SUCH_PROCESS, "no such process: " + pid);
             }
-            for (ProbeTarget t : session.symbols(pid).resolve(req.symbol())) {
+            ProcessSymbols syms = session.symbols(pid);
+            io.tansa.Timing.mark("maps read, objects opened (" + syms.modules().size() + ")");
+            for (ProbeTarget t : syms.resolve(req.symbol())) {
                 unique.putIfAbsent(t.file() + "@" + t.fileOffset(), t);
             }
         }
+        io.tansa.Timing.mark("symbol resolved");
         return session.capture(new ArrayList<>(unique.values()), pids);
     }
 
@@ -196,7 +208,10 @@ public final class Callers {
         }
 
         private boolean onHit(Hit hit) {
-            return record(capture.capture(hit));
+            if (count == 0) io.tansa.Timing.mark("first hit taken");
+            Stack s = capture.capture(hit);
+            if (count == 0) io.tansa.Timing.mark("first stack unwound and named (" + s.frames().size() + " frames)");
+            return record(s);
         }
 
         boolean record(Stack s) {
@@ -216,7 +231,7 @@ public final class Callers {
                 var rb = capture.ruby(pid);
                 if (rb.isEmpty()) continue;
                 if (probe == null) {
-                    probe = RubyProbe.load(pid, rb.get(), symbols(pid), RUBY_RING_PAGES);
+                    probe = RubyProbe.load(pid, rb.get(), symbols(pid), rubyRingPages(req.count()));
                 } else if (!RubyProbe.ecLocation(pid, symbols(pid)).equals(probe.location())) {
                     probe.close();
                     throw new Failure(Failure.Kind.UNSUPPORTED, "the Ruby processes keep their execution contexts"
@@ -228,6 +243,16 @@ public final class Callers {
 
         /** 4 MiB per cpu of Ruby snapshots (a 40-frame snapshot is ~3.6 KiB). */
         private static final int RUBY_RING_PAGES = 1024;
+
+        /**
+         * Ruby snapshot ring pages per cpu: {@link #RUBY_RING_PAGES}, or for a run of a few hits
+         * a page per snapshot for twice its count (at least 64): the kernel clears a ring's pages
+         * when it is mapped, which a one-shot {@code -n 1} would wait for.
+         */
+        static int rubyRingPages(long count) {
+            if (count <= 0 || count >= RUBY_RING_PAGES / 2) return RUBY_RING_PAGES;
+            return Math.min(RUBY_RING_PAGES, Integer.highestOneBit((int) Math.max(64, 2 * count) * 2 - 1));
+        }
 
         /**
          * The one place the mode picks the engine. COPY: the kernel copies registers and stack
@@ -263,6 +288,7 @@ public final class Callers {
                     if (why != null) log("%s; going on with native frames", why);
                 }
             }
+            io.tansa.Timing.mark("targets prepared" + (ruby ? " (Ruby found)" : ""));
             // Ruby frames without stopping: a kernel snapshot at each hit (RubyProbe), where this kernel and Ruby allow
             RubyProbe rubyProbe = null;
             if (ruby && req.mode() != Mode.STOP && req.mode() != Mode.KERNEL && req.mode() != Mode.CHECK_WALK) {
@@ -280,6 +306,7 @@ public final class Callers {
             // --children in copy mode: forked children inherit the probes (and the Ruby program) at
             // the fork; a child's hits read after it exited are named with its parent's symbols
             boolean copy = req.mode() == Mode.COPY || (req.mode() == Mode.AUTO && (!ruby || rubyProbe != null));
+            if (rubyProbe != null) io.tansa.Timing.mark("Ruby snapshot program loaded");
             boolean kernel = KernelCallers.chosen(req, ruby, this::log);
             profile.meta("mode", kernel ? "kernel" : copy ? "copy" : "stop");
             Engine.Result r;
@@ -295,6 +322,7 @@ public final class Callers {
                     capture.close();
                 }
             }
+            io.tansa.Timing.mark("engine done, probes removed");
             if (capture.rubyUnread() > 0) {
                 log("%d hits have native frames only: their process (and its parent) exited before their Ruby methods were read",
                         capture.rubyUnread());

@@ -77,6 +77,7 @@ public final class CallersCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        io.tansa.Timing.mark("options parsed");
         List<Integer> pids = new ArrayList<>(common.pids());
         if (!pids.isEmpty() && !command.isEmpty()) throw new Failure(Failure.Kind.USAGE, "give -p PID or -- CMD, not both");
         Formats.choose(common.format, common.output); // a bad -f or shaping option fails before attaching
@@ -85,6 +86,7 @@ public final class CallersCommand implements Callable<Integer> {
         // what this mode needs, named before anything touches a target (README, "Containers")
         if (mode == Callers.Mode.STOP) Needs.callersStop(pids);
         else Needs.callersCopy(pids, lang != io.tansa.capture.StackCapture.Lang.NATIVE);
+        io.tansa.Timing.mark("needs checked");
         Progress progress = new Progress(common.quiet, "hits on " + symbol, count, limit);
         Callers.Run handle = new Callers.Run();
         // Ctrl-C / SIGTERM: stop, detach, print what was captured, then let the JVM exit
@@ -109,6 +111,7 @@ public final class CallersCommand implements Callable<Integer> {
             String accounting = io.tansa.report.TextRenderer.accounting(p);
             progress.finish(stopped + (accounting.isEmpty() ? "" : "; " + accounting));
             Formats.output(p, common, shape);
+            io.tansa.Timing.mark("output written");
             if (stopped.equals("target exited") && !common.pids().isEmpty()) {
                 common.info("tansa: target exited during the capture: %s", p.meta().getOrDefault("exited", ""));
                 return Failure.Kind.TARGET_EXITED.exitCode;

@@ -55,12 +55,29 @@ public class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+        io.tansa.Timing.mark("main");
+        // callers: the kernel interfaces linked while picocli builds the command and parses the options
+        if ("callers".equals(commandName(args))) io.tansa.capture.Callers.prewarm();
+        int code = run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true));
+        io.tansa.Timing.mark("exit");
+        System.exit(code);
     }
 
     /** Runs the CLI in-process (tests use this with captured writers). */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
+            // the version alone: no command model to build (picocli would build the whole tree)
+            try {
+                for (String line : new Version().getVersion()) out.println(line);
+            } catch (java.io.IOException e) {
+                err.println("tansa: " + e.getMessage());
+                return Failure.Kind.INTERNAL.exitCode;
+            }
+            out.flush();
+            return 0;
+        }
         CommandLine cl = commandLine(args);
+        io.tansa.Timing.mark("command line model built");
         cl.setOut(out);
         cl.setErr(err);
         return cl.execute(args);
@@ -68,7 +85,7 @@ public class Main implements Runnable {
 
     /** The command line for these arguments: only the named subcommand's model when one is named. */
     static CommandLine commandLine(String[] args) {
-        String name = java.util.Arrays.stream(args).filter(a -> !a.startsWith("-")).findFirst().orElse(null);
+        String name = commandName(args);
         for (Class<?> c : COMMANDS) {
             if (c.getAnnotation(Command.class).name().equals(name)) {
                 CommandLine cl = new CommandLine(new Main());
@@ -81,6 +98,12 @@ public class Main implements Runnable {
             }
         }
         return commandLine();
+    }
+
+    /** The subcommand named (the first argument that is not an option), or null. */
+    private static String commandName(String[] args) {
+        for (String a : args) if (!a.startsWith("-")) return a;
+        return null;
     }
 
     /** The whole command tree. */

@@ -129,13 +129,19 @@ public final class CopyEngine implements Engine {
         // each (a 16 KiB copy per hit: ~2,000 hits a ring), at least 64 hits.
         int cpus = Math.max(1, ProcFs.onlineCpus().size());
         long perCpu = Math.max(Math.min(32L << 20, Math.max(2L << 20, (128L << 20) / cpus)), 64L * (stackCopy + 512));
+        // a run of a few hits needs no more than twice its count (at least 64): the kernel allocates
+        // and clears a ring's pages when it is mapped, ~10 ms for 64 MiB (a one-shot -n 1 waits for it)
+        if (opt.count() > 0) perCpu = Math.min(perCpu, Math.max(64L, 2 * opt.count()) * (stackCopy + 512));
         ringPages = Integer.highestOneBit((int) (perCpu / PerfRing.PAGE));
         ringBytes = ringPages * PerfRing.PAGE;
         pidsProbed.addAll(pids);
         try {
             defineEvents();
+            io.tansa.Timing.mark("uprobe events defined (tracefs)");
             mapRings();
+            io.tansa.Timing.mark("rings mapped");
             Set<Integer> threads = openEvents(pidsProbed, true);
+            io.tansa.Timing.mark("events opened and enabled");
             if (threads.isEmpty()) throw new Failure(Failure.Kind.TARGET_EXITED, "the target exited before probing began");
             cap.restart(System.nanoTime()); // the first window begins with the probe in place
             if (opt.count() > 0) neededAtArm = opt.count();
@@ -149,6 +155,7 @@ public final class CopyEngine implements Engine {
             loop(pidsProbed);
         } finally {
             if (opt.launched() != null) opt.launched().release();
+            io.tansa.Timing.mark("capture loop ended");
             close();
         }
         if (rubyMissing > 0) {
@@ -391,6 +398,7 @@ public final class CopyEngine implements Engine {
         // samples, and hits lost, in ring order
         List<Object> got = new ArrayList<>();
         long[] windowSamples = {0, 0}; // samples since the last arm, and that arm's time
+        long drained = 0; // samples and losses moved to the queue
         while (draining) {
             int n = 0;
             long since = armedAtNanos;
@@ -436,9 +444,12 @@ public final class CopyEngine implements Engine {
                 if (o instanceof PerfRecord.Sample s) queue.add(new Queued(s, ruby == null ? null : snapshotOf(s), null));
                 else queue.add(new Queued(null, null, (Lost) o));
             }
+            drained += got.size();
             got.clear();
             passes++;
-            if (n == 0) Files.poll(ringFds, 10);
+            // the rings wake the poll only when a quarter full: a 10 ms timeout bounds the wait, 1 ms
+            // until the first sample (a one-shot run waits for it) and once the count has arrived (the run ends)
+            if (n == 0) Files.poll(ringFds, drained == 0 || (opt.count() > 0 && drained >= opt.count()) ? 1 : 10);
         }
     }
 
@@ -462,6 +473,7 @@ public final class CopyEngine implements Engine {
             if (armed) disarm(); // the window is full: the probe out of the target until it ends
             return;
         }
+        if (hits == 0) io.tansa.Timing.mark("first sample taken from the queue");
         long[] regs = io.tansa.unwind.Reg.fromPerf(s.user().regs());
         int location = location(s.pid(), s.user().regs()[PerfRecord.REG_IP]);
         if (location >= 0) regs[io.tansa.unwind.Reg.RIP.ordinal()] = addresses(s.pid())[location];

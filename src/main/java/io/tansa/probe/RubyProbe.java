@@ -54,6 +54,7 @@ public final class RubyProbe implements AutoCloseable {
         RubyProbe p = new RubyProbe();
         try {
             RubySnapshots.EcLocation at = p.location = ecLocation(pid, syms);
+            io.tansa.Timing.mark("Ruby execution context located (kernel BTF read)");
             int scratch = p.keep(Bpf.mapCreate(Bpf.MAP_TYPE_PERCPU_ARRAY, 4, RubySnapshots.valueSize(reader), 1));
             List<Integer> cpus = ProcFs.onlineCpus();
             int events = p.keep(Bpf.mapCreate(Bpf.MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, cpus.getLast() + 1));
@@ -87,6 +88,7 @@ public final class RubyProbe implements AutoCloseable {
                 p.wakeRings.add(PerfRing.map(fd, 1));
                 Bpf.mapUpdate(wake, cpu, fd);
             }
+            io.tansa.Timing.mark("Ruby snapshot maps and rings made");
             p.progFd = p.keep(Bpf.progLoad(Bpf.PROG_TYPE_KPROBE, RubySnapshots.program(reader, at, scratch, events, seen, wake),
                     "tansa_ruby"));
             return p;

@@ -46,12 +46,11 @@ public final class Bpf {
 
     // long syscall(SYS_bpf = 321 on x86-64, int cmd, union bpf_attr *attr, unsigned int size)
     private static final long SYS_BPF = 321;
-    private static final MethodHandle SYSCALL3 = Libc.downcall("syscall",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.firstVariadicArg(1));
+    private static final MethodHandle SYSCALL3 = Libc.words("syscall");
 
     private static long bpf(int cmd, MemorySegment attr, String what) {
         try {
-            long rc = (long) SYSCALL3.invokeExact(Libc.errnoSeg(), SYS_BPF, cmd, attr, ATTR_SIZE);
+            long rc = (long) SYSCALL3.invokeExact(Libc.errnoSeg(), SYS_BPF, (long) cmd, attr.address(), (long) ATTR_SIZE, 0L, 0L);
             if (rc == -1) throw Libc.fail(what);
             return rc;
         } catch (Throwable t) {

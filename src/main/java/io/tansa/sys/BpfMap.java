@@ -30,15 +30,13 @@ public final class BpfMap {
     static final long OFF_MAP_FLAGS = 16;
 
     private static final long SYS_BPF = 321; // x86-64 (asm/unistd_64.h __NR_bpf)
-    private static final MethodHandle SYSCALL3 = Libc.downcall("syscall",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.firstVariadicArg(1));
-    private static final MethodHandle MMAP = Libc.downcall("mmap",
-            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle SYSCALL3 = Libc.words("syscall");
+    private static final MethodHandle MMAP = Libc.words("mmap");
     private static final int PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1; // mmap(2), asm-generic/mman-common.h
 
     private static long bpf(int cmd, MemorySegment attr, String what) {
         try {
-            long rc = (long) SYSCALL3.invokeExact(Libc.errnoSeg(), SYS_BPF, cmd, attr, Bpf.ATTR_SIZE);
+            long rc = (long) SYSCALL3.invokeExact(Libc.errnoSeg(), SYS_BPF, (long) cmd, attr.address(), (long) Bpf.ATTR_SIZE, 0L, 0L);
             if (rc == -1) throw Libc.fail(what);
             return rc;
         } catch (Throwable t) {
@@ -146,8 +144,8 @@ public final class BpfMap {
         long len = (bytes + 4095) & -4096L;
         MemorySegment m;
         try {
-            m = (MemorySegment) MMAP.invokeExact(Libc.errnoSeg(), MemorySegment.NULL, len, PROT_READ | PROT_WRITE,
-                    MAP_SHARED, fd, 0L);
+            m = MemorySegment.ofAddress((long) MMAP.invokeExact(Libc.errnoSeg(), 0L, len, (long) (PROT_READ | PROT_WRITE),
+                    (long) MAP_SHARED, (long) fd, 0L));
         } catch (Throwable t) {
             throw Libc.rethrow(t);
         }
@@ -156,7 +154,7 @@ public final class BpfMap {
     }
 
     private record Munmap(long len) implements java.util.function.Consumer<MemorySegment> {
-        private static final MethodHandle MUNMAP = Libc.downcall("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+        private static final MethodHandle MUNMAP = Libc.words("munmap");
 
         static Munmap of(long len) {
             return new Munmap(len);
@@ -165,7 +163,7 @@ public final class BpfMap {
         @Override
         public void accept(MemorySegment s) {
             try {
-                int rc = (int) MUNMAP.invokeExact(Libc.errnoSeg(), s, len);
+                long rc = (long) MUNMAP.invokeExact(Libc.errnoSeg(), s.address(), len, 0L, 0L, 0L, 0L);
             } catch (Throwable t) {
                 throw Libc.rethrow(t);
             }

@@ -31,38 +31,120 @@ public final class Btf {
 
     private final ByteBuffer b;                                   // the blob, host byte order
     private final int strings;                                    // offset of the string section
-    private final int[] types;                                    // type id -> offset of its btf_type
-    private final Map<String, Integer> structs = new HashMap<>(); // name -> first STRUCT of that name
+    private final int end;                                        // end of the type section
+    /**
+     * type id -> offset of its btf_type, for the ids below {@link #indexed}: the type section is
+     * indexed only as far as a lookup needs (task_struct is type ~100 of ~126,000 in a 6.x vmlinux,
+     * its members' types below ~600), not the ~3 MB of it at every start.
+     */
+    private int[] types = new int[1 << 12];
+    private int indexed = 1, next;                                // ids indexed so far; offset of the next type
+    private int[] structIds = new int[1 << 8];                    // the named STRUCT types among them, in id order
+    private int structCount;
+    private final Map<String, Integer> structs = new HashMap<>(); // name -> first STRUCT of that name, as looked up
 
     /** A member found in a struct/union: its offset in bits from the start, and its type id. */
     private record Member(long bits, int type) {}
 
-    private Btf(ByteBuffer b) {
+    /** Where the blob is read from as it is needed (null: all of it is in {@link #b} already). */
+    private final java.nio.channels.FileChannel source;
+    /** Which {@link #CHUNK}-byte pieces of {@link #b} were read from {@link #source}. */
+    private final boolean[] read;
+    private static final int CHUNK = 64 << 10;
+
+    private Btf(ByteBuffer b, java.nio.channels.FileChannel source) {
         this.b = b;
+        this.source = source;
+        this.read = new boolean[source == null ? 0 : (b.capacity() + CHUNK - 1) / CHUNK];
         // struct btf_header { __u16 magic; __u8 version; __u8 flags; __u32 hdr_len;
         //                     __u32 type_off; __u32 type_len; __u32 str_off; __u32 str_len; }
-        if ((b.getShort(0) & 0xffff) != BTF_MAGIC) {
+        if ((i16(0) & 0xffff) != BTF_MAGIC) {
             throw new Failure(Failure.Kind.UNSUPPORTED, String.format(
-                    "not BTF in the host's byte order (magic 0x%04x, want 0x%04x)", b.getShort(0) & 0xffff, BTF_MAGIC));
+                    "not BTF in the host's byte order (magic 0x%04x, want 0x%04x)", i16(0) & 0xffff, BTF_MAGIC));
         }
-        int hdrLen = b.getInt(4), start = hdrLen + b.getInt(8), end = start + b.getInt(12);
-        strings = hdrLen + b.getInt(16);
-        int[] offs = new int[1 << 16];
-        int n = 1;
-        for (int p = start; p < end; n++) {
-            if (n == offs.length) offs = Arrays.copyOf(offs, 2 * n);
-            offs[n] = p;
-            if (kindAt(p) == STRUCT && b.getInt(p) != 0) structs.putIfAbsent(string(b.getInt(p)), n);
-            p += TYPE_SIZE + trailing(n, kindAt(p), b.getInt(p + 4) & 0xffff);
+        int hdrLen = i32(4);
+        next = hdrLen + i32(8);
+        end = next + i32(12);
+        strings = hdrLen + i32(16);
+        if (end > b.capacity()) throw new IndexOutOfBoundsException("type section ends at " + end + " of " + b.capacity());
+    }
+
+    private int i32(int pos) {
+        load(pos, 4);
+        return b.getInt(pos);
+    }
+
+    private short i16(int pos) {
+        load(pos, 2);
+        return b.getShort(pos);
+    }
+
+    private byte i8(int pos) {
+        load(pos, 1);
+        return b.get(pos);
+    }
+
+    /**
+     * Reads the chunks holding [pos, pos + len) from the file when they are not read yet: a
+     * lookup touches the header, the first types and the strings of their names, ~0.3 MB of the
+     * 5 MB of a 6.x vmlinux's BTF (reading all of it costs ~30 ms).
+     */
+    private void load(int pos, int len) {
+        if (source == null) return;
+        for (int c = pos / CHUNK; c <= (pos + len - 1) / CHUNK && c < read.length; c++) {
+            if (read[c]) continue;
+            int from = c * CHUNK, to = Math.min(b.capacity(), from + CHUNK);
+            ByteBuffer dst = b.duplicate().position(from).limit(to);
+            try {
+                while (dst.hasRemaining()) {
+                    if (source.read(dst, dst.position()) < 0) throw new IndexOutOfBoundsException("BTF ends at " + dst.position());
+                }
+            } catch (java.io.IOException e) {
+                throw new Failure(Failure.Kind.UNSUPPORTED, "cannot read kernel BTF " + VMLINUX + ": " + e.getMessage(), e);
+            }
+            read[c] = true;
         }
-        types = Arrays.copyOf(offs, n);
+    }
+
+    /** Indexes one more type; false at the end of the type section. */
+    private boolean indexNext() {
+        if (next >= end) return false;
+        int n = indexed, p = next;
+        if (n == types.length) types = Arrays.copyOf(types, 2 * n);
+        types[n] = p;
+        if (kindAt(p) == STRUCT && i32(p) != 0) {
+            if (structCount == structIds.length) structIds = Arrays.copyOf(structIds, 2 * structCount);
+            structIds[structCount++] = n;
+        }
+        next = p + TYPE_SIZE + trailing(n, kindAt(p), i32(p + 4) & 0xffff);
+        indexed = n + 1;
+        return true;
+    }
+
+    /** Offset of type {@code id}'s btf_type. */
+    private int type(int id) {
+        while (id >= indexed) {
+            if (!indexNext()) throw new Failure(Failure.Kind.UNSUPPORTED, "kernel BTF has no type " + id);
+        }
+        return types[id];
     }
 
     /** The kernel's own BTF (/sys/kernel/btf/vmlinux), parsed once. */
     public static synchronized Btf kernel() {
         if (kernel != null) return kernel;
         try {
-            return kernel = parse(ByteBuffer.wrap(java.nio.file.Files.readAllBytes(VMLINUX)));
+            // kept open: the rest is read as lookups need it (sysfs serves any offset, pread(2))
+            var ch = java.nio.channels.FileChannel.open(VMLINUX, java.nio.file.StandardOpenOption.READ);
+            long size = ch.size();
+            if (size < 24 || size > Integer.MAX_VALUE) {
+                ch.close();
+                throw new Failure(Failure.Kind.UNSUPPORTED, "kernel BTF " + VMLINUX + " has an unexpected size: " + size);
+            }
+            try {
+                return kernel = new Btf(ByteBuffer.allocate((int) size).order(ByteOrder.nativeOrder()), ch);
+            } catch (IndexOutOfBoundsException e) {
+                throw new Failure(Failure.Kind.UNSUPPORTED, "truncated BTF", e);
+            }
         } catch (NoSuchFileException e) {
             throw new Failure(Failure.Kind.UNSUPPORTED, "no kernel BTF: " + VMLINUX
                     + " is missing (the kernel needs CONFIG_DEBUG_INFO_BTF=y, Linux 5.4+)");
@@ -74,14 +156,22 @@ public final class Btf {
     /** Parses a raw BTF blob (header + type section + string section) from its position on. */
     public static Btf parse(ByteBuffer blob) {
         try {
-            return new Btf(blob.slice().order(ByteOrder.nativeOrder()));
+            return new Btf(blob.slice().order(ByteOrder.nativeOrder()), null);
         } catch (IndexOutOfBoundsException e) {
             throw new Failure(Failure.Kind.UNSUPPORTED, "truncated BTF", e);
         }
     }
 
     /** Byte offset of a member path such as "thread.fsbase" in the named struct. */
-    public long offsetOf(String struct, String memberPath) {
+    public synchronized long offsetOf(String struct, String memberPath) {
+        try {
+            return offset(struct, memberPath);
+        } catch (IndexOutOfBoundsException e) {
+            throw new Failure(Failure.Kind.UNSUPPORTED, "truncated BTF", e);
+        }
+    }
+
+    private long offset(String struct, String memberPath) {
         int type = struct(struct);
         long bits = 0;
         for (String name : memberPath.split("\\.", -1)) {
@@ -102,24 +192,44 @@ public final class Btf {
     }
 
     /** sizeof the named struct. */
-    public long sizeOf(String struct) {
-        return b.getInt(types[struct(struct)] + 8) & 0xffffffffL;
+    public synchronized long sizeOf(String struct) {
+        try {
+            return i32(type(struct(struct)) + 8) & 0xffffffffL;
+        } catch (IndexOutOfBoundsException e) {
+            throw new Failure(Failure.Kind.UNSUPPORTED, "truncated BTF", e);
+        }
     }
 
-    private int struct(String name) {
+    private synchronized int struct(String name) {
         Integer id = structs.get(name);
-        if (id == null) throw new Failure(Failure.Kind.UNSUPPORTED, "kernel BTF has no struct " + name);
+        if (id == null) {
+            byte[] want = name.getBytes(StandardCharsets.UTF_8);
+            for (int i = 0; id == null; i++) {
+                while (i >= structCount) {
+                    if (!indexNext()) throw new Failure(Failure.Kind.UNSUPPORTED, "kernel BTF has no struct " + name);
+                }
+                if (nameIs(i32(types[structIds[i]]), want)) id = structIds[i];
+            }
+            structs.put(name, id);
+        }
         return id;
+    }
+
+    /** Whether the string at {@code off} in the string section is {@code want}. */
+    private boolean nameIs(int off, byte[] want) {
+        int start = strings + off;
+        for (int i = 0; i < want.length; i++) if (i8(start + i) != want[i]) return false;
+        return i8(start + want.length) == 0;
     }
 
     /** Member {@code name} of struct/union {@code id}, looking inside anonymous struct/union members too. */
     private Member member(int id, String name) {
-        int p = types[id], info = b.getInt(p + 4), vlen = info & 0xffff;
+        int p = type(id), info = i32(p + 4), vlen = info & 0xffff;
         boolean kindFlag = info < 0; // BTF_INFO_KFLAG(info): info >> 31
         for (int i = 0; i < vlen; i++) {
             // struct btf_member { __u32 name_off; __u32 type; __u32 offset; }: offset in bits, or with
             // kind_flag BTF_MEMBER_BIT_OFFSET (low 24 bits) and BTF_MEMBER_BITFIELD_SIZE (high 8 bits)
-            int m = p + TYPE_SIZE + 12 * i, nameOff = b.getInt(m), type = b.getInt(m + 4), offset = b.getInt(m + 8);
+            int m = p + TYPE_SIZE + 12 * i, nameOff = i32(m), type = i32(m + 4), offset = i32(m + 8);
             long bits = kindFlag ? offset & 0xffffff : offset & 0xffffffffL;
             if (nameOff == 0 && isAggregate(resolve(type))) {
                 Member inner = member(resolve(type), name);
@@ -134,7 +244,7 @@ public final class Btf {
     /** Follows typedefs and qualifiers (const, volatile, restrict, type tags) to the type they name. */
     private int resolve(int id) {
         for (int k = kind(id); k == TYPEDEF || k == VOLATILE || k == CONST || k == RESTRICT || k == TYPE_TAG; k = kind(id)) {
-            id = b.getInt(types[id] + 8); // btf_type.type
+            id = i32(type(id) + 8); // btf_type.type
         }
         return id;
     }
@@ -144,12 +254,12 @@ public final class Btf {
     }
 
     private int kind(int id) {
-        return id == 0 ? 0 : kindAt(types[id]);
+        return id == 0 ? 0 : kindAt(type(id));
     }
 
     /** BTF_INFO_KIND(info): bits 24-28 of btf_type.info. */
     private int kindAt(int p) {
-        return (b.getInt(p + 4) >>> 24) & 0x1f;
+        return (i32(p + 4) >>> 24) & 0x1f;
     }
 
     /** Bytes that follow a struct btf_type of this kind (btf.h). */
@@ -169,9 +279,9 @@ public final class Btf {
     /** The NUL-terminated string at {@code off} in the string section. */
     private String string(int off) {
         int start = strings + off, end = start;
-        while (b.get(end) != 0) end++;
+        while (i8(end) != 0) end++;
         byte[] s = new byte[end - start];
-        b.get(start, s);
+        for (int i = 0; i < s.length; i++) s[i] = i8(start + i);
         return new String(s, StandardCharsets.UTF_8);
     }
 }

@@ -16,21 +16,19 @@ import java.lang.invoke.MethodHandle;
 public final class Files {
     private Files() {}
 
-    private static final MethodHandle CLOSE = Libc.downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final MethodHandle READ = Libc.downcall("read",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    // int close(int fd); ssize_t read(int fd, void *buf, size_t count); in the one shape of Libc.words
+    private static final MethodHandle CLOSE = Libc.words("close");
+    private static final MethodHandle READ = Libc.words("read");
     // int ioctl(int fd, unsigned long request, ...)
-    private static final MethodHandle IOCTL = Libc.downcall("ioctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle IOCTL = Libc.words("ioctl");
     // int poll(struct pollfd *fds, nfds_t nfds, int timeout); struct pollfd { int fd; short events, revents; }
-    private static final MethodHandle POLL = Libc.downcall("poll",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle POLL = Libc.words("poll");
 
     public static final short POLLIN = 1, POLLERR = 8, POLLHUP = 0x10;
 
     public static void close(int fd) {
         try {
-            int rc = (int) CLOSE.invokeExact(Libc.errnoSeg(), fd);
+            int rc = (int) (long) CLOSE.invokeExact(Libc.errnoSeg(), (long) fd, 0L, 0L, 0L, 0L, 0L);
             if (rc == -1 && Libc.errno() != Errno.EINTR) throw Libc.fail("close(" + fd + ")");
         } catch (Throwable t) {
             throw Libc.rethrow(t);
@@ -40,7 +38,7 @@ public final class Files {
     public static int ioctl(int fd, long request, long arg) {
         int rc;
         try {
-            rc = (int) IOCTL.invokeExact(Libc.errnoSeg(), fd, request, arg);
+            rc = (int) (long) IOCTL.invokeExact(Libc.errnoSeg(), (long) fd, request, arg, 0L, 0L, 0L);
         } catch (Throwable t) {
             throw Libc.rethrow(t);
         }
@@ -54,7 +52,7 @@ public final class Files {
             MemorySegment buf = a.allocate(len);
             long n;
             while (true) {
-                n = (long) READ.invokeExact(Libc.errnoSeg(), fd, buf, (long) len);
+                n = (long) READ.invokeExact(Libc.errnoSeg(), (long) fd, buf.address(), (long) len, 0L, 0L, 0L);
                 if (n == -1 && Libc.errno() == Errno.EINTR) continue;
                 break;
             }
@@ -81,7 +79,7 @@ public final class Files {
                 p.set(JAVA_INT, 8L * i, fds[i]);
                 p.set(JAVA_SHORT, 8L * i + 4, POLLIN);
             }
-            int rc = (int) POLL.invokeExact(Libc.errnoSeg(), p, (long) fds.length, timeoutMs);
+            int rc = (int) (long) POLL.invokeExact(Libc.errnoSeg(), p.address(), (long) fds.length, (long) timeoutMs, 0L, 0L, 0L);
             if (rc == -1) {
                 if (Libc.errno() == Errno.EINTR) return out;
                 throw Libc.fail("poll");

@@ -20,10 +20,9 @@ public final class Mem {
 
     // ssize_t process_vm_readv(pid_t, const struct iovec *local, unsigned long liovcnt,
     //                          const struct iovec *remote, unsigned long riovcnt, unsigned long flags)
-    private static final FunctionDescriptor RW = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG,
-            ADDRESS, JAVA_LONG, JAVA_LONG);
-    private static final MethodHandle READV = Libc.downcall("process_vm_readv", RW);
-    private static final MethodHandle WRITEV = Libc.downcall("process_vm_writev", RW);
+    // (and process_vm_writev alike), in the one shape of Libc.words
+    private static final MethodHandle READV = Libc.words("process_vm_readv");
+    private static final MethodHandle WRITEV = Libc.words("process_vm_writev");
 
     private static final int SCRATCH_SIZE = 1 << 20;
 
@@ -85,7 +84,7 @@ public final class Mem {
         s.local.set(JAVA_LONG, 8, total);
         long n;
         try {
-            n = (long) READV.invokeExact(Libc.errnoSeg(), pid, s.local, 1L, s.remote, (long) count, 0L);
+            n = (long) READV.invokeExact(Libc.errnoSeg(), (long) pid, s.local.address(), 1L, s.remote.address(), (long) count, 0L);
         } catch (Throwable t) {
             throw Libc.rethrow(t);
         }
@@ -114,7 +113,7 @@ public final class Mem {
         s.remote.set(JAVA_LONG, 8, len);
         long n;
         try {
-            n = (long) h.invokeExact(Libc.errnoSeg(), pid, s.local, 1L, s.remote, 1L, 0L);
+            n = (long) h.invokeExact(Libc.errnoSeg(), (long) pid, s.local.address(), 1L, s.remote.address(), 1L, 0L);
         } catch (Throwable t) {
             throw Libc.rethrow(t);
         }

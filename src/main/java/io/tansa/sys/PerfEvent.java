@@ -87,9 +87,7 @@ public final class PerfEvent {
 
     // int syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags); nr 298 on x86-64
     private static final long SYS_PERF_EVENT_OPEN = 298;
-    private static final MethodHandle SYSCALL5 = Libc.downcall("syscall",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG),
-            Linker.Option.firstVariadicArg(1));
+    private static final MethodHandle SYSCALL5 = Libc.words("syscall");
 
     static void write(Attr a, MemorySegment s, MemorySegment path) {
         s.fill((byte) 0);
@@ -119,8 +117,8 @@ public final class PerfEvent {
             MemorySegment s = arena.allocate(ATTR_SIZE, 8);
             MemorySegment path = a.uprobePath != null ? arena.allocateFrom(a.uprobePath) : null;
             write(a, s, path);
-            long fd = (long) SYSCALL5.invokeExact(Libc.errnoSeg(), SYS_PERF_EVENT_OPEN, s, pid, cpu, groupFd,
-                    (long) FLAG_FD_CLOEXEC);
+            long fd = (long) SYSCALL5.invokeExact(Libc.errnoSeg(), SYS_PERF_EVENT_OPEN, s.address(), (long) pid, (long) cpu,
+                    (long) groupFd, (long) FLAG_FD_CLOEXEC);
             if (fd == -1) {
                 throw Libc.fail("perf_event_open(type=" + a.type + ", pid=" + pid + ", cpu=" + cpu + ")");
             }

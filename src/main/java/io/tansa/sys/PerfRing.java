@@ -20,10 +20,9 @@ import java.util.function.Consumer;
  * { u32 type; u16 misc; u16 size; } followed by the body; they may wrap at the end.
  */
 public final class PerfRing implements AutoCloseable {
-    private static final MethodHandle MMAP = Libc.downcall("mmap",
-            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
-    private static final MethodHandle MUNMAP = Libc.downcall("munmap",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+    // void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset); int munmap(void *addr, size_t length)
+    private static final MethodHandle MMAP = Libc.words("mmap");
+    private static final MethodHandle MUNMAP = Libc.words("munmap");
     private static final int PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
     public static final int PAGE = 4096;
     static final long OFF_DATA_HEAD = 1024, OFF_DATA_TAIL = 1032;
@@ -49,8 +48,8 @@ public final class PerfRing implements AutoCloseable {
         long len = (long) (dataPages + 1) * PAGE;
         MemorySegment m;
         try {
-            m = (MemorySegment) MMAP.invokeExact(Libc.errnoSeg(), MemorySegment.NULL, len,
-                    PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0L);
+            m = MemorySegment.ofAddress((long) MMAP.invokeExact(Libc.errnoSeg(), 0L, len,
+                    (long) (PROT_READ | PROT_WRITE), (long) MAP_SHARED, (long) fd, 0L));
         } catch (Throwable t) {
             throw Libc.rethrow(t);
         }
@@ -111,7 +110,7 @@ public final class PerfRing implements AutoCloseable {
     @Override
     public void close() {
         try {
-            int rc = (int) MUNMAP.invokeExact(Libc.errnoSeg(), map, map.byteSize());
+            long rc = (long) MUNMAP.invokeExact(Libc.errnoSeg(), map.address(), map.byteSize(), 0L, 0L, 0L, 0L);
         } catch (Throwable t) {
             throw Libc.rethrow(t);
         }

@@ -22,13 +22,12 @@ public final class SmallFiles {
     private static final int O_RDONLY = 0, O_CLOEXEC = 0x80000; // <asm-generic/fcntl.h>
     private static final int BUF = 64 * 1024, PATH = 4096;
 
-    private static final MethodHandle OPEN = Libc.downcall("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle READ = Libc.downcall("read",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle CLOSE = Libc.downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    // int open(const char *path, int flags, ...); ssize_t read(int fd, void *buf, size_t count); int close(int fd)
+    private static final MethodHandle OPEN = Libc.words("open");
+    private static final MethodHandle READ = Libc.words("read");
+    private static final MethodHandle CLOSE = Libc.words("close");
     // ssize_t readlink(const char *path, char *buf, size_t bufsiz)
-    private static final MethodHandle READLINK = Libc.downcall("readlink",
-            FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG));
+    private static final MethodHandle READLINK = Libc.words("readlink");
 
     private static final class Scratch {
         final MemorySegment path = Arena.global().allocate(PATH);
@@ -51,7 +50,7 @@ public final class SmallFiles {
         Scratch s = SCRATCH.get();
         long n;
         try {
-            n = (long) READLINK.invokeExact(Libc.errnoSeg(), path(s, path), s.buf, (long) BUF);
+            n = (long) READLINK.invokeExact(Libc.errnoSeg(), path(s, path).address(), s.buf.address(), (long) BUF, 0L, 0L, 0L);
         } catch (Throwable t) {
             throw Libc.rethrow(t);
         }
@@ -64,12 +63,12 @@ public final class SmallFiles {
     public static String read(String path) {
         Scratch s = SCRATCH.get();
         try {
-            int fd = (int) OPEN.invokeExact(Libc.errnoSeg(), path(s, path), O_RDONLY | O_CLOEXEC);
+            int fd = (int) (long) OPEN.invokeExact(Libc.errnoSeg(), path(s, path).address(), (long) (O_RDONLY | O_CLOEXEC), 0L, 0L, 0L, 0L);
             if (fd < 0) return null;
             int total = 0;
             try {
                 while (total < BUF) {
-                    long n = (long) READ.invokeExact(Libc.errnoSeg(), fd, s.buf.asSlice(total), (long) (BUF - total));
+                    long n = (long) READ.invokeExact(Libc.errnoSeg(), (long) fd, s.buf.address() + total, (long) (BUF - total), 0L, 0L, 0L);
                     if (n == 0) break;
                     if (n < 0) {
                         if (Libc.errno() == Errno.EINTR) continue;
@@ -78,7 +77,7 @@ public final class SmallFiles {
                     total += (int) n;
                 }
             } finally {
-                int unused = (int) CLOSE.invokeExact(Libc.errnoSeg(), fd); // read-only: nothing to lose
+                long unused = (long) CLOSE.invokeExact(Libc.errnoSeg(), (long) fd, 0L, 0L, 0L, 0L, 0L); // read-only: nothing to lose
             }
             MemorySegment.copy(s.buf, JAVA_BYTE, 0, s.bytes, 0, total);
             return new String(s.bytes, 0, total, StandardCharsets.UTF_8);

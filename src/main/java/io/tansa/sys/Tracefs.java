@@ -25,10 +25,15 @@ import java.util.Optional;
 public final class Tracefs {
     private Tracefs() {}
 
-    // int mount(const char *source, const char *target, const char *filesystemtype,
-    //           unsigned long mountflags, const void *data);  mount(2)
-    private static final MethodHandle MOUNT = Libc.downcall("mount",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS));
+    /**
+     * int mount(const char *source, const char *target, const char *filesystemtype, unsigned long
+     * mountflags, const void *data), mount(2): linked on first use, since tansa mounts tracefs only
+     * where it is not mounted (a link costs a few ms of start-up).
+     */
+    private static final class Mount {
+        static final MethodHandle MOUNT = Libc.downcall("mount",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS));
+    }
 
     static final Path DEFAULT = Path.of("/sys/kernel/tracing");
     /** Found (or mounted) once: /proc/self/mounts is not read again for every tracefs file. */
@@ -55,7 +60,7 @@ public final class Tracefs {
         Path p = mounted();
         if (p != null) return root = p;
         try (Arena a = Arena.ofConfined()) {
-            int rc = (int) MOUNT.invokeExact(Libc.errnoSeg(), a.allocateFrom("nodev"),
+            int rc = (int) Mount.MOUNT.invokeExact(Libc.errnoSeg(), a.allocateFrom("nodev"),
                     a.allocateFrom(DEFAULT.toString()), a.allocateFrom("tracefs"), 0L, MemorySegment.NULL);
             if (rc == -1) throw Libc.fail("mount -t tracefs nodev " + DEFAULT);
         } catch (Throwable t) {

@@ -37,6 +37,7 @@ class PackageTest {
     static String version;
 
     @BeforeAll
+    @Timeout(value = 15, unit = TimeUnit.MINUTES) // bin/package's own limit below; the suite's 4 m default is for tests
     static void build() throws IOException {
         Privileged.requireRoot();
         dir = Files.createTempDirectory("tansa-package");
