@@ -593,6 +593,10 @@ public final class SyscallTracer implements AutoCloseable {
         c.timeNs = o.time;
         c.durationNs = returned ? exitTime - o.time : -1;
         o.pending = false;
+        if (c.nr == NR_IOCTL && (int) c.args[1] == (int) io.tansa.sys.Kvm.KVM_CREATE_VCPU && returned && ret >= 0) {
+            // a vCPU made while traced: its fd is the return, its index the argument (a VM started since)
+            vcpuFds.computeIfAbsent(pid, p -> new HashMap<>()).put((int) ret, (int) c.args[2]);
+        }
         if (c.nr == NR_IOCTL && (int) c.args[1] == (int) io.tansa.sys.Kvm.KVM_RUN && !vcpuNamed.contains(tid)) {
             // the fds listed at attach first: qemu may be gone by the time its calls are read
             Integer v = vcpuFds.getOrDefault(pid, Map.of()).get((int) c.args[0]);
@@ -614,8 +618,11 @@ public final class SyscallTracer implements AutoCloseable {
     private void nameVcpu(Listener listener, int pid, int tid, int index) {
         vcpuNamed.add(tid);
         if (index < 0) return;
-        String own = names.containsKey(tid) ? names.get(tid).name() : ProcFs.comm(pid, tid, null);
         String proc = names.containsKey(pid) ? names.get(pid).name() : ProcFs.comm(pid, pid, null);
+        String own = names.containsKey(tid) ? names.get(tid).name() : ProcFs.comm(pid, tid, null);
+        // a thread born after the attach and gone by the time its calls are read: its comm was
+        // inherited from the process (a vCPU thread qemu named itself was seen under that name)
+        if (own == null) own = proc;
         String n = ProcFs.vcpuName(own, proc, index);
         if (n != null && !n.equals(own)) {
             names.put(tid, new ThreadName(pid, n));
