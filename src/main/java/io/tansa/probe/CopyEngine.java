@@ -56,15 +56,12 @@ public final class CopyEngine implements Engine {
     private final HitHandler handler;
     private final RubyProbe ruby;
     private long rubyMissing;
-        private static final java.util.concurrent.atomic.AtomicInteger RUNS = new java.util.concurrent.atomic.AtomicInteger();
     /** "tansa_PID_N": this process's Nth run (the pid tells later runs whether it is gone). */
-    private final String group = UprobeGroups.PREFIX + ProcessHandle.current().pid() + "_" + RUNS.incrementAndGet();
+    private final UprobeGroup group = new UprobeGroup("");
     private int[] eventIds;
-    private int defined;
     private final List<Integer> fds = new ArrayList<>();
     private final List<PerfRing> rings = new ArrayList<>();
-    private final Map<Integer, long[]> addressesByPid = new HashMap<>();
-    private final Map<Integer, Long> mapsReadAt = new HashMap<>();
+    private TargetAddresses addresses;
     private final Map<Integer, String> exited = new LinkedHashMap<>();
     private List<ProbeTarget> targets = List.of();
     private volatile StopReason stopRequest;
@@ -124,6 +121,7 @@ public final class CopyEngine implements Engine {
     public Result run(List<Integer> pids, List<ProbeTarget> targets) {
         if (targets.isEmpty()) throw new IllegalArgumentException("no probe targets");
         this.targets = List.copyOf(targets);
+        this.addresses = new TargetAddresses(targets);
         // Rings: a burst of hits lands before tansa wakes; what does not fit is lost (PERF_RECORD_LOST,
         // and the last losses of a run are never even reported). 128 MiB over all cpus, 2 to 32 MiB
         // each (a 16 KiB copy per hit: ~2,000 hits a ring), at least 64 hits.
@@ -136,9 +134,10 @@ public final class CopyEngine implements Engine {
         ringBytes = ringPages * PerfRing.PAGE;
         pidsProbed.addAll(pids);
         try {
-            defineEvents();
+            eventIds = group.define(targets);
             io.tansa.Timing.mark("uprobe events defined (tracefs)");
-            mapRings();
+            this.cpus = ProcFs.onlineCpus().stream().mapToInt(Integer::intValue).toArray();
+            ringFds = ThreadEvents.dummyRings(this.cpus, ringPages, ringBytes / 4, rings); // poll returns when a quarter is full
             io.tansa.Timing.mark("rings mapped");
             Set<Integer> threads = openEvents(pidsProbed, true);
             io.tansa.Timing.mark("events opened and enabled");
@@ -170,47 +169,13 @@ public final class CopyEngine implements Engine {
     }
 
     /**
-     * One ring per cpu, on a dummy software event of tansa's own thread (it records nothing), so
-     * that the sampler events can be closed and opened again (the rate cap) without losing the
-     * rings. (perf_event_open(2): PERF_COUNT_SW_DUMMY; PERF_EVENT_IOC_SET_OUTPUT needs the same cpu
-     * and clock on both events.)
-     */
-    private void mapRings() {
-        cpus = ProcFs.onlineCpus().stream().mapToInt(Integer::intValue).toArray();
-        ringFds = new int[cpus.length];
-        for (int i = 0; i < cpus.length; i++) {
-            PerfEvent.Attr a = new PerfEvent.Attr();
-            a.type = PerfEvent.TYPE_SOFTWARE;
-            a.config = PerfEvent.SW_DUMMY;
-            a.clockid = PerfEvent.CLOCK_MONOTONIC;
-            a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_WATERMARK).flag(PerfEvent.BIT_DISABLED);
-            a.wakeupEvents = ringBytes / 4; // wakeup_watermark: poll returns when a quarter is full
-            int fd = PerfEvent.open(a, 0, cpus[i], -1);
-            ringFds[i] = fd;
-            rings.add(PerfRing.map(fd, ringPages));
-        }
-    }
-
-    /**
      * Opens the events of every thread of {@code pids} (disabled), the Ruby program's holders on
      * them, then enables them together; returns the threads covered. Also at each re-arm
      * ({@code first} false), where a process that exited meanwhile is passed over; the first
      * time, a pid without threads fails (Failure NO_SUCH_PROCESS).
      */
     private synchronized Set<Integer> openEvents(Set<Integer> pids, boolean first) {
-        List<Integer> live = new ArrayList<>();
-        for (int pid : pids) if (first || ProcFs.alive(pid)) live.add(pid);
-        if (opt.children() && !first) {
-            // children forked while the probe was out inherited nothing: list them (the first
-            // time, the capture listed the targets' descendants already)
-            for (int i = 0; i < live.size(); i++) {
-                try {
-                    for (int c : ProcFs.children(live.get(i))) if (!live.contains(c)) live.add(c);
-                } catch (RuntimeException e) {
-                    // exited meanwhile
-                }
-            }
-        }
+        List<Integer> live = ThreadEvents.toArm(pids, first, opt.children());
         Set<Integer> threads = new java.util.TreeSet<>();
         for (int pid : live) {
             try {
@@ -475,46 +440,10 @@ public final class CopyEngine implements Engine {
         }
         if (hits == 0) io.tansa.Timing.mark("first sample taken from the queue");
         long[] regs = io.tansa.unwind.Reg.fromPerf(s.user().regs());
-        int location = location(s.pid(), s.user().regs()[PerfRecord.REG_IP]);
-        if (location >= 0) regs[io.tansa.unwind.Reg.RIP.ordinal()] = addresses(s.pid())[location];
+        int location = addresses.location(s.pid(), s.user().regs()[PerfRecord.REG_IP]);
+        if (location >= 0) regs[io.tansa.unwind.Reg.RIP.ordinal()] = addresses.of(s.pid())[location];
         if (ruby != null && snapshot == null) rubyMissing++;
         if (handler.onHit(Hit.copied(s.pid(), s.tid(), location, s.time(), regs, s.user().stack(), snapshot))) hits++;
-    }
-
-    /**
-     * Which target a hit is: its ip is the probe's address (or just after the breakpoint byte).
-     * An unknown ip means an object mapped since (a pending library): the maps are read again,
-     * at most every 100 ms per process.
-     */
-    private int location(int pid, long ip) {
-        int i = indexOf(addresses(pid), ip);
-        Long read = mapsReadAt.get(pid);
-        if (i < 0 && (read == null || System.nanoTime() - read > 100_000_000L)) {
-            addressesByPid.remove(pid);
-            i = indexOf(addresses(pid), ip);
-        }
-        return i;
-    }
-
-    private static int indexOf(long[] addresses, long ip) {
-        for (int i = 0; i < addresses.length; i++) if (ip == addresses[i] || ip == addresses[i] + 1) return i;
-        return -1;
-    }
-
-    /** Runtime address of each target in {@code pid} (file offset → mapping); -1 where not mapped. */
-    private long[] addresses(int pid) {
-        return addressesByPid.computeIfAbsent(pid, p -> {
-            mapsReadAt.put(p, System.nanoTime());
-            List<Mapping> maps;
-            try {
-                maps = ProcFs.maps(p);
-            } catch (Failure e) {
-                maps = List.of();
-            }
-            long[] a = new long[targets.size()];
-            for (int i = 0; i < a.length; i++) a[i] = targets.get(i).addressIn(maps);
-            return a;
-        });
     }
 
     private synchronized void setEnabled(boolean on) {
@@ -598,31 +527,9 @@ public final class CopyEngine implements Engine {
         if (ringFds != null) for (int fd : ringFds) if (fd > 0) Files.close(fd);
         ringFds = null;
         if (ruby != null) ruby.close();
-        for (int i = 0; i < defined; i++) {
-            try {
-                Tracefs.removeUprobe(group, "p" + i);
-            } catch (SysException e) {
-                log("could not remove the uprobe event %s/p%d: %s", group, i, e.getMessage());
-            }
-        }
-        defined = 0;
+        group.remove(opt.log());
     }
 
-    /** One uprobe trace event per target, after removing those of tansa runs that are gone. */
-    private void defineEvents() {
-        UprobeGroups.sweepStale(group);
-        eventIds = new int[targets.size()];
-        for (int i = 0; i < targets.size(); i++) {
-            ProbeTarget t = targets.get(i);
-            try {
-                eventIds[i] = Tracefs.addUprobe(group, "p" + i, t.file().toString(), t.fileOffset());
-            } catch (SysException.PermissionException e) {
-                throw new Failure(Failure.Kind.PERMISSION, "defining a uprobe event: " + e.getMessage()
-                        + " (needs root: CAP_SYS_ADMIN for tracefs)", e);
-            }
-            defined = i + 1;
-        }
-    }
 
     private void log(String fmt, Object... args) {
         if (opt.log() != null) opt.log().accept(String.format(fmt, args));

@@ -53,8 +53,7 @@ public final class KernelWalkEngine implements Engine {
 
     private static final long SAMPLE_TYPE = PerfEvent.SAMPLE_IP | PerfEvent.SAMPLE_TID | PerfEvent.SAMPLE_TIME;
     private static final long ORACLE_TYPE = SAMPLE_TYPE | PerfEvent.SAMPLE_REGS_USER | PerfEvent.SAMPLE_STACK_USER;
-    private static final java.util.concurrent.atomic.AtomicInteger RUNS = new java.util.concurrent.atomic.AtomicInteger();
-    private final String group = UprobeGroups.PREFIX + ProcessHandle.current().pid() + "_k" + RUNS.incrementAndGet();
+    private final UprobeGroup group = new UprobeGroup("k");
 
     private final Engine.Options opt;
     private final HitHandler handler;
@@ -63,11 +62,9 @@ public final class KernelWalkEngine implements Engine {
     private final int stackCopy;
     private KernelWalk walk;
     private int[] eventIds;
-    private int defined;
     private final List<Integer> fds = new ArrayList<>();
     private final List<PerfRing> rings = new ArrayList<>();
-    private final Map<Integer, long[]> addressesByPid = new HashMap<>();
-    private final Map<Integer, Long> mapsReadAt = new HashMap<>();
+    private TargetAddresses addresses;
     private final Map<Integer, Long> registeredAt = new HashMap<>();
     private final Map<Integer, String> exited = new LinkedHashMap<>();
     private final Map<Integer, TreeMap<Long, KernelWalkProgram.Record>> walksByTid = new HashMap<>();
@@ -141,6 +138,7 @@ public final class KernelWalkEngine implements Engine {
         if (!ProcFs.inInitialPidNamespace()) throw new Failure(Failure.Kind.UNSUPPORTED, "--mode kernel: " + NOT_HOST_PIDS
                 + "; use --mode copy");
         this.targets = List.copyOf(targets);
+        this.addresses = new TargetAddresses(targets);
         int cpus = Math.max(1, ProcFs.onlineCpus().size());
         // walk records are small (32 bytes + 8 per frame): 4 MiB a cpu holds ~2,000 256-frame walks
         int walkPages = 1024;
@@ -153,10 +151,11 @@ public final class KernelWalkEngine implements Engine {
             for (int pid : pids) {
                 walk.register(pid, symbols.apply(pid), false);
             }
-            defineEvents();
+            eventIds = group.define(targets);
             // a few copies gather before a wakeup: the walks waiting for them are marked until then
             wakeupBytes = oracle ? 1 << 20 : 64 * 1024;
-            mapRings();
+            this.cpus = ProcFs.onlineCpus().stream().mapToInt(Integer::intValue).toArray();
+            ringFds = ThreadEvents.dummyRings(this.cpus, samplePages, wakeupBytes, rings);
             pidsProbed = new LinkedHashSet<>(pids);
             startNanos = System.nanoTime();
             Set<Integer> threads = arm(true);
@@ -195,27 +194,6 @@ public final class KernelWalkEngine implements Engine {
     }
 
     /**
-     * One sample ring per cpu on a dummy software event of tansa's own thread, so that the
-     * sampling events can be closed and opened again (the rate cap) without losing the rings
-     * (perf_event_open(2): PERF_COUNT_SW_DUMMY; PERF_EVENT_IOC_SET_OUTPUT needs the same cpu and
-     * clock on both events).
-     */
-    private void mapRings() {
-        cpus = ProcFs.onlineCpus().stream().mapToInt(Integer::intValue).toArray();
-        ringFds = new int[cpus.length];
-        for (int i = 0; i < cpus.length; i++) {
-            PerfEvent.Attr a = new PerfEvent.Attr();
-            a.type = PerfEvent.TYPE_SOFTWARE;
-            a.config = PerfEvent.SW_DUMMY;
-            a.clockid = PerfEvent.CLOCK_MONOTONIC;
-            a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_WATERMARK).flag(PerfEvent.BIT_DISABLED);
-            a.wakeupEvents = wakeupBytes;
-            ringFds[i] = PerfEvent.open(a, 0, cpus[i], -1);
-            rings.add(PerfRing.map(ringFds[i], samplePages));
-        }
-    }
-
-    /**
      * Puts the probe into the target: the sampling events of every thread of the probed processes
      * (disabled), the program on each trace event, then all enabled together; returns the threads.
      * The first time a process without threads fails (TARGET_EXITED / NO_SUCH_PROCESS); at a re-arm
@@ -223,17 +201,7 @@ public final class KernelWalkEngine implements Engine {
      * (--children) are listed, as they inherited nothing.
      */
     private Set<Integer> arm(boolean first) {
-        List<Integer> live = new ArrayList<>();
-        for (int pid : pidsProbed) if (first || ProcFs.alive(pid)) live.add(pid);
-        if (opt.children() && !first) {
-            for (int i = 0; i < live.size(); i++) {
-                try {
-                    for (int c : ProcFs.children(live.get(i))) if (!live.contains(c)) live.add(c);
-                } catch (RuntimeException e) {
-                    // exited meanwhile
-                }
-            }
-        }
+        List<Integer> live = ThreadEvents.toArm(pidsProbed, first, opt.children());
         Set<Integer> threads = new java.util.TreeSet<>();
         for (int pid : live) {
             try {
@@ -478,10 +446,10 @@ public final class KernelWalkEngine implements Engine {
             if (stop >= 0 && stop < stops.length) stops[stop]++;
             if (stop != io.tansa.unwind.CompactRules.Stop.END.ordinal()) early++;
         }
-        int location = location(pid, r.ip());
+        int location = addresses.location(pid, r.ip());
         long[] pcs = r.walk().pcs();
         if (location >= 0) {
-            pcs[0] = addresses(pid)[location];
+            pcs[0] = addresses.of(pid)[location];
             if (copy != null) copy.regs()[io.tansa.unwind.Reg.RIP.ordinal()] = pcs[0];
         }
         Copy c = copy == null ? null : new Copy(copy.pid(), copy.tid(), location, copy.timeNanos(), copy.regs(), copy.stack());
@@ -499,36 +467,6 @@ public final class KernelWalkEngine implements Engine {
         } catch (Failure | SysException e) {
             // gone: its hits stay marked
         }
-    }
-
-    private int location(int pid, long ip) {
-        int i = indexOf(addresses(pid), ip);
-        Long read = mapsReadAt.get(pid);
-        if (i < 0 && (read == null || System.nanoTime() - read > 100_000_000L)) {
-            addressesByPid.remove(pid);
-            i = indexOf(addresses(pid), ip);
-        }
-        return i;
-    }
-
-    private static int indexOf(long[] addresses, long ip) {
-        for (int i = 0; i < addresses.length; i++) if (ip == addresses[i] || ip == addresses[i] + 1) return i;
-        return -1;
-    }
-
-    private long[] addresses(int pid) {
-        return addressesByPid.computeIfAbsent(pid, p -> {
-            mapsReadAt.put(p, System.nanoTime());
-            List<Mapping> maps;
-            try {
-                maps = ProcFs.maps(p);
-            } catch (Failure e) {
-                maps = List.of();
-            }
-            long[] a = new long[targets.size()];
-            for (int i = 0; i < a.length; i++) a[i] = targets.get(i).addressIn(maps);
-            return a;
-        });
     }
 
     private void setEnabled(boolean on) {
@@ -556,31 +494,9 @@ public final class KernelWalkEngine implements Engine {
         PerfRing.closeAll(rings, fds);
         if (ringFds != null) for (int fd : ringFds) if (fd > 0) Files.close(fd);
         if (walk != null) walk.close();
-        for (int i = 0; i < defined; i++) {
-            try {
-                Tracefs.removeUprobe(group, "p" + i);
-            } catch (SysException e) {
-                log("could not remove the uprobe event %s/p%d: %s", group, i, e.getMessage());
-            }
-        }
-        defined = 0;
+        group.remove(opt.log());
     }
 
-    /** One uprobe trace event per target, after removing those of tansa runs that are gone. */
-    private void defineEvents() {
-        UprobeGroups.sweepStale(group);
-        eventIds = new int[targets.size()];
-        for (int i = 0; i < targets.size(); i++) {
-            ProbeTarget t = targets.get(i);
-            try {
-                eventIds[i] = Tracefs.addUprobe(group, "p" + i, t.file().toString(), t.fileOffset());
-            } catch (SysException.PermissionException e) {
-                throw new Failure(Failure.Kind.PERMISSION, "defining a uprobe event: " + e.getMessage()
-                        + " (needs root: CAP_SYS_ADMIN for tracefs)", e);
-            }
-            defined = i + 1;
-        }
-    }
 
     private void log(String fmt, Object... args) {
         if (opt.log() != null) opt.log().accept(String.format(fmt, args));

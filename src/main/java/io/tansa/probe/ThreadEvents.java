@@ -109,4 +109,46 @@ public final class ThreadEvents {
             return new int[0]; // exited meanwhile
         }
     }
+
+    /**
+     * One ring per cpu on a dummy software event of tansa's own thread (it records nothing), so
+     * that the events writing into them can be closed and opened again (the rate cap) without
+     * losing the rings (perf_event_open(2): PERF_COUNT_SW_DUMMY; PERF_EVENT_IOC_SET_OUTPUT needs
+     * the same cpu and clock on both events). Returns the ring fds, one per {@code cpus[i]}; the
+     * rings of {@code pages} pages, waking poll at {@code wakeupBytes}, are added to {@code rings}.
+     */
+    static int[] dummyRings(int[] cpus, int pages, int wakeupBytes, List<PerfRing> rings) {
+        int[] ringFds = new int[cpus.length];
+        for (int i = 0; i < cpus.length; i++) {
+            PerfEvent.Attr a = new PerfEvent.Attr();
+            a.type = PerfEvent.TYPE_SOFTWARE;
+            a.config = PerfEvent.SW_DUMMY;
+            a.clockid = PerfEvent.CLOCK_MONOTONIC;
+            a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_WATERMARK).flag(PerfEvent.BIT_DISABLED);
+            a.wakeupEvents = wakeupBytes; // wakeup_watermark
+            ringFds[i] = PerfEvent.open(a, 0, cpus[i], -1);
+            rings.add(PerfRing.map(ringFds[i], pages));
+        }
+        return ringFds;
+    }
+
+    /**
+     * The processes to open events in when the probe is put (back) into the targets: the first
+     * time all of {@code pids}; at a re-arm those still alive and, with {@code children}, the
+     * children they forked while the probe was out (those inherited nothing).
+     */
+    static List<Integer> toArm(Collection<Integer> pids, boolean first, boolean children) {
+        List<Integer> live = new ArrayList<>();
+        for (int pid : pids) if (first || ProcFs.alive(pid)) live.add(pid);
+        if (children && !first) {
+            for (int i = 0; i < live.size(); i++) {
+                try {
+                    for (int c : ProcFs.children(live.get(i))) if (!live.contains(c)) live.add(c);
+                } catch (RuntimeException e) {
+                    // exited meanwhile
+                }
+            }
+        }
+        return live;
+    }
 }
