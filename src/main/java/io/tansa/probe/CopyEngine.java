@@ -191,33 +191,8 @@ public final class CopyEngine implements Engine {
     }
 
     private int[] open(int tid, int cpu) {
-        int[] out = new int[targets.size()];
-        for (int i = 0; i < out.length; i++) {
-            PerfEvent.Attr a = new PerfEvent.Attr();
-            a.type = PerfEvent.TYPE_TRACEPOINT;
-            a.config = eventIds[i];
-            a.samplePeriod = 1;
-            a.sampleType = SAMPLE_TYPE;
-            a.sampleRegsUser = PerfRecord.UNWIND_REGS;
-            a.sampleStackUser = stackCopy;
-            a.clockid = PerfEvent.CLOCK_MONOTONIC;
-            // opened disabled, enabled together once all are open: no location starts ahead of another
-            a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_INHERIT).flag(PerfEvent.BIT_DISABLED)
-                    .flag(PerfEvent.BIT_REMOVE_ON_EXEC);
-            // threads born later inherit the probe; forked children only with --children
-            if (!opt.children()) a.flag(PerfEvent.BIT_INHERIT_THREAD);
-            try {
-                out[i] = PerfEvent.open(a, tid, cpu, -1);
-                fds.add(out[i]);
-            } catch (SysException.ProcessGoneException e) {
-                return null;
-            } catch (SysException.PermissionException e) {
-                throw new Failure(Failure.Kind.PERMISSION, "perf_event_open on thread " + tid + ": " + e.getMessage()
-                        + " (needs CAP_PERFMON or CAP_SYS_ADMIN, or kernel.perf_event_paranoid <= 1 for one's own"
-                        + " processes)", e);
-            }
-        }
-        return out;
+        return ThreadEvents.uprobeSamplers(eventIds, SAMPLE_TYPE, stackCopy, opt.children(), tid, cpu, fds,
+                "needs CAP_PERFMON or CAP_SYS_ADMIN, or kernel.perf_event_paranoid <= 1 for one's own processes");
     }
 
     /** The Ruby snapshot program on every trace event, held by an event on a live target thread. */

@@ -269,30 +269,8 @@ public final class KernelWalkEngine implements Engine {
     }
 
     private int[] open(int tid, int cpu) {
-        int[] out = new int[targets.size()];
-        for (int i = 0; i < out.length; i++) {
-            PerfEvent.Attr a = new PerfEvent.Attr();
-            a.type = PerfEvent.TYPE_TRACEPOINT;
-            a.config = eventIds[i];
-            a.samplePeriod = 1;
-            a.sampleType = ORACLE_TYPE;
-            a.sampleRegsUser = PerfRecord.UNWIND_REGS;
-            a.sampleStackUser = stackCopy;
-            a.clockid = PerfEvent.CLOCK_MONOTONIC;
-            a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_INHERIT).flag(PerfEvent.BIT_DISABLED)
-                    .flag(PerfEvent.BIT_REMOVE_ON_EXEC);
-            if (!opt.children()) a.flag(PerfEvent.BIT_INHERIT_THREAD);
-            try {
-                out[i] = PerfEvent.open(a, tid, cpu, -1);
-                fds.add(out[i]);
-            } catch (SysException.ProcessGoneException e) {
-                return null;
-            } catch (SysException.PermissionException e) {
-                throw new Failure(Failure.Kind.PERMISSION, "perf_event_open on thread " + tid + ": " + e.getMessage()
-                        + " (needs CAP_PERFMON or CAP_SYS_ADMIN, and CAP_BPF for the kernel walk)", e);
-            }
-        }
-        return out;
+        return ThreadEvents.uprobeSamplers(eventIds, ORACLE_TYPE, stackCopy, opt.children(), tid, cpu, fds,
+                "needs CAP_PERFMON or CAP_SYS_ADMIN, and CAP_BPF for the kernel walk");
     }
 
     private void loop(Set<Integer> pids) {

@@ -151,4 +151,41 @@ public final class ThreadEvents {
         }
         return live;
     }
+
+    /**
+     * The sampling events of a kernel-owned engine on thread {@code tid} × {@code cpu}: one per
+     * uprobe trace event of {@code eventIds}, every hit sampled with {@code sampleType} (user
+     * registers and {@code stackCopy} bytes of stack where asked), CLOCK_MONOTONIC times, opened
+     * disabled (enabled together once all are open: no location starts ahead of another),
+     * inherited by threads born later and, with {@code children}, by forked children, gone at exec.
+     * Each fd is added to {@code fds}; null when the thread is gone. {@code needs} is said when the
+     * kernel refuses (PERMISSION).
+     */
+    static int[] uprobeSamplers(int[] eventIds, long sampleType, int stackCopy, boolean children, int tid, int cpu,
+            List<Integer> fds, String needs) {
+        int[] out = new int[eventIds.length];
+        for (int i = 0; i < out.length; i++) {
+            PerfEvent.Attr a = new PerfEvent.Attr();
+            a.type = PerfEvent.TYPE_TRACEPOINT;
+            a.config = eventIds[i];
+            a.samplePeriod = 1;
+            a.sampleType = sampleType;
+            a.sampleRegsUser = io.tansa.sys.PerfRecord.UNWIND_REGS;
+            a.sampleStackUser = stackCopy;
+            a.clockid = PerfEvent.CLOCK_MONOTONIC;
+            a.flag(PerfEvent.BIT_USE_CLOCKID).flag(PerfEvent.BIT_INHERIT).flag(PerfEvent.BIT_DISABLED)
+                    .flag(PerfEvent.BIT_REMOVE_ON_EXEC);
+            if (!children) a.flag(PerfEvent.BIT_INHERIT_THREAD);
+            try {
+                out[i] = PerfEvent.open(a, tid, cpu, -1);
+                fds.add(out[i]);
+            } catch (io.tansa.sys.SysException.ProcessGoneException e) {
+                return null;
+            } catch (io.tansa.sys.SysException.PermissionException e) {
+                throw new Failure(Failure.Kind.PERMISSION, "perf_event_open on thread " + tid + ": " + e.getMessage()
+                        + " (" + needs + ")", e);
+            }
+        }
+        return out;
+    }
 }
