@@ -217,13 +217,7 @@ public final class KernelWalk implements AutoCloseable {
      * ProcessGoneException if the thread is gone.
      */
     public void attach(int eventId, int tid) {
-        PerfEvent.Attr a = new PerfEvent.Attr();
-        a.type = PerfEvent.TYPE_TRACEPOINT;
-        a.config = eventId;
-        a.flag(PerfEvent.BIT_DISABLED).flag(PerfEvent.BIT_REMOVE_ON_EXEC);
-        int fd = PerfEvent.open(a, tid, -1, -1);
-        holders.add(fd);
-        Bpf.attach(fd, progFd);
+        holders.add(ThreadEvents.programHolder(eventId, tid, progFd));
     }
 
     /**

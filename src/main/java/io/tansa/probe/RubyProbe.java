@@ -123,15 +123,9 @@ public final class RubyProbe implements AutoCloseable {
      * after its thread exits. Throws ProcessGoneException if that thread is gone.
      */
     public void attach(int eventId, int tid) {
-        PerfEvent.Attr a = new PerfEvent.Attr();
-        a.type = PerfEvent.TYPE_TRACEPOINT;
-        a.config = eventId;
         // removed from its thread at an exec, as the sampler's events are: the new program gets no
         // breakpoint from it (the kernel keeps the event, and the program, until the fd closes)
-        a.flag(PerfEvent.BIT_DISABLED).flag(PerfEvent.BIT_REMOVE_ON_EXEC);
-        int fd = PerfEvent.open(a, tid, -1, -1);
-        holders.add(fd);
-        Bpf.attach(fd, progFd);
+        holders.add(ThreadEvents.programHolder(eventId, tid, progFd));
     }
 
     /**

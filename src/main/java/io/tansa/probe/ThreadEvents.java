@@ -188,4 +188,25 @@ public final class ThreadEvents {
         }
         return out;
     }
+
+    /**
+     * Sets BPF program {@code progFd} on uprobe trace event {@code eventId} through a holder of its
+     * own (see {@link RubyProbe#attach} for why not a sampling event): opened on target thread
+     * {@code tid}, disabled (it counts nothing), not inherited, removed from its thread at an exec
+     * as the samplers are. Returns the holder's fd; throws ProcessGoneException if the thread is gone.
+     */
+    static int programHolder(int eventId, int tid, int progFd) {
+        PerfEvent.Attr a = new PerfEvent.Attr();
+        a.type = PerfEvent.TYPE_TRACEPOINT;
+        a.config = eventId;
+        a.flag(PerfEvent.BIT_DISABLED).flag(PerfEvent.BIT_REMOVE_ON_EXEC);
+        int fd = PerfEvent.open(a, tid, -1, -1);
+        try {
+            io.tansa.sys.Bpf.attach(fd, progFd);
+        } catch (RuntimeException e) {
+            io.tansa.sys.Files.close(fd);
+            throw e;
+        }
+        return fd;
+    }
 }
