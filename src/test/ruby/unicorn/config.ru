@@ -19,5 +19,5 @@ run lambda { |env|
   when "/signup" then Api.signup("new")
   else return [404, {}, []]
   end
-  [200, { "content-type" => "text/plain" }, ["ok\n"]]
+  [200, { "content-type" => "text/plain" }, ["ok #{Process.pid}\n"]]
 }

@@ -37,7 +37,7 @@ class UnicornTest {
      * workers; stop: each worker attached, and each forked one followed from its fork.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"auto", "stop", "trixie:auto"})
+    @ValueSource(strings = {"auto", "stop", "trixie:auto", "trixie:stop"})
     void workersAndRespawnedWorkersAreTraced(String how) throws Exception {
         Privileged.requireRoot();
         String mode = how.substring(how.indexOf(':') + 1);
@@ -65,19 +65,34 @@ class UnicornTest {
             AtomicInteger ok = new AtomicInteger(), failed = new AtomicInteger();
             AtomicReference<Boolean> run = new AtomicReference<>(true);
             List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
-            Thread load = Thread.ofPlatform().daemon().start(() -> {
-                for (long i = 0; run.get(); i++) {
-                    String path = i % 4 == 3 ? "/signup" : "/login";
-                    try {
-                        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(java.time.Duration.ofSeconds(20)).build(),
-                                HttpResponse.BodyHandlers.ofString());
-                        if (r.statusCode() == 200) ok.incrementAndGet();
-                        else fail(failures, failed, path + ": HTTP " + r.statusCode());
-                    } catch (Exception e) {
-                        fail(failures, failed, path + ": " + e);
+            // two clients, so that while one worker serves one of them the other worker serves the
+            // other: every worker gets requests, whichever wins the accept races. The app answers
+            // with the pid of the worker that served (the ground truth of who served what).
+            java.util.Map<Integer, AtomicInteger> servedBy = new java.util.concurrent.ConcurrentHashMap<>();
+            AtomicInteger[] done = {new AtomicInteger(), new AtomicInteger()};
+            List<Thread> load = new java.util.ArrayList<>();
+            for (int c = 0; c < 2; c++) {
+                AtomicInteger mine = done[c];
+                load.add(Thread.ofPlatform().daemon().start(() -> {
+                    for (long i = 0; run.get(); i++) {
+                        String path = i % 4 == 3 ? "/signup" : "/login";
+                        try {
+                            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(java.time.Duration.ofSeconds(20)).build(),
+                                    HttpResponse.BodyHandlers.ofString());
+                            if (r.statusCode() == 200) {
+                                ok.incrementAndGet();
+                                servedBy.computeIfAbsent(Integer.parseInt(r.body().strip().split(" ")[1]), k -> new AtomicInteger())
+                                        .incrementAndGet();
+                            } else {
+                                fail(failures, failed, path + ": HTTP " + r.statusCode());
+                            }
+                        } catch (Exception e) {
+                            fail(failures, failed, path + ": " + e);
+                        }
+                        mine.incrementAndGet();
                     }
-                }
-            });
+                }));
+            }
             Tansa tansa = Tansa.start("callers", "-p", "" + masterPid, "--children", "--mode", mode, "-n", "0", "--rate", "0",
                     "-d", "120s", "--group-by", "process", "-f", "json", "crypt_ra");
             tansa.awaitErr("probing");
@@ -85,12 +100,13 @@ class UnicornTest {
             while (ok.get() < okBeforeKill + 20) Thread.sleep(20); // served while traced (not a timing assertion)
             assertEquals(0, failed.get(), "the server answered every request while traced: " + failures);
             // kill a worker mid-capture: the master forks a new one, which tansa must follow
-            int okAtKill = ok.get();
+            int[] doneAtKill = {done[0].get(), done[1].get()};
             Signals.kill(workers.get(0), Signals.SIGKILL);
             while (!master.awaitContaining(" ready").contains("worker=")) { } // the new worker is up
-            // the client is sequential: two more successes mean the request in flight at the kill has ended.
-            // If the killed worker had accepted it, it is lost with the worker (the kill, not tansa).
-            while (ok.get() < okAtKill + 2) Thread.sleep(20);
+            // each client is sequential: two more requests done by each mean the ones in flight at the
+            // kill have ended. The killed worker serves one at a time: at most one is lost with it (the
+            // kill, not tansa).
+            while (done[0].get() < doneAtKill[0] + 2 || done[1].get() < doneAtKill[1] + 2) Thread.sleep(20);
             int lostToKill = failed.get();
             assertTrue(lostToKill <= 1, "at most the killed worker's one request failed: " + failures);
             Set<Integer> now = new HashSet<>(ProcFs.children(masterPid));
@@ -98,12 +114,14 @@ class UnicornTest {
             assertEquals(1, now.size(), "one respawned worker");
             int respawned = now.iterator().next();
             int before = ok.get();
-            while (ok.get() < before + 40) Thread.sleep(20); // let the new worker serve (not a timing assertion)
+            // let the new worker serve (not a timing assertion: counted in requests it answered)
+            while (served(servedBy, respawned) < 10 && ok.get() < before + 2000) Thread.sleep(20);
+            assertTrue(served(servedBy, respawned) >= 10, "the respawned worker served: " + servedBy);
             assertTrue(tansa.process.isAlive(), "tansa ended early: " + tansa.err());
             Signals.kill((int) tansa.process.pid(), Signals.SIGINT);
             assertEquals(130, tansa.waitExit(), tansa.err());
             run.set(false);
-            load.join(30_000);
+            for (Thread l : load) l.join(30_000);
 
             String json = tansa.out();
             assertTrue(json.contains("\"mode\": \"" + (mode.equals("auto") ? "copy" : "stop") + "\""), json);
@@ -130,6 +148,11 @@ class UnicornTest {
             for (int pid : ProcFs.children(masterPid)) assertUntraced(pid);
             assertUntraced(masterPid);
         }
+    }
+
+    private static int served(java.util.Map<Integer, AtomicInteger> servedBy, int pid) {
+        AtomicInteger n = servedBy.get(pid);
+        return n == null ? 0 : n.get();
     }
 
     private static void fail(List<String> failures, AtomicInteger failed, String why) {
