@@ -107,7 +107,11 @@ int main(int argc, char **argv) {
                                  .disabled = 1, .exclude_kernel = 1};
     printf("perf_event %ld\n", syscall(SYS_perf_event_open, &pa, 0, -1, -1, PERF_FLAG_FD_CLOEXEC));
     char ring[120] = {0}; /* struct io_uring_params, zeroed */
-    printf("io_uring %ld\n", syscall(425 /* SYS_io_uring_setup */, 4, ring));
+    long uring = syscall(425 /* SYS_io_uring_setup */, 4, ring);
+    /* two registered files: /dev/null and the regular file (IORING_REGISTER_FILES = 2, linux/io_uring.h) */
+    int regs[2] = {null, f};
+    long registered = uring < 0 ? -1 : syscall(427 /* SYS_io_uring_register */, (int) uring, 2, regs, 2);
+    printf("io_uring %ld %ld\n", uring, registered);
 
     /* the other ends of a socketpair and a pipe live in a child: peers in another process */
     int xs[2], xp[2];

@@ -190,6 +190,27 @@ public record FdReport(int pid, String comm, List<Entry> fds) {
                 if (info.eventfdId() >= 0) d.put("id", info.eventfdId());
             }
             case "epoll" -> d.put("watches", info.epollTargets());
+            case "io_uring" -> {
+                long sqMask = info.number("SqMask", -1), cqMask = info.number("CqMask", -1);
+                if (sqMask >= 0 && cqMask >= 0) {
+                    // the ring sizes are the masks + 1; head/tail are free-running 32-bit counters
+                    d.put("sq_entries", sqMask + 1);
+                    d.put("cq_entries", cqMask + 1);
+                    d.put("sq_pending", (info.number("SqTail", 0) - info.number("SqHead", 0)) & 0xffffffffL);
+                    d.put("cq_pending", (info.number("CqTail", 0) - info.number("CqHead", 0)) & 0xffffffffL);
+                    long sqThread = info.number("SqThread", -1);
+                    if (sqThread > 0) d.put("sq_thread", sqThread); // IORING_SETUP_SQPOLL's kernel thread
+                    List<Map<String, Object>> files = new ArrayList<>();
+                    for (FdInfo.RegisteredFile rf : info.uringFiles()) {
+                        Map<String, Object> m = new LinkedHashMap<>();
+                        m.put("index", rf.index());
+                        m.put("path", rf.path());
+                        files.add(m);
+                    }
+                    d.put("registered_files", files);
+                    d.put("registered_buffers", info.number("UserBufs", 0));
+                }
+            }
             case "timerfd" -> {
                 d.put("clock", FdFlags.clockName(info.timerClock()));
                 d.put("interval", info.timerSeconds("it_interval"));

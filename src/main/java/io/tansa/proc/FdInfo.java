@@ -7,7 +7,7 @@ import java.util.List;
 /**
  * /proc/PID/fdinfo/FD (proc(5)): position, open flags, inode, and the per-kind lines the kernel
  * adds — eventfd-count, epoll "tfd:" lines, timerfd clockid/it_value/it_interval, signalfd
- * sigmask, "inotify wd:" lines.
+ * sigmask, "inotify wd:" lines, io_uring's ring state and registered files.
  */
 public record FdInfo(long pos, int flags, long inode, List<String> lines) {
 
@@ -45,6 +45,51 @@ public record FdInfo(long pos, int flags, long inode, List<String> lines) {
         }
         return null;
     }
+
+    /**
+     * io_uring (io_uring/fdinfo.c): a number field ("SqMask:\t0x7", "SqHead:\t0", "SqThread:\t-1"),
+     * hex with its 0x prefix or decimal; {@code missing} when absent.
+     */
+    public long number(String key, long missing) {
+        String v = field(key);
+        if (v == null) return missing;
+        try {
+            return v.startsWith("0x") ? Long.parseLong(v.substring(2), 16) : Long.parseLong(v);
+        } catch (NumberFormatException e) {
+            return missing;
+        }
+    }
+
+    /** A registered file of an io_uring: its index in the ring's file table and its path. */
+    public record RegisteredFile(int index, String path) {}
+
+    /** io_uring: the files registered with it (the "UserFiles:" list: "    N: PATH" lines). */
+    public List<RegisteredFile> uringFiles() {
+        List<RegisteredFile> out = new ArrayList<>();
+        boolean in = false;
+        for (String l : lines) {
+            if (l.startsWith("UserFiles:")) {
+                in = true;
+                continue;
+            }
+            if (!in) continue;
+            java.util.regex.Matcher m = REGISTERED.matcher(l);
+            if (!m.matches()) break;
+            out.add(new RegisteredFile(Integer.parseInt(m.group(1)), unescape(m.group(2))));
+        }
+        return out;
+    }
+
+    /** seq_file_path escapes space, tab, newline and backslash as \\ooo (fs/seq_file.c, mangle_path). */
+    static String unescape(String path) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\\\([0-7]{3})").matcher(path);
+        StringBuilder b = new StringBuilder();
+        while (m.find()) m.appendReplacement(b, java.util.regex.Matcher.quoteReplacement(
+                String.valueOf((char) Integer.parseInt(m.group(1), 8))));
+        return m.appendTail(b).toString();
+    }
+
+    private static final java.util.regex.Pattern REGISTERED = java.util.regex.Pattern.compile("^\\s+(\\d+): (.*)$");
 
     /** eventfd: the counter (fdinfo prints it in hex), or -1. */
     public long eventfdCount() {

@@ -75,6 +75,25 @@ public final class FdsText {
                 b.append("count ").append(d.get("count"));
             }
             case "epoll" -> b.append("watches fds ").append(join(d.get("watches")));
+            case "io_uring" -> {
+                b.append(e.target());
+                if (d.containsKey("sq_entries")) {
+                    b.append("  sq ").append(d.get("sq_entries")).append(" (").append(d.get("sq_pending"))
+                            .append(" pending), cq ").append(d.get("cq_entries")).append(" (").append(d.get("cq_pending"))
+                            .append(" pending)");
+                    if (d.containsKey("sq_thread")) b.append(", sq thread ").append(d.get("sq_thread"));
+                    List<?> files = (List<?>) d.get("registered_files");
+                    if (!files.isEmpty()) {
+                        b.append("; registered files");
+                        for (Object o : files) {
+                            Map<?, ?> m = (Map<?, ?>) o;
+                            b.append(' ').append(m.get("index")).append(':').append(m.get("path"));
+                        }
+                    }
+                    long bufs = ((Number) d.get("registered_buffers")).longValue();
+                    if (bufs > 0) b.append("; ").append(bufs).append(bufs == 1 ? " registered buffer" : " registered buffers");
+                }
+            }
             case "timerfd" -> b.append(d.get("clock")).append(", every ").append(secs(d.get("interval")))
                     .append(", next in ").append(secs(d.get("next")));
             case "signalfd" -> b.append(join(d.get("signals")));

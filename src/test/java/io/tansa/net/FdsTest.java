@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tansa.cli.Main;
 import io.tansa.testing.Native;
+import io.tansa.testing.Privileged;
 import io.tansa.testing.Target;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -96,6 +97,39 @@ class FdsTest {
             throw new AssertionError(e);
         }
         assertEquals("0x300", w.get("mask")); // IN_CREATE | IN_DELETE
+    }
+
+    /**
+     * An io_uring of 4 entries with /dev/null and the zoo's plain file registered (fd_zoo's own
+     * io_uring_setup and IORING_REGISTER_FILES): the ring sizes (4, and the kernel's default of
+     * twice as many completions), nothing pending, and the registered files by index and path,
+     * as the program registered them; in text too.
+     */
+    @Test
+    void ioUringRingSizesAndRegisteredFiles() {
+        Privileged.assume(fd("io_uring", 1) >= 0, "io_uring_setup refused here (kernel.io_uring_disabled?)");
+        assertEquals("0", truth.get("io_uring")[2], "fd_zoo registered its files");
+        var d = at(fd("io_uring", 1)).details();
+        assertEquals(4L, d.get("sq_entries"), d.toString());
+        assertEquals(8L, d.get("cq_entries"), d.toString());
+        assertEquals(0L, d.get("sq_pending"));
+        assertEquals(0L, d.get("cq_pending"));
+        assertEquals(List.of(Map.of("index", 0, "path", "/dev/null"), Map.of("index", 1, "path", truth.get("file")[2])),
+                d.get("registered_files"));
+        assertEquals(0L, d.get("registered_buffers"));
+        String text = io.tansa.testing.Tansa.run("fds", "-p", Integer.toString(pid)).out();
+        assertTrue(text.contains("sq 4 (0 pending), cq 8 (0 pending); registered files 0:/dev/null 1:" + truth.get("file")[2]),
+                text);
+    }
+
+    /** A registered file's path as the kernel prints it (seq_file_path: a space as \\040) reads back whole. */
+    @Test
+    void ioUringRegisteredPathsAreUnescaped() {
+        var info = io.tansa.proc.FdInfo.parse("pos:\t0\nflags:\t02000002\nSqMask:\t0x3\nUserFiles:\t2\n"
+                + "    0: /tmp/a b\\040(deleted)\n    3: /x\\134y\nUserBufs:\t0\n");
+        assertEquals(List.of(new io.tansa.proc.FdInfo.RegisteredFile(0, "/tmp/a b (deleted)"),
+                new io.tansa.proc.FdInfo.RegisteredFile(3, "/x\\y")), info.uringFiles());
+        assertEquals(3, info.number("SqMask", -1));
     }
 
     /** Kinds the kernel may refuse (privileges, sysctls): checked where fd_zoo got them. */
