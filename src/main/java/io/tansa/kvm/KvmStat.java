@@ -288,11 +288,10 @@ public final class KvmStat implements AutoCloseable {
     private void arrive(ByteBuffer rec) {
         int type = rec.getInt(0);
         if (type == PerfEvent.RECORD_COMM) {
-            int p = rec.getInt(8), t = rec.getInt(12);
-            StringBuilder s = new StringBuilder();
-            for (int i = 16; i < rec.limit() && rec.get(i) != 0; i++) s.append((char) (rec.get(i) & 0xff));
-            comms.put(t, s.toString());
-            if (p == t && p == pid) comm = s.toString(); // the exec of the command (or its main thread renamed)
+            if (io.tansa.sys.PerfRecord.decode(rec, SAMPLE_TYPE) instanceof io.tansa.sys.PerfRecord.Comm c) {
+                comms.put(c.tid(), c.comm());
+                if (c.pid() == c.tid() && c.pid() == pid) comm = c.comm(); // the exec of the command (or its main thread renamed)
+            }
             return;
         }
         byte[] a = new byte[rec.limit()];

@@ -40,7 +40,6 @@ public final class KernelWalk implements AutoCloseable {
     public static final int DEFAULT_ROWS = 1 << 20;
     private static final int MAX_PROCS = 4096;
     private static final long SAMPLE_TYPE = PerfEvent.SAMPLE_TID | PerfEvent.SAMPLE_TIME | PerfEvent.SAMPLE_RAW;
-    private static final long SW_BPF_OUTPUT = 10; // enum perf_sw_ids: PERF_COUNT_SW_BPF_OUTPUT (linux/perf_event.h)
 
     private final List<Integer> fds = new ArrayList<>();
     private final List<PerfRing> rings = new ArrayList<>();
@@ -73,20 +72,7 @@ public final class KernelWalk implements AutoCloseable {
             int progs = w.keep(BpfMap.create(BpfMap.TYPE_PROG_ARRAY, 4, 4, 1, 0));
             List<Integer> cpus = ProcFs.onlineCpus();
             int events = w.keep(BpfMap.create(Bpf.MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, cpus.getLast() + 1, 0));
-            for (int cpu : cpus) {
-                PerfEvent.Attr a = new PerfEvent.Attr();
-                a.type = PerfEvent.TYPE_SOFTWARE;
-                a.config = SW_BPF_OUTPUT;
-                a.samplePeriod = 1;
-                a.sampleType = SAMPLE_TYPE;
-                a.flag(PerfEvent.BIT_WATERMARK); // wake the reader by watermark, not per record (irq_work per hit)
-                a.wakeupEvents = ringPages * PerfRing.PAGE / 4;
-                a.clockid = PerfEvent.CLOCK_MONOTONIC;
-                a.flag(PerfEvent.BIT_USE_CLOCKID);
-                int fd = w.keep(PerfEvent.open(a, -1, cpu, -1));
-                w.rings.add(PerfRing.map(fd, ringPages));
-                Bpf.mapUpdate(events, cpu, fd);
-            }
+            ThreadEvents.bpfOutputRings(cpus, events, SAMPLE_TYPE, ringPages, false, w::keep, w.rings);
             long[] prog = KernelWalkProgram.program(new KernelWalkProgram.Maps(w.rowsFd, w.procsFd, scratch, w.statsFd,
                     progs, events), MAX_FRAMES, FRAMES_PER_CALL, oracle ? 1 : 0);
             w.insns = prog.length;

@@ -31,7 +31,6 @@ public final class RubyProbe implements AutoCloseable {
     public record Record(int pid, int tid, long timeNanos, byte[] raw) {}
 
     private static final long SAMPLE_TYPE = PerfEvent.SAMPLE_TID | PerfEvent.SAMPLE_TIME | PerfEvent.SAMPLE_RAW;
-    private static final long SW_BPF_OUTPUT = 10; // enum perf_sw_ids: PERF_COUNT_SW_BPF_OUTPUT
 
     private final List<Integer> fds = new ArrayList<>();
     /** The events holding the program on the trace events ({@link #attach}). */
@@ -58,36 +57,11 @@ public final class RubyProbe implements AutoCloseable {
             int scratch = p.keep(Bpf.mapCreate(Bpf.MAP_TYPE_PERCPU_ARRAY, 4, RubySnapshots.valueSize(reader), 1));
             List<Integer> cpus = ProcFs.onlineCpus();
             int events = p.keep(Bpf.mapCreate(Bpf.MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, cpus.getLast() + 1));
-            for (int cpu : cpus) {
-                PerfEvent.Attr a = new PerfEvent.Attr();
-                a.type = PerfEvent.TYPE_SOFTWARE;
-                a.config = SW_BPF_OUTPUT;
-                a.samplePeriod = 1;
-                a.sampleType = SAMPLE_TYPE;
-                // wake the reader when a quarter is full, not at every record: a wakeup is an
-                // interrupt (irq_work) raised from the probed thread's hit, costly in a VM
-                a.flag(PerfEvent.BIT_WATERMARK);
-                a.wakeupEvents = ringPages * PerfRing.PAGE / 4;
-                a.clockid = PerfEvent.CLOCK_MONOTONIC;
-                a.flag(PerfEvent.BIT_USE_CLOCKID);
-                int fd = p.keep(PerfEvent.open(a, -1, cpu, -1));
-                p.rings.add(PerfRing.map(fd, ringPages));
-                Bpf.mapUpdate(events, cpu, fd);
-            }
+            ThreadEvents.bpfOutputRings(cpus, events, SAMPLE_TYPE, ringPages, false, p::keep, p.rings);
             // the wake: methods not seen before wake tansa at once (RubySnapshots.program)
             int seen = p.keep(Bpf.mapCreate(Bpf.MAP_TYPE_LRU_HASH, RubySnapshots.SEEN_KEY, RubySnapshots.SEEN_VALUE, 1 << 16));
             int wake = p.keep(Bpf.mapCreate(Bpf.MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, cpus.getLast() + 1));
-            for (int cpu : cpus) {
-                PerfEvent.Attr a = new PerfEvent.Attr();
-                a.type = PerfEvent.TYPE_SOFTWARE;
-                a.config = SW_BPF_OUTPUT;
-                a.samplePeriod = 1;
-                a.sampleType = PerfEvent.SAMPLE_RAW;
-                a.wakeupEvents = 1; // every record: they are rare (a new method's first hits)
-                int fd = p.keep(PerfEvent.open(a, -1, cpu, -1));
-                p.wakeRings.add(PerfRing.map(fd, 1));
-                Bpf.mapUpdate(wake, cpu, fd);
-            }
+            ThreadEvents.bpfOutputRings(cpus, wake, PerfEvent.SAMPLE_RAW, 1, true, p::keep, p.wakeRings); // rare: a new method's first hits
             io.tansa.Timing.mark("Ruby snapshot maps and rings made");
             p.progFd = p.keep(Bpf.progLoad(Bpf.PROG_TYPE_KPROBE, RubySnapshots.program(reader, at, scratch, events, seen, wake),
                     "tansa_ruby"));

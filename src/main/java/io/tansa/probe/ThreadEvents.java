@@ -209,4 +209,34 @@ public final class ThreadEvents {
         }
         return fd;
     }
+
+    /**
+     * The output rings of a BPF program: one PERF_COUNT_SW_BPF_OUTPUT event per cpu of
+     * {@code cpus}, stored at its cpu in the PERF_EVENT_ARRAY map {@code eventsMap}, its ring of
+     * {@code pages} pages added to {@code rings}, each fd passed to {@code keep} (its owner closes
+     * it). {@code everyRecord}: wake the reader at each record (rare ones); else by watermark, when
+     * a quarter is full (a wakeup is an irq_work raised from the probed thread's hit).
+     */
+    static void bpfOutputRings(List<Integer> cpus, int eventsMap, long sampleType, int pages, boolean everyRecord,
+            java.util.function.IntConsumer keep, List<PerfRing> rings) {
+        for (int cpu : cpus) {
+            PerfEvent.Attr a = new PerfEvent.Attr();
+            a.type = PerfEvent.TYPE_SOFTWARE;
+            a.config = PerfEvent.SW_BPF_OUTPUT;
+            a.samplePeriod = 1;
+            a.sampleType = sampleType;
+            if (everyRecord) {
+                a.wakeupEvents = 1;
+            } else {
+                a.flag(PerfEvent.BIT_WATERMARK);
+                a.wakeupEvents = pages * PerfRing.PAGE / 4;
+            }
+            a.clockid = PerfEvent.CLOCK_MONOTONIC;
+            a.flag(PerfEvent.BIT_USE_CLOCKID);
+            int fd = PerfEvent.open(a, -1, cpu, -1);
+            keep.accept(fd);
+            rings.add(PerfRing.map(fd, pages));
+            io.tansa.sys.Bpf.mapUpdate(eventsMap, cpu, fd);
+        }
+    }
 }

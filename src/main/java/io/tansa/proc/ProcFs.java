@@ -41,11 +41,6 @@ public final class ProcFs {
     }
 
     /**
-     * Whether process {@code pid} is running: it exists and is not a zombie (Z) or dead (X, x).
-     * The one liveness check of tansa's loops: a zombie's /proc/PID remains until it is reaped,
-     * and kill(pid, 0) succeeds on it too.
-     */
-    /**
      * Whether tansa itself runs in the initial pid namespace (the host's): /proc/self/ns/pid names
      * the inode PROC_PID_INIT_INO = 0xEFFFFFFC there (include/linux/proc_ns.h). False in a
      * container or sidecar, where the kernel's own pids (bpf_get_current_pid_tgid) are not the
@@ -59,6 +54,11 @@ public final class ProcFs {
         }
     }
 
+    /**
+     * Whether process {@code pid} is running: it exists and is not a zombie (Z) or dead (X, x).
+     * The one liveness check of tansa's loops: a zombie's /proc/PID remains until it is reaped,
+     * and kill(pid, 0) succeeds on it too.
+     */
     public static boolean alive(int pid) {
         char c = pid > 0 ? state(pid) : 0;
         return c != 0 && c != 'Z' && c != 'X' && c != 'x';

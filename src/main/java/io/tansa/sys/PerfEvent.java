@@ -24,7 +24,7 @@ public final class PerfEvent {
     public static final int TYPE_HARDWARE = 0, TYPE_SOFTWARE = 1, TYPE_TRACEPOINT = 2, TYPE_HW_CACHE = 3,
             TYPE_RAW = 4, TYPE_BREAKPOINT = 5;
     // enum perf_sw_ids
-    public static final long SW_CPU_CLOCK = 0, SW_TASK_CLOCK = 1, SW_DUMMY = 9;
+    public static final long SW_CPU_CLOCK = 0, SW_TASK_CLOCK = 1, SW_DUMMY = 9, SW_BPF_OUTPUT = 10;
     public static final long HW_CPU_CYCLES = 0;
     // enum perf_event_sample_format
     public static final long SAMPLE_IP = 1, SAMPLE_TID = 1 << 1, SAMPLE_TIME = 1 << 2, SAMPLE_ADDR = 1 << 3,

@@ -79,7 +79,7 @@ class LayoutTest {
         assertEquals(Bpf.MAP_TYPE_PERCPU_ARRAY, b.get("BPF_MAP_TYPE_PERCPU_ARRAY"));
         assertEquals(Bpf.PROG_TYPE_KPROBE, b.get("BPF_PROG_TYPE_KPROBE"));
         assertEquals(Bpf.IOC_SET_BPF, b.get("PERF_EVENT_IOC_SET_BPF"));
-        assertEquals(10L, b.get("PERF_COUNT_SW_BPF_OUTPUT"), "sample.RubyProbe's SW_BPF_OUTPUT");
+        assertEquals(PerfEvent.SW_BPF_OUTPUT, b.get("PERF_COUNT_SW_BPF_OUTPUT"), "PerfEvent.SW_BPF_OUTPUT");
         assertEquals(0xffffffffL, b.get("BPF_F_CURRENT_CPU"), "what BpfAsm.mov32(r, -1) loads");
         assertEquals(BpfAsm.FN_MAP_LOOKUP_ELEM, b.get("BPF_FUNC_map_lookup_elem"));
         assertEquals(BpfAsm.FN_PERF_EVENT_OUTPUT, b.get("BPF_FUNC_perf_event_output"));
