@@ -236,33 +236,34 @@ public final class RubyReader {
         Long cached = threadByTid.get(tid);
         if (cached != null && pthreadOf(cached) == pthread) return cached;
         threadByTid.remove(tid);
-        long vm = vm();
-        if (vm == 0) return 0;
-        int guard = 0;
-        if (!l.hasRactors()) { // 2.7: vm->living_threads
-            long head = vm + l.vmLivingThreads();
-            for (long tn = mem.word(head); tn != head && tn != 0 && guard++ < 10_000; tn = mem.word(tn)) {
-                long th = tn - l.threadLtNode();
-                if (pthreadOf(th) == pthread) {
-                    threadByTid.put(tid, th);
-                    return th;
-                }
-            }
-            return 0;
-        }
-        long ractorHead = vm + l.vmRactorSet();
-        for (long rn = mem.word(ractorHead); rn != ractorHead && rn != 0 && guard++ < 10_000; rn = mem.word(rn)) {
-            long ractor = rn - l.ractorVmlrNode();
-            long threadHead = ractor + l.ractorThreadsSet();
-            for (long tn = mem.word(threadHead); tn != threadHead && tn != 0 && guard++ < 10_000; tn = mem.word(tn)) {
-                long th = tn - l.threadLtNode();
-                if (pthreadOf(th) == pthread) {
-                    threadByTid.put(tid, th);
-                    return th;
-                }
+        for (long th : threads()) {
+            if (pthreadOf(th) == pthread) {
+                threadByTid.put(tid, th);
+                return th;
             }
         }
         return 0;
+    }
+
+    /** Every rb_thread_t* of the VM: vm->living_threads (2.7), else each ractor's threads; empty without the VM. */
+    private List<Long> threads() {
+        List<Long> out = new ArrayList<>();
+        long vm = vm();
+        if (vm == 0) return out;
+        int guard = 0;
+        if (!l.hasRactors()) {
+            long head = vm + l.vmLivingThreads();
+            for (long tn = mem.word(head); tn != head && tn != 0 && guard++ < 10_000; tn = mem.word(tn)) out.add(tn - l.threadLtNode());
+            return out;
+        }
+        long ractorHead = vm + l.vmRactorSet();
+        for (long rn = mem.word(ractorHead); rn != ractorHead && rn != 0 && guard++ < 10_000; rn = mem.word(rn)) {
+            long threadHead = rn - l.ractorVmlrNode() + l.ractorThreadsSet();
+            for (long tn = mem.word(threadHead); tn != threadHead && tn != 0 && guard++ < 10_000; tn = mem.word(tn)) {
+                out.add(tn - l.threadLtNode());
+            }
+        }
+        return out;
     }
 
     /**
@@ -274,24 +275,9 @@ public final class RubyReader {
      */
     public synchronized void warmUp() {
         try {
-            long vm = vm();
-            if (vm == 0) return;
+            if (vm() == 0) return;
             progname();
-            int guard = 0;
-            List<Long> threads = new ArrayList<>();
-            if (!l.hasRactors()) {
-                long head = vm + l.vmLivingThreads();
-                for (long tn = mem.word(head); tn != head && tn != 0 && guard++ < 10_000; tn = mem.word(tn)) threads.add(tn - l.threadLtNode());
-            } else {
-                long ractorHead = vm + l.vmRactorSet();
-                for (long rn = mem.word(ractorHead); rn != ractorHead && rn != 0 && guard++ < 10_000; rn = mem.word(rn)) {
-                    long threadHead = rn - l.ractorVmlrNode() + l.ractorThreadsSet();
-                    for (long tn = mem.word(threadHead); tn != threadHead && tn != 0 && guard++ < 10_000; tn = mem.word(tn)) {
-                        threads.add(tn - l.threadLtNode());
-                    }
-                }
-            }
-            for (long th : threads) {
+            for (long th : threads()) {
                 try {
                     walk(mem.word(th + l.threadEc()));
                 } catch (Remote.BadState e) {

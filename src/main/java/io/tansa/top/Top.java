@@ -40,15 +40,6 @@ public final class Top {
             if (group == null) group = allCpus ? Group.COMMAND : Group.NONE;
         }
 
-        public Request(List<Integer> pids, boolean allCpus, int frequency, Duration duration, boolean callchain,
-                Duration refresh, int stackCopy, boolean groupByContainer) {
-            this(pids, allCpus, frequency, duration, callchain, refresh, stackCopy, groupByContainer ? Group.CONTAINER : null);
-        }
-
-        public boolean groupByContainer() {
-            return group == Group.CONTAINER;
-        }
-
         /** Rows of a system-wide table per command. */
         public Request(List<Integer> pids, boolean allCpus, int frequency, Duration duration, boolean callchain,
                 Duration refresh, int stackCopy) {
